@@ -1,0 +1,83 @@
+// Starts the simulator: a Koa app on its own HTTP server, whose close()
+// ends hanging and keep-alive connections so it never waits on a client.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { adminRoutes } from './admin-routes.js';
+import { SimulatorState } from './state.js';
+import { wechatRoutes } from './wechat-routes.js';
+
+export interface SimulatorOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Token lifetime in seconds for every kind; default 7200. */
+  expiresIn?: number;
+}
+
+export interface RunningSimulator {
+  /** e.g. http://127.0.0.1:9100, with no trailing slash. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const port = opts.port ?? 0;
+  const host = opts.host ?? '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid simulator port: ${port}.`);
+  if (opts.expiresIn !== undefined && (!Number.isInteger(opts.expiresIn) || opts.expiresIn < 1)) {
+    throw new RangeError(`Invalid expiresIn: ${opts.expiresIn}; it must be a whole number of seconds >= 1.`);
+  }
+
+  const sim = new SimulatorState(opts.expiresIn);
+  const closing = new AbortController();
+  const app = new Koa();
+  app.use(jsonErrors);
+  const wechat = wechatRoutes(sim, closing.signal);
+  const admin = adminRoutes(sim);
+  app.use(wechat.routes());
+  app.use(admin.routes());
+  app.use(notFound);
+
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${actualPort}`,
+    port: actualPort,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+/** An unexpected error is a simulator bug: answer 500 JSON instead of Koa's text. */
+async function jsonErrors(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  try {
+    await next();
+  } catch (err) {
+    ctx.status = 500;
+    ctx.body = { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+async function notFound(ctx: Koa.Context): Promise<void> {
+  ctx.status = 404;
+  ctx.body = { error: `No such route: ${ctx.method} ${ctx.path}.` };
+}

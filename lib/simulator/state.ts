@@ -1,0 +1,59 @@
+// Everything one simulator instance knows. Endpoints and the admin API read
+// and change it; nothing is shared between two simulators.
+import { AppRegistry } from './apps.js';
+import { defaultConfig, type SimConfig } from './config.js';
+import { FaultQueue } from './faults.js';
+import { RefreshTokenRegistry } from './refresh-tokens.js';
+import { ForceRefreshQuota } from './stable-quota.js';
+import { Stats } from './stats.js';
+import { TokenRegistry, type TokenKind, type TokenRecord } from './token-registry.js';
+import { VerifyTicketRegistry } from './verify-tickets.js';
+
+export class SimulatorState {
+  readonly config: SimConfig;
+  readonly apps = new AppRegistry();
+  readonly tokens = new TokenRegistry();
+  readonly refreshTokens = new RefreshTokenRegistry();
+  readonly verifyTickets = new VerifyTicketRegistry();
+  readonly faults = new FaultQueue();
+  readonly stats = new Stats();
+  readonly forceQuota = new ForceRefreshQuota();
+
+  constructor(expiresIn?: number) {
+    this.config = defaultConfig(expiresIn);
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  /**
+   * Lifetime for a new token: jsapi tickets use ticketExpiresIn when set,
+   * then the app's own expiresIn, then the global one.
+   */
+  lifetime(kind: TokenKind, appid: string): number {
+    if (kind === 'jsapi_ticket' && this.config.ticketExpiresIn !== null) return this.config.ticketExpiresIn;
+    return this.apps.get(appid)?.expiresIn ?? this.config.expiresIn;
+  }
+
+  /** Issues a token for `owner`, its lifetime taken from `appid`'s settings. */
+  issue(kind: TokenKind, owner: string, appid: string): TokenRecord {
+    return this.tokens.issue(kind, owner, this.lifetime(kind, appid), this.config.graceSeconds, this.now());
+  }
+
+  /** Forgets everything but the global config. */
+  reset(): void {
+    this.apps.clear();
+    this.tokens.clear();
+    this.refreshTokens.clear();
+    this.verifyTickets.clear();
+    this.faults.clear();
+    this.stats.clear();
+    this.forceQuota.clear();
+  }
+}
+
+/** Seconds left, as WeChat's expires_in (never negative). */
+export function secondsLeft(record: TokenRecord, now: number): number {
+  return Math.max(0, Math.floor((record.expiresAt - now) / 1000));
+}
