@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { ConfigError } from './contract/errors.js';
+
+/** An API token and what it may do (API.md §7). */
+export interface ApiTokenRule {
+  token: string;
+  /** Appids this token may touch; undefined = all. */
+  appids?: string[];
+  readOnly: boolean;
+}
+
+/** The fully resolved settings one front generation runs with. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  wechatApi: string;
+  tokens: ApiTokenRule[];
+  configFile?: string;
+  workers: number;
+  logLevel: string;
+  /** Bound on every WeChat call (connect + answer). */
+  wechatTimeoutMs: number;
+  /** Bound on every notify / params call. */
+  callbackTimeoutMs: number;
+  /** Forced refreshes without `stale` fetch at most once per task per this interval. */
+  refreshMinIntervalMs: number;
+  /** Outbound WeChat calls in flight at once, per shard. */
+  wechatConcurrency: number;
+  /** When set, notify callbacks are signed with HMAC-SHA256 (see README). */
+  notifySecret?: string;
+  /** Use stable_token for every type 0 task. */
+  stableToken: boolean;
+}
+
+/** Options as they come from flags, env or the config file: all optional, unvalidated. */
+export type RawOptions = Partial<Record<keyof Config | 'token', unknown>>;
+
+export const DEFAULTS = {
+  port: 9001,
+  host: '0.0.0.0',
+  dataDir: './data',
+  wechatApi: 'https://api.weixin.qq.com',
+  logLevel: 'info',
+  wechatTimeoutMs: 10_000,
+  callbackTimeoutMs: 5_000,
+  refreshMinIntervalMs: 10_000,
+  wechatConcurrency: 32,
+  stableToken: false,
+};
+
+/** Environment variables mirror the flags (API.md §1). */
+const ENV: Array<[keyof RawOptions, string]> = [
+  ['port', 'WECHAT_SCHEDULER_PORT'],
+  ['host', 'WECHAT_SCHEDULER_HOST'],
+  ['dataDir', 'WECHAT_SCHEDULER_DATA_DIR'],
+  ['wechatApi', 'WECHAT_SCHEDULER_WECHAT_API'],
+  ['token', 'WECHAT_SCHEDULER_TOKEN'],
+  ['configFile', 'WECHAT_SCHEDULER_CONFIG'],
+  ['workers', 'WECHAT_SCHEDULER_WORKERS'],
+  ['logLevel', 'WECHAT_SCHEDULER_LOG_LEVEL'],
+  ['wechatTimeoutMs', 'WECHAT_SCHEDULER_WECHAT_TIMEOUT'],
+  ['refreshMinIntervalMs', 'WECHAT_SCHEDULER_REFRESH_INTERVAL'],
+  ['notifySecret', 'WECHAT_SCHEDULER_NOTIFY_SECRET'],
+];
+
+export function envOptions(env: NodeJS.ProcessEnv): RawOptions {
+  const out: RawOptions = {};
+  for (const [key, name] of ENV) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[key] = v;
+  }
+  return out;
+}
+
+export function readConfigFile(file: string): RawOptions {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  const obj = parsed as Record<string, unknown>;
+  const out: RawOptions = {};
+  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host']);
+  for (const [k, v] of Object.entries(obj)) {
+    if (!known.has(k)) throw new ConfigError(`config file ${file}: unknown setting "${k}"`);
+    (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+function int(name: string, v: unknown, min: number, max: number): number {
+  const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  if (!/^\d+$/.test(s)) throw new ConfigError(`invalid ${name} "${String(v)}": must be an integer from ${min} to ${max}`);
+  const n = Number(s);
+  if (n < min || n > max) throw new ConfigError(`invalid ${name} "${String(v)}": must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function str(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`invalid ${name}: must be a non-empty string`);
+  return v;
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(`invalid ${name} "${String(v)}": must be true or false`);
+}
+
+function tokenRules(v: unknown): ApiTokenRule[] {
+  if (v === undefined) return [];
+  if (typeof v === 'string') {
+    return v.split(',').map((t) => t.trim()).filter(Boolean).map((token) => ({ token, readOnly: false }));
+  }
+  if (!Array.isArray(v)) throw new ConfigError('invalid tokens: must be a comma-separated string or an array');
+  return v.map((item, i) => {
+    if (typeof item === 'string' && item !== '') return { token: item, readOnly: false };
+    if (typeof item !== 'object' || item === null) throw new ConfigError(`invalid tokens[${i}]: must be a string or {token, appids?, readOnly?}`);
+    const r = item as Record<string, unknown>;
+    const token = str(`tokens[${i}].token`, r.token);
+    let appids: string[] | undefined;
+    if (r.appids !== undefined) {
+      if (!Array.isArray(r.appids) || !r.appids.every((a) => typeof a === 'string')) {
+        throw new ConfigError(`invalid tokens[${i}].appids: must be an array of appids`);
+      }
+      appids = r.appids as string[];
+    }
+    return { token, appids, readOnly: r.readOnly === undefined ? false : bool(`tokens[${i}].readOnly`, r.readOnly) };
+  });
+}
+
+function wechatApi(v: unknown): string {
+  const s = str('wechat-api', v);
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new ConfigError(`invalid wechat-api "${s}": must be an absolute http(s) URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`invalid wechat-api "${s}": must be an absolute http(s) URL`);
+  return s.replace(/\/+$/, '');
+}
+
+/**
+ * Merge the layers (later wins: defaults, config file, environment, flags)
+ * and validate every value once, here at the edge.
+ */
+export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config {
+  const fromEnv = envOptions(env);
+  const configFile = (flags.configFile ?? fromEnv.configFile) as string | undefined;
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const m: RawOptions = { ...fromFile, ...fromEnv, ...flags };
+  const tokens = [...tokenRules(fromFile.tokens), ...tokenRules(fromEnv.token), ...tokenRules(flags.token)];
+  return {
+    port: m.port === undefined ? DEFAULTS.port : int('port', m.port, 0, 65535),
+    host: m.host === undefined ? DEFAULTS.host : str('host', m.host),
+    dataDir: m.dataDir === undefined ? DEFAULTS.dataDir : str('data-dir', m.dataDir),
+    wechatApi: m.wechatApi === undefined ? DEFAULTS.wechatApi : wechatApi(m.wechatApi),
+    tokens,
+    configFile,
+    workers: m.workers === undefined ? Math.max(1, os.availableParallelism()) : int('workers', m.workers, 1, 256),
+    logLevel: m.logLevel === undefined ? DEFAULTS.logLevel : logLevel(m.logLevel),
+    wechatTimeoutMs: m.wechatTimeoutMs === undefined ? DEFAULTS.wechatTimeoutMs : int('wechat-timeout', m.wechatTimeoutMs, 100, 600_000),
+    callbackTimeoutMs: m.callbackTimeoutMs === undefined ? DEFAULTS.callbackTimeoutMs : int('callbackTimeoutMs', m.callbackTimeoutMs, 100, 600_000),
+    refreshMinIntervalMs: m.refreshMinIntervalMs === undefined ? DEFAULTS.refreshMinIntervalMs : int('refresh-interval', m.refreshMinIntervalMs, 0, 86_400_000),
+    wechatConcurrency: m.wechatConcurrency === undefined ? DEFAULTS.wechatConcurrency : int('wechatConcurrency', m.wechatConcurrency, 1, 10_000),
+    notifySecret: m.notifySecret === undefined ? undefined : str('notify-secret', m.notifySecret),
+    stableToken: m.stableToken === undefined ? DEFAULTS.stableToken : bool('stable-token', m.stableToken),
+  };
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+function logLevel(v: unknown): string {
+  const s = str('log-level', v);
+  if (!LEVELS.includes(s)) throw new ConfigError(`invalid log-level "${s}": must be one of ${LEVELS.join(', ')}`);
+  return s;
+}

@@ -1,0 +1,64 @@
+import { TaskKey, TaskType } from './task-type.js';
+import type { MessagePort } from 'node:worker_threads';
+import { TaskState } from '../store/rows.js';
+
+/**
+ * Every message between the front process and its shard threads.
+ * Commands go front → shard through piscina `run()`; events come back on
+ * a MessagePort handed over in `init`.
+ */
+
+/** The settings a shard thread needs; plain data so it crosses threads. */
+export interface ShardSettings {
+  shardIndex: number;
+  shardCount: number;
+  dataDir: string;
+  wechatApi: string;
+  wechatTimeoutMs: number;
+  callbackTimeoutMs: number;
+  wechatConcurrency: number;
+  refreshMinIntervalMs: number;
+  logLevel: string;
+  notifySecret?: string;
+  stableToken: boolean;
+  secretKey?: string;
+}
+
+export type ShardCommand =
+  /** Open the store, load this shard's apps; start their actors when `active`. */
+  | { kind: 'init'; settings: ShardSettings; events: MessagePort; active: boolean }
+  /** Become the owner: reload every app from the store and start the actors. */
+  | { kind: 'activate' }
+  /** Give up ownership: stop timers, wait for in-flight fetches, flush. */
+  | { kind: 'release' }
+  /** The app's registration changed (or it was deleted): reconcile with the store. */
+  | { kind: 'reload'; appid: string }
+  /** Forced refresh (API.md §5); answers with the value then current. */
+  | { kind: 'refresh'; key: TaskKey; stale?: string }
+  /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */
+  | { kind: 'crash' }
+  | { kind: 'ping' };
+
+export type ShardReply =
+  | { kind: 'ok' }
+  | { kind: 'refreshed'; update: TaskUpdate }
+  | { kind: 'error'; status: number; message: string };
+
+/** A task's public status as the front keeps it; never holds a secret. */
+export interface TaskUpdate extends TaskKey {
+  value: string | null;
+  expiresAt: number | null;
+  state: TaskState;
+  lastError: string | null;
+  refreshedAt: number | null;
+  nextRefreshAt: number | null;
+  authorizerAppid: string | null;
+  fetchCount: number;
+  failCount: number;
+}
+
+export type ShardEvent =
+  | { kind: 'task'; update: TaskUpdate }
+  | { kind: 'task-removed'; key: TaskKey }
+  | { kind: 'fetch'; type: TaskType; ok: boolean; errcode: number | null }
+  | { kind: 'notify'; ok: boolean };

@@ -1,0 +1,34 @@
+/** `params` of a task: a URL asked before each fetch, or static values. */
+export type ParamsSource =
+  | { kind: 'none' }
+  | { kind: 'url'; url: string }
+  | { kind: 'inline'; values: Record<string, string> };
+
+/** What the params of each task type may provide (API.md §6). */
+export interface ParamValues {
+  access_token?: string;
+  refresh_token?: string;
+  component_verify_ticket?: string;
+  authorizer_refresh_token?: string;
+  authorizer_appid?: string;
+  component_access_token?: string;
+}
+
+export const PARAM_FIELDS: ReadonlyArray<keyof ParamValues> = [
+  'access_token',
+  'refresh_token',
+  'component_verify_ticket',
+  'authorizer_refresh_token',
+  'authorizer_appid',
+  'component_access_token',
+];
+
+/** Keep only the known string fields of a params answer or inline object. */
+export function pickParamValues(obj: Record<string, unknown>): ParamValues {
+  const out: ParamValues = {};
+  for (const f of PARAM_FIELDS) {
+    const v = obj[f];
+    if (typeof v === 'string' && v !== '') out[f] = v;
+  }
+  return out;
+}

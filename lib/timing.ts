@@ -1,0 +1,31 @@
+/** The timing rules of API.md §4, as pure functions of epoch milliseconds. */
+
+export const BACKOFF_CAP_MS = 300_000;
+const FIRST_RETRY_MS = 1_000;
+
+/** When to refresh: remaining lifetime falls to min(300 s, 20 % of expires_in). */
+export function refreshAt(expiresAt: number, expiresInSec: number): number {
+  const margin = Math.min(300, 0.2 * expiresInSec) * 1000;
+  return expiresAt - margin;
+}
+
+/**
+ * Spread refreshes of tokens fetched in the same second over up to 5 % of
+ * the lifetime (at most 60 s), always earlier, so a mass registration does
+ * not turn into a mass refresh two hours later.
+ */
+export function jitteredRefreshAt(expiresAt: number, expiresInSec: number, random: number = Math.random()): number {
+  const spread = Math.min(60_000, 0.05 * expiresInSec * 1000);
+  return refreshAt(expiresAt, expiresInSec) - Math.floor(random * spread);
+}
+
+/** Delay before retry number `failures` (1-based): 1 s, doubling, capped at 300 s. */
+export function backoffMs(failures: number): number {
+  if (failures <= 1) return FIRST_RETRY_MS;
+  return Math.min(BACKOFF_CAP_MS, FIRST_RETRY_MS * 2 ** (failures - 1));
+}
+
+/** A value is served only while it has not run out. */
+export function isUsable(value: string | null, expiresAt: number | null, now: number): value is string {
+  return value !== null && expiresAt !== null && expiresAt > now;
+}
