@@ -1,0 +1,46 @@
+/**
+ * Collects the writes issued in one turn of the event loop and commits
+ * them in a single transaction: one disk write for many registrations.
+ * Each op runs on its own; one failing op rejects only its own caller.
+ */
+export class GroupCommit {
+  private queue: Array<{ op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+
+  constructor(private readonly inTransaction: (body: () => void) => void) {}
+
+  run<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commit whatever is queued now (also used when closing). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const results: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      this.inTransaction(() => {
+        for (const item of batch) {
+          try {
+            results.push({ ok: true, value: item.op() });
+          } catch (e) {
+            results.push({ ok: false, value: e });
+          }
+        }
+      });
+    } catch (e) {
+      // The commit itself failed: nothing in the batch is durable.
+      for (const item of batch) item.reject(e);
+      return;
+    }
+    batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
+  }
+}

@@ -1,0 +1,185 @@
+import Database from 'better-sqlite3';
+import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { ParamsSource } from '../contract/params.js';
+import { ValidRegistration } from '../contract/registration.js';
+import { TaskKey, TaskType } from '../contract/task-type.js';
+import { GroupCommit } from './group-commit.js';
+import { StoredApp, TaskRow, TaskState, TaskStateUpdate, AppRow } from './rows.js';
+import { SCHEMA, SCHEMA_VERSION } from './sqlite-schema.js';
+import { Store } from './store.js';
+
+/** How appsecrets are kept at rest (identity, or encryption — see secret-codec.ts). */
+export interface SecretCodec {
+  encode(plain: string): string;
+  decode(stored: string): string;
+}
+export const plainSecrets: SecretCodec = { encode: (s) => s, decode: (s) => s };
+
+interface TaskSqlRow {
+  appid: string; type: number; sub: string; notify: string | null; params: string; stable: number; reg_gen: number;
+  value: string | null; expires_at: number | null; expires_in: number | null; refreshed_at: number | null;
+  fetched_secret_gen: number; refresh_token: string | null; authorizer_appid: string | null; state: string;
+  last_error: string | null; next_refresh_at: number | null; fetch_count: number; fail_count: number;
+}
+interface AppSqlRow { appid: string; secret: string; secret_gen: number; verify_ticket: string | null; verify_ticket_at: number | null }
+
+export const STORE_FILE = 'wechat-scheduler.db';
+
+/** Create the data directory private to us (0700), whatever the umask. */
+export function ensureDataDir(dir: string): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+function toTaskRow(r: TaskSqlRow): TaskRow {
+  return {
+    appid: r.appid, type: r.type as TaskType, sub: r.sub, notify: r.notify,
+    params: JSON.parse(r.params) as ParamsSource, stable: r.stable === 1, regGen: r.reg_gen,
+    value: r.value, expiresAt: r.expires_at, expiresIn: r.expires_in, refreshedAt: r.refreshed_at,
+    fetchedSecretGen: r.fetched_secret_gen, refreshToken: r.refresh_token, authorizerAppid: r.authorizer_appid,
+    state: r.state as TaskState, lastError: r.last_error, nextRefreshAt: r.next_refresh_at,
+    fetchCount: r.fetch_count, failCount: r.fail_count,
+  };
+}
+
+/** Inline refresh tokens and tickets a registration carries (API.md §3, §5). */
+function inlineRefreshToken(type: TaskType, params: ParamsSource): string | null {
+  if (params.kind !== 'inline') return null;
+  if (type === TaskType.OAuthToken) return params.values.refresh_token ?? null;
+  if (type === TaskType.AuthorizerToken) return params.values.authorizer_refresh_token ?? null;
+  return null;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Front and shard threads
+ * each open their own connection; `synchronous=NORMAL` survives kill -9
+ * (the WAL is in the OS before a write resolves) at a fraction of FULL's cost.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly commit: GroupCommit;
+  private readonly stmt;
+
+  constructor(dataDir: string, private readonly secrets: SecretCodec = plainSecrets) {
+    ensureDataDir(dataDir);
+    const file = path.join(dataDir, STORE_FILE);
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`store ${file} was written by a newer wechat-scheduler (schema ${version})`);
+    this.db.exec(SCHEMA);
+    if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    const db = this.db;
+    this.stmt = {
+      upsertApp: db.prepare(`INSERT INTO apps (appid, secret, secret_gen, created_at, updated_at) VALUES (@appid, @secret, 1, @now, @now)
+        ON CONFLICT(appid) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at,
+          secret_gen = apps.secret_gen + (apps.secret <> excluded.secret)`),
+      getSecret: db.prepare(`SELECT secret FROM apps WHERE appid = ?`).pluck(),
+      upsertTask: db.prepare(`INSERT INTO tasks (appid, type, sub, notify, params, stable, refresh_token)
+        VALUES (@appid, @type, @sub, @notify, @params, @stable, @refresh_token)
+        ON CONFLICT(appid, type, sub) DO UPDATE SET notify = excluded.notify, params = excluded.params,
+          stable = excluded.stable, reg_gen = tasks.reg_gen + 1,
+          refresh_token = COALESCE(excluded.refresh_token, tasks.refresh_token)`),
+      setTicket: db.prepare(`UPDATE apps SET verify_ticket = ?, verify_ticket_at = ? WHERE appid = ?`),
+      deleteApp: db.prepare(`DELETE FROM apps WHERE appid = ?`),
+      deleteAppTasks: db.prepare(`DELETE FROM tasks WHERE appid = ?`),
+      deleteTask: db.prepare(`DELETE FROM tasks WHERE appid = ? AND type = ? AND sub = ?`),
+      countTasks: db.prepare(`SELECT count(*) FROM tasks WHERE appid = ?`).pluck(),
+      saveState: db.prepare(`UPDATE tasks SET value = @value, expires_at = @expiresAt, expires_in = @expiresIn,
+          refreshed_at = @refreshedAt, fetched_secret_gen = @fetchedSecretGen,
+          refresh_token = CASE WHEN @setRefreshToken = 1 THEN @refreshToken ELSE refresh_token END,
+          authorizer_appid = @authorizerAppid, state = @state, last_error = @lastError,
+          next_refresh_at = @nextRefreshAt, fetch_count = @fetchCount, fail_count = @failCount
+        WHERE appid = @appid AND type = @type AND sub = @sub`),
+      getApp: db.prepare(`SELECT * FROM apps WHERE appid = ?`),
+      getTasks: db.prepare(`SELECT * FROM tasks WHERE appid = ? ORDER BY type, sub`),
+      appids: db.prepare(`SELECT appid FROM apps`).pluck(),
+      allTasks: db.prepare(`SELECT * FROM tasks`),
+      hasType: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = ? LIMIT 1`).pluck(),
+      keptRt: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`).pluck(),
+    };
+    this.commit = new GroupCommit((body) => this.db.transaction(body)());
+  }
+
+  register(reg: ValidRegistration, now: number): Promise<void> {
+    return this.commit.run(() => {
+      const stored = this.stmt.getSecret.get(reg.appid) as string | undefined;
+      // Keep the stored ciphertext when the secret did not change, so secret_gen does not move.
+      const secret = stored !== undefined && this.secrets.decode(stored) === reg.appsecret ? stored : this.secrets.encode(reg.appsecret);
+      this.stmt.upsertApp.run({ appid: reg.appid, secret, now });
+      for (const t of reg.tasks) {
+        this.stmt.upsertTask.run({
+          appid: reg.appid, type: t.type, sub: t.sub, notify: t.notify, params: JSON.stringify(t.params),
+          stable: t.stable ? 1 : 0, refresh_token: inlineRefreshToken(t.type, t.params),
+        });
+        if (t.type === TaskType.ComponentToken && t.params.kind === 'inline' && t.params.values.component_verify_ticket) {
+          this.stmt.setTicket.run(t.params.values.component_verify_ticket, now, reg.appid);
+        }
+      }
+    });
+  }
+
+  deleteApp(appid: string): Promise<boolean> {
+    return this.commit.run(() => {
+      this.stmt.deleteAppTasks.run(appid);
+      return this.stmt.deleteApp.run(appid).changes > 0;
+    });
+  }
+
+  deleteTask(key: TaskKey): Promise<boolean> {
+    return this.commit.run(() => {
+      const gone = this.stmt.deleteTask.run(key.appid, key.type, key.sub).changes > 0;
+      if (gone && this.stmt.countTasks.get(key.appid) === 0) this.stmt.deleteApp.run(key.appid);
+      return gone;
+    });
+  }
+
+  saveState(key: TaskKey, s: TaskStateUpdate): Promise<void> {
+    return this.commit.run(() => {
+      this.stmt.saveState.run({
+        ...s, appid: key.appid, type: key.type, sub: key.sub,
+        setRefreshToken: s.refreshToken === undefined ? 0 : 1, refreshToken: s.refreshToken ?? null,
+      });
+    });
+  }
+
+  saveVerifyTicket(appid: string, ticket: string, at: number): Promise<void> {
+    return this.commit.run(() => {
+      this.stmt.setTicket.run(ticket, at, appid);
+    });
+  }
+
+  getApp(appid: string): StoredApp | undefined {
+    const a = this.stmt.getApp.get(appid) as AppSqlRow | undefined;
+    if (!a) return undefined;
+    const app: AppRow = {
+      appid: a.appid, secret: this.secrets.decode(a.secret), secretGen: a.secret_gen,
+      verifyTicket: a.verify_ticket, verifyTicketAt: a.verify_ticket_at,
+    };
+    return { app, tasks: (this.stmt.getTasks.all(appid) as TaskSqlRow[]).map(toTaskRow) };
+  }
+
+  appids(): string[] {
+    return this.stmt.appids.all() as string[];
+  }
+
+  allTasks(): TaskRow[] {
+    return (this.stmt.allTasks.all() as TaskSqlRow[]).map(toTaskRow);
+  }
+
+  hasTask(appid: string, type: TaskType): boolean {
+    return this.stmt.hasType.get(appid, type) === 1;
+  }
+
+  keptRefreshToken(appid: string, sub: string): boolean {
+    return this.stmt.keptRt.get(appid, sub) === 1;
+  }
+
+  close(): void {
+    this.commit.flush();
+    this.db.close();
+  }
+}

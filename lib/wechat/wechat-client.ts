@@ -1,0 +1,132 @@
+import { Agent } from 'undici';
+import { TaskType } from '../contract/task-type.js';
+import { createAgent, OutboundError, parseJsonObject, send } from '../http/outbound.js';
+import { Semaphore } from '../util/semaphore.js';
+import { classifyErrcode, ErrorClass } from './errcodes.js';
+
+export interface WechatSuccess {
+  ok: true;
+  value: string;
+  expiresIn: number;
+  /** WeChat's whole answer, handed to notify as it came. */
+  raw: Record<string, unknown>;
+  /** refresh_token / authorizer_refresh_token when WeChat returned one. */
+  refreshToken?: string;
+}
+
+export interface WechatFailure {
+  ok: false;
+  errorClass: ErrorClass;
+  errcode: number | null;
+  /** A sentence for status and logs; never contains a secret or URL. */
+  message: string;
+}
+
+export type WechatResult = WechatSuccess | WechatFailure;
+
+/** The field holding each task type's value (API.md §3). */
+const VALUE_FIELD: Record<TaskType, string> = {
+  0: 'access_token',
+  1: 'ticket',
+  2: 'access_token',
+  3: 'component_access_token',
+  4: 'authorizer_access_token',
+};
+const REFRESH_FIELD: Partial<Record<TaskType, string>> = { 2: 'refresh_token', 4: 'authorizer_refresh_token' };
+
+const MAX_ANSWER = 64 * 1024;
+
+export interface WechatClientOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+/** The WeChat HTTP API, one method per call of API.md §3, bounded in time and concurrency. */
+export class WechatClient {
+  private readonly agent: Agent;
+  private readonly limit: Semaphore;
+
+  constructor(private readonly opts: WechatClientOptions) {
+    this.agent = createAgent({ connections: opts.concurrency, timeoutMs: opts.timeoutMs });
+    this.limit = new Semaphore(opts.concurrency);
+  }
+
+  accessToken(appid: string, secret: string): Promise<WechatResult> {
+    const q = new URLSearchParams({ grant_type: 'client_credential', appid, secret });
+    return this.call(TaskType.AccessToken, 'GET', `/cgi-bin/token?${q}`);
+  }
+
+  stableToken(appid: string, secret: string, forceRefresh: boolean): Promise<WechatResult> {
+    const body = { grant_type: 'client_credential', appid, secret, force_refresh: forceRefresh };
+    return this.call(TaskType.AccessToken, 'POST', '/cgi-bin/stable_token', body);
+  }
+
+  jsapiTicket(accessToken: string): Promise<WechatResult> {
+    const q = new URLSearchParams({ access_token: accessToken, type: 'jsapi' });
+    return this.call(TaskType.JsapiTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
+  }
+
+  oauthRefresh(appid: string, refreshToken: string): Promise<WechatResult> {
+    const q = new URLSearchParams({ appid, grant_type: 'refresh_token', refresh_token: refreshToken });
+    return this.call(TaskType.OAuthToken, 'GET', `/sns/oauth2/refresh_token?${q}`);
+  }
+
+  componentToken(componentAppid: string, secret: string, ticket: string): Promise<WechatResult> {
+    const body = { component_appid: componentAppid, component_appsecret: secret, component_verify_ticket: ticket };
+    return this.call(TaskType.ComponentToken, 'POST', '/cgi-bin/component/api_component_token', body);
+  }
+
+  authorizerToken(componentToken: string, componentAppid: string, authorizerAppid: string, refreshToken: string): Promise<WechatResult> {
+    const q = new URLSearchParams({ component_access_token: componentToken });
+    const body = { component_appid: componentAppid, authorizer_appid: authorizerAppid, authorizer_refresh_token: refreshToken };
+    return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private call(type: TaskType, method: 'GET' | 'POST', pathAndQuery: string, body?: object): Promise<WechatResult> {
+    return this.limit.run(async () => {
+      let res;
+      try {
+        res = await send(this.agent, {
+          method,
+          url: this.opts.baseUrl + pathAndQuery,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+          timeoutMs: this.opts.timeoutMs,
+          maxBytes: MAX_ANSWER,
+        });
+      } catch (e) {
+        const why = e instanceof OutboundError ? e.message : 'request failed';
+        return failure('transient', null, `WeChat API ${why}`);
+      }
+      if (res.status >= 500) return failure('transient', null, `WeChat API answered HTTP ${res.status}`);
+      const json = parseJsonObject(res.text);
+      if (res.status !== 200 || !json) return failure('transient', null, `WeChat API answered HTTP ${res.status} without a JSON object`);
+      return interpret(type, json);
+    });
+  }
+}
+
+function failure(errorClass: ErrorClass, errcode: number | null, message: string): WechatFailure {
+  return { ok: false, errorClass, errcode, message };
+}
+
+function interpret(type: TaskType, json: Record<string, unknown>): WechatResult {
+  const errcode = typeof json.errcode === 'number' ? json.errcode : 0;
+  if (errcode !== 0) {
+    const errmsg = typeof json.errmsg === 'string' ? json.errmsg.slice(0, 300) : '';
+    return failure(classifyErrcode(type, errcode), errcode, `WeChat errcode ${errcode}: ${errmsg}`);
+  }
+  const value = json[VALUE_FIELD[type]];
+  const expiresIn = Number(json.expires_in);
+  if (typeof value !== 'string' || value === '' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+    return failure('transient', null, `WeChat answer lacked ${VALUE_FIELD[type]} or expires_in`);
+  }
+  const rtField = REFRESH_FIELD[type];
+  const rt = rtField ? json[rtField] : undefined;
+  return { ok: true, value, expiresIn, raw: json, refreshToken: typeof rt === 'string' && rt !== '' ? rt : undefined };
+}
