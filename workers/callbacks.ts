@@ -1,0 +1,97 @@
+import { createHmac } from 'node:crypto';
+import { Agent } from 'undici';
+import { ParamValues, pickParamValues } from '../lib/contract/params.js';
+import { TaskKey } from '../lib/contract/task-type.js';
+import { createAgent, OutboundError, parseJsonObject, send } from '../lib/http/outbound.js';
+import { Logger } from '../lib/log.js';
+import { Semaphore } from '../lib/util/semaphore.js';
+
+const MAX_PARAMS_ANSWER = 64 * 1024;
+const NOTIFY_ATTEMPTS = 4;
+const NOTIFY_RETRY_MS = [1_000, 2_000, 4_000];
+
+export type ParamsResult = { ok: true; values: ParamValues } | { ok: false; message: string };
+
+/** Query added to notify and params URLs: appid, type, and the sub-key for types 2 and 4. */
+export function callbackQuery(key: TaskKey, authorizerAppid: string | null): Record<string, string> {
+  const q: Record<string, string> = { appid: key.appid, type: String(key.type) };
+  if (key.type === 4 && (authorizerAppid || key.sub)) q.authorizer_appid = authorizerAppid || key.sub;
+  if (key.type === 2 && key.sub) q.openid = key.sub;
+  return q;
+}
+
+export function withQuery(url: string, query: Record<string, string>): string {
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+/** HMAC-SHA256 over `timestamp + "." + body`, as documented in the README. */
+export function signNotify(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * Calls to the business system. Both are bounded by a timeout and a
+ * connection limit of their own, so a slow or dead URL never holds up
+ * WeChat fetches; notify is fire-and-forget with retries.
+ */
+export class Callbacks {
+  private readonly agent: Agent;
+  private readonly notifyLimit = new Semaphore(256);
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly notifySecret: string | undefined,
+    private readonly onNotify: (ok: boolean) => void,
+  ) {
+    this.agent = createAgent({ connections: 16, timeoutMs });
+  }
+
+  async params(url: string, query: Record<string, string>): Promise<ParamsResult> {
+    try {
+      const res = await send(this.agent, { method: 'GET', url: withQuery(url, query), timeoutMs: this.timeoutMs, maxBytes: MAX_PARAMS_ANSWER });
+      if (res.status < 200 || res.status >= 300) return { ok: false, message: `params URL answered HTTP ${res.status}` };
+      const json = parseJsonObject(res.text);
+      if (!json) return { ok: false, message: 'params URL did not answer a JSON object' };
+      return { ok: true, values: pickParamValues(json) };
+    } catch (e) {
+      return { ok: false, message: `params URL ${e instanceof OutboundError ? e.message : 'request failed'}` };
+    }
+  }
+
+  /** Deliver in the background; never awaited by the fetch path. */
+  notify(url: string, query: Record<string, string>, payload: Record<string, unknown>): void {
+    void this.notifyLimit.run(() => this.deliver(withQuery(url, query), JSON.stringify(payload), query));
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async deliver(url: string, body: string, query: Record<string, string>): Promise<void> {
+    for (let attempt = 1; attempt <= NOTIFY_ATTEMPTS; attempt++) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (this.notifySecret) {
+        const ts = String(Math.floor(Date.now() / 1000));
+        headers['x-scheduler-timestamp'] = ts;
+        headers['x-scheduler-signature'] = signNotify(this.notifySecret, ts, body);
+      }
+      let why: string;
+      try {
+        const res = await send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: 64 * 1024 });
+        if (res.status >= 200 && res.status < 300) {
+          this.onNotify(true);
+          return;
+        }
+        why = `HTTP ${res.status}`;
+      } catch (e) {
+        why = e instanceof OutboundError ? e.message : 'request failed';
+      }
+      this.onNotify(false);
+      this.log.warn({ ...query, attempt, why }, 'notify failed');
+      if (attempt < NOTIFY_ATTEMPTS) await new Promise((r) => setTimeout(r, NOTIFY_RETRY_MS[attempt - 1]));
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { ShardCommand, ShardReply } from '../lib/contract/messages.js';
+import { Shard } from './shard.js';
+
+/**
+ * piscina entry of a shard thread. The pool has exactly one thread per
+ * shard, so this module's state is the shard's state; it lives between
+ * tasks because the pool runs with `atomics: 'disabled'` (timers fire).
+ */
+let shard: Shard | null = null;
+
+const OK: ShardReply = { kind: 'ok' };
+
+export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
+  if (cmd.kind === 'init') {
+    if (shard) await shard.close();
+    shard = new Shard(cmd.settings, cmd.events, cmd.active);
+    return OK;
+  }
+  if (!shard) return { kind: 'error', status: 503, message: 'The shard is starting; try again shortly.' };
+  switch (cmd.kind) {
+    case 'activate':
+      shard.activate();
+      return OK;
+    case 'release':
+      await shard.release();
+      return OK;
+    case 'reload':
+      shard.reload(cmd.appid);
+      return OK;
+    case 'refresh':
+      return shard.refresh(cmd.key, cmd.stale);
+    case 'ping':
+      return OK;
+    case 'crash':
+      if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1') return { kind: 'error', status: 404, message: 'Fault hooks are disabled.' };
+      // Thrown outside the task so that it is an uncaught error that kills the thread.
+      setTimeout(() => {
+        throw new Error('test fault: shard crash requested');
+      }, 10);
+      return OK;
+  }
+}

@@ -1,0 +1,92 @@
+import { MessagePort } from 'node:worker_threads';
+import { ShardEvent, ShardReply, ShardSettings, TaskUpdate } from '../lib/contract/messages.js';
+import { TaskKey } from '../lib/contract/task-type.js';
+import { createLogger, Logger } from '../lib/log.js';
+import { secretCodec } from '../lib/store/secret-codec.js';
+import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { Store } from '../lib/store/store.js';
+import { shardOf } from '../lib/util/shard-of.js';
+import { WechatClient } from '../lib/wechat/wechat-client.js';
+import { AppActor } from './app-actor.js';
+import { Callbacks } from './callbacks.js';
+import { ShardServices } from './services.js';
+
+/** How long a release waits for in-flight fetches before giving up ownership anyway. */
+const RELEASE_WAIT_MS = 15_000;
+
+/**
+ * Everything one shard thread owns: the app actors of its appids, and the
+ * I/O they share. Commands arrive from the front; events leave on `events`.
+ */
+export class Shard implements ShardServices {
+  readonly store: Store;
+  readonly wechat: WechatClient;
+  readonly callbacks: Callbacks;
+  readonly log: Logger;
+  private readonly apps = new Map<string, AppActor>();
+
+  constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
+    this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
+    this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey));
+    this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
+    this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }));
+    if (active) this.loadAll();
+  }
+
+  emit(ev: ShardEvent): void {
+    this.events.postMessage(ev);
+  }
+
+  /** Take ownership: rebuild every app of this shard from the store and start it. */
+  activate(): void {
+    this.active = true;
+    this.loadAll();
+  }
+
+  /** Give ownership up: no timer fires and no fetch runs here afterwards. */
+  async release(): Promise<void> {
+    this.active = false;
+    for (const app of this.apps.values()) app.stop();
+    const idle = Promise.allSettled([...this.apps.values()].map((a) => a.idle()));
+    await Promise.race([idle, new Promise((r) => setTimeout(r, RELEASE_WAIT_MS))]);
+    this.apps.clear();
+  }
+
+  reload(appid: string): void {
+    if (!this.active) return;
+    const stored = this.store.getApp(appid);
+    const actor = this.apps.get(appid);
+    if (!stored) {
+      actor?.remove();
+      this.apps.delete(appid);
+      return;
+    }
+    if (actor) actor.reconcile(stored);
+    else this.apps.set(appid, new AppActor(this, stored));
+  }
+
+  async refresh(key: TaskKey, stale: string | undefined): Promise<ShardReply> {
+    const task = this.apps.get(key.appid)?.task(key.type, key.sub);
+    if (!task) return { kind: 'error', status: 404, message: `Task ${key.type} of app ${key.appid} is not registered.` };
+    await task.forceRefresh(stale, this.settings.refreshMinIntervalMs);
+    return { kind: 'refreshed', update: task.snapshot() };
+  }
+
+  snapshots(): TaskUpdate[] {
+    return [...this.apps.values()].flatMap((a) => a.allTasks().map((t) => t.snapshot()));
+  }
+
+  async close(): Promise<void> {
+    await this.release();
+    this.store.close();
+    await Promise.allSettled([this.wechat.close(), this.callbacks.close()]);
+  }
+
+  private loadAll(): void {
+    const { shardIndex, shardCount } = this.settings;
+    for (const appid of this.store.appids()) {
+      if (shardOf(appid, shardCount) === shardIndex) this.reload(appid);
+    }
+    this.log.debug({ apps: this.apps.size }, 'shard loaded');
+  }
+}

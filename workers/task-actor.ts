@@ -1,0 +1,253 @@
+import { TaskUpdate } from '../lib/contract/messages.js';
+import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
+import { mask } from '../lib/log.js';
+import { TaskRegistration, TaskRow, TaskState, TaskStateUpdate } from '../lib/store/rows.js';
+import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt } from '../lib/timing.js';
+import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
+import { callbackQuery } from './callbacks.js';
+import { Attempt, fetchStep } from './fetch-step.js';
+import { AppContext, DependencyHandle } from './services.js';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * One credential of one app: a small state machine
+ * pending → (fetching) → ready → (refreshing) … failing,
+ * owning its timer, its value and its refresh token. Only this actor, in
+ * this thread, fetches this task; its state is written to the store
+ * before anybody (front, notify, dependents) hears of it.
+ */
+export class TaskActor implements DependencyHandle {
+  readonly key: TaskKey;
+  private reg: TaskRegistration;
+  private st: TaskRow;
+  private timer: NodeJS.Timeout | null = null;
+  private inflight: Promise<void> | null = null;
+  private failures = 0;
+  private lastForcedAt = 0;
+  private rejectedRefreshToken: string | null = null;
+  private rejectedTicket: string | null = null;
+  private valueWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(private readonly ctx: AppContext, row: TaskRow) {
+    this.key = { appid: row.appid, type: row.type, sub: row.sub };
+    this.reg = row;
+    this.st = { ...row };
+  }
+
+  /** Start from the stored state: an unexpired value is kept until its refresh time. */
+  start(): void {
+    const now = Date.now();
+    const secretChanged = this.usesSecret() && this.st.fetchedSecretGen < this.ctx.app().secretGen;
+    if (!secretChanged && isUsable(this.st.value, this.st.expiresAt, now) && this.st.expiresIn !== null) {
+      const at = this.st.nextRefreshAt ?? jitteredRefreshAt(this.st.expiresAt!, this.st.expiresIn);
+      this.schedule(Math.min(at, jitteredRefreshAt(this.st.expiresAt!, this.st.expiresIn, 0)));
+    } else {
+      this.schedule(now);
+    }
+  }
+
+  /** A new registration for this task: take its settings; retry at once when failing. */
+  updateRegistration(row: TaskRow): void {
+    const newRegistration = row.regGen !== this.reg.regGen;
+    this.reg = row;
+    if (row.refreshToken && row.refreshToken !== this.st.refreshToken) {
+      this.st.refreshToken = row.refreshToken; // an inline refresh token replaces the kept one
+      this.rejectedRefreshToken = null;
+    }
+    if (newRegistration) {
+      this.rejectedTicket = null;
+      if (this.st.state !== 'ready') {
+        this.failures = 0;
+        this.schedule(Date.now());
+      }
+    }
+  }
+
+  /** The appsecret changed: types 0 and 3 refetch at once. */
+  secretChanged(): void {
+    if (this.usesSecret()) this.schedule(Date.now());
+  }
+
+  /** A dependency appeared or went away: look again. */
+  dependencyChanged(): void {
+    if (this.st.value === null) this.schedule(Date.now());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.wakeWaiters();
+  }
+
+  /** Resolves when no fetch is in flight (used when handing ownership over). */
+  idle(): Promise<void> {
+    return this.inflight ?? Promise.resolve();
+  }
+
+  usableValue(): string | null {
+    return isUsable(this.st.value, this.st.expiresAt, Date.now()) ? this.st.value : null;
+  }
+
+  onNextValue(wake: () => void): void {
+    this.valueWaiters.push(wake);
+  }
+
+  async refreshIfStale(stale: string): Promise<void> {
+    if (this.st.value !== null && this.st.value !== stale) return;
+    await this.run(false);
+  }
+
+  /**
+   * Forced ("passive") refresh of API.md §5. With `stale`: fetch only while
+   * the current value is that one. Without: at most once per interval.
+   * Concurrent callers share the one fetch in flight.
+   */
+  async forceRefresh(stale: string | undefined, minIntervalMs: number): Promise<void> {
+    if (this.inflight) return this.inflight;
+    const now = Date.now();
+    if (stale !== undefined) {
+      if (this.usableValue() !== null && this.st.value !== stale) return;
+    } else if (now - this.lastForcedAt < minIntervalMs && this.usableValue() !== null) {
+      return;
+    }
+    this.lastForcedAt = now;
+    await this.run(stale !== undefined && stale === this.st.value);
+  }
+
+  snapshot(): TaskUpdate {
+    const s = this.st;
+    return {
+      ...this.key, value: s.value, expiresAt: s.expiresAt, state: s.state, lastError: s.lastError,
+      refreshedAt: s.refreshedAt, nextRefreshAt: s.nextRefreshAt, authorizerAppid: s.authorizerAppid,
+      fetchCount: s.fetchCount, failCount: s.failCount,
+    };
+  }
+
+  private usesSecret(): boolean {
+    return this.key.type === TaskType.AccessToken || this.key.type === TaskType.ComponentToken;
+  }
+
+  private schedule(at: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.st.nextRefreshAt = at;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.run(false);
+    }, delay);
+  }
+
+  private run(force: boolean): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (!this.inflight) {
+      this.inflight = this.fetchAndApply(force).finally(() => {
+        this.inflight = null;
+      });
+    }
+    return this.inflight;
+  }
+
+  private async fetchAndApply(force: boolean): Promise<void> {
+    const secretGen = this.ctx.app().secretGen;
+    let attempt = await this.attempt(force);
+    // A dependency value WeChat rejected: refresh the dependency first, then retry once.
+    if (attempt.kind === 'fail' && attempt.res.errorClass === 'dependency' && !this.stopped) {
+      if (attempt.dep) await attempt.dep.handle.refreshIfStale(attempt.dep.value);
+      attempt = await this.attempt(force);
+    }
+    // A kept refresh token WeChat rejected: fall back to the one from params, once.
+    if (attempt.kind === 'fail' && attempt.res.errorClass === 'refresh_token' && attempt.refreshTokenUsed?.kept && !this.stopped) {
+      this.rejectedRefreshToken = attempt.refreshTokenUsed.value;
+      attempt = await this.attempt(force);
+    }
+    if (this.stopped) return;
+    if (attempt.kind === 'ok') await this.succeeded(attempt.res, attempt.refreshTokenUsed, attempt.authorizerAppid, secretGen);
+    else if (attempt.kind === 'wait') await this.waitFor(attempt.handle, attempt.message);
+    else await this.failed(attempt.res, attempt);
+  }
+
+  private attempt(force: boolean): Promise<Attempt> {
+    return fetchStep(this.ctx, {
+      key: this.key, reg: this.reg, keptRefreshToken: this.st.refreshToken, authorizerAppid: this.st.authorizerAppid,
+      rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force,
+    });
+  }
+
+  private async succeeded(res: WechatSuccess, rtUsed: string | null, authorizerAppid: string | null, secretGen: number): Promise<void> {
+    const now = Date.now();
+    const expiresAt = now + res.expiresIn * 1000;
+    this.failures = 0;
+    this.rejectedRefreshToken = null;
+    this.rejectedTicket = null;
+    const next = jitteredRefreshAt(expiresAt, res.expiresIn);
+    const refreshToken = res.refreshToken ?? rtUsed ?? this.st.refreshToken;
+    await this.persist({
+      value: res.value, expiresAt, expiresIn: res.expiresIn, refreshedAt: now, fetchedSecretGen: secretGen,
+      refreshToken, authorizerAppid: authorizerAppid ?? this.st.authorizerAppid, state: 'ready', lastError: null,
+      nextRefreshAt: next, fetchCount: this.st.fetchCount + 1, failCount: this.st.failCount,
+    });
+    if (this.stopped) return;
+    this.ctx.services.emit({ kind: 'fetch', type: this.key.type, ok: true, errcode: null });
+    this.ctx.services.log.info({ ...this.key, value: mask(res.value), expiresIn: res.expiresIn }, `${TASK_NAMES[this.key.type]} refreshed`);
+    if (this.reg.notify) this.ctx.services.callbacks.notify(this.reg.notify, callbackQuery(this.key, this.st.authorizerAppid), res.raw);
+    this.schedule(next);
+    this.wakeWaiters();
+  }
+
+  private async failed(res: WechatFailure, attempt: Attempt & { kind: 'fail' }): Promise<void> {
+    this.failures++;
+    if (attempt.ticketUsed && res.errorClass === 'ticket') this.rejectedTicket = attempt.ticketUsed;
+    if (attempt.refreshTokenUsed && res.errorClass === 'refresh_token') this.rejectedRefreshToken = attempt.refreshTokenUsed.value;
+    // Configuration errors keep retrying at the cap; the rest back off from 1 s.
+    const delay = res.errorClass === 'configuration' ? BACKOFF_CAP_MS : backoffMs(this.failures);
+    const message = this.scrub(res.message);
+    const keptRejected = res.errorClass === 'refresh_token' && attempt.refreshTokenUsed?.kept === true;
+    await this.persist({
+      ...this.stateFields(), state: 'failing', lastError: message, nextRefreshAt: Date.now() + delay,
+      failCount: this.st.failCount + 1, ...(keptRejected ? { refreshToken: null } : {}),
+    });
+    if (this.stopped) return;
+    this.ctx.services.emit({ kind: 'fetch', type: this.key.type, ok: false, errcode: res.errcode });
+    this.ctx.services.log.warn({ ...this.key, errcode: res.errcode, class: res.errorClass, retryInMs: delay, error: message }, 'fetch failed');
+    this.schedule(Date.now() + delay);
+  }
+
+  private async waitFor(dep: DependencyHandle, message: string): Promise<void> {
+    const state: TaskState = this.st.value === null ? 'pending' : this.st.state;
+    await this.persist({ ...this.stateFields(), state, lastError: message, nextRefreshAt: null });
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    dep.onNextValue(() => this.schedule(Date.now()));
+  }
+
+  private stateFields(): TaskStateUpdate {
+    const { value, expiresAt, expiresIn, refreshedAt, fetchedSecretGen, authorizerAppid, state, lastError, nextRefreshAt, fetchCount, failCount } = this.st;
+    return { value, expiresAt, expiresIn, refreshedAt, fetchedSecretGen, authorizerAppid, state, lastError, nextRefreshAt, fetchCount, failCount };
+  }
+
+  /** Durable first, then announced to the front. */
+  private async persist(update: TaskStateUpdate): Promise<void> {
+    const { refreshToken, ...rest } = update;
+    Object.assign(this.st, rest);
+    if (refreshToken !== undefined) this.st.refreshToken = refreshToken;
+    await this.ctx.services.store.saveState(this.key, update);
+    if (!this.stopped) this.ctx.services.emit({ kind: 'task', update: this.snapshot() });
+  }
+
+  /** WeChat's messages never echo a secret, but never trust that. */
+  private scrub(message: string): string {
+    const secret = this.ctx.app().secret;
+    return secret ? message.split(secret).join('***') : message;
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.valueWaiters;
+    this.valueWaiters = [];
+    for (const w of waiters) w();
+  }
+}
