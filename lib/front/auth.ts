@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ApiTokenRule } from '../config.js';
+import { ApiError } from '../contract/errors.js';
+
+/** A token's digest, so that comparisons take the same time whatever the lengths. */
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export interface AuthOutcome {
+  ok: boolean;
+  rule?: ApiTokenRule;
+  error?: ApiError;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && LOOPBACK.test(address);
+}
+
+/**
+ * API.md §7: Bearer tokens compared in constant time; with none configured,
+ * protected mode serves loopback clients only.
+ */
+export class Authenticator {
+  private readonly rules: Array<{ rule: ApiTokenRule; digest: Buffer }>;
+
+  constructor(rules: ApiTokenRule[]) {
+    this.rules = rules.map((rule) => ({ rule, digest: digest(rule.token) }));
+  }
+
+  get protectedMode(): boolean {
+    return this.rules.length === 0;
+  }
+
+  check(authorization: string | undefined, remoteAddress: string | undefined): AuthOutcome {
+    if (this.protectedMode) {
+      if (isLoopback(remoteAddress)) return { ok: true };
+      return {
+        ok: false,
+        error: new ApiError(403, 'protected_mode', 'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN) and send Authorization: Bearer <secret>.'),
+      };
+    }
+    const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+    if (!m) return { ok: false, error: unauthorized('This server needs Authorization: Bearer <token>.') };
+    const given = digest(m[1]);
+    let found: ApiTokenRule | undefined;
+    // Compare against every rule, so the time taken does not tell which one matched.
+    for (const r of this.rules) if (timingSafeEqual(given, r.digest) && !found) found = r.rule;
+    if (!found) return { ok: false, error: unauthorized('The API token is not valid.') };
+    return { ok: true, rule: found };
+  }
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer' });
+}
+
+/** 403 when a scoped or read-only token reaches outside its scope. */
+export function checkScope(rule: ApiTokenRule | undefined, appid: string | null, writes: boolean): void {
+  if (!rule) return;
+  if (writes && rule.readOnly) throw new ApiError(403, 'read_only', 'This API token is read-only.');
+  if (appid !== null && rule.appids && !rule.appids.includes(appid)) {
+    throw new ApiError(403, 'out_of_scope', `This API token may not access app ${appid}.`);
+  }
+}
+
+export function canSee(rule: ApiTokenRule | undefined, appid: string): boolean {
+  return !rule?.appids || rule.appids.includes(appid);
+}

@@ -1,0 +1,10 @@
+import type { ParameterizedContext } from 'koa';
+import type { ApiTokenRule } from '../config.js';
+
+/** What the middleware chain adds to Koa's state. */
+export interface FrontState {
+  /** The token rule that authenticated the request; undefined in protected (loopback) mode. */
+  token?: ApiTokenRule;
+}
+
+export type FrontContext = ParameterizedContext<FrontState>;

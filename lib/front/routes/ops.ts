@@ -1,0 +1,16 @@
+import Router from '@koa/router';
+import { FrontState } from '../context.js';
+import { envelope } from '../envelope.js';
+import { FrontServices } from '../services.js';
+
+/** GET /healthz (open, with the build stamp in a header) and GET /metrics. */
+export function opsRoutes(router: Router<FrontState>, s: FrontServices): void {
+  router.get('/healthz', (ctx) => {
+    ctx.set('X-Scheduler-Build', s.build);
+    ctx.body = envelope(200, '', 'ok');
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = s.metrics.registry.contentType;
+    ctx.body = await s.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,26 @@
+import { badRequest, notFound } from '../../contract/errors.js';
+import { isValidAppid } from '../../contract/registration.js';
+import { TaskType } from '../../contract/task-type.js';
+import { FrontContext } from '../context.js';
+import { Selector } from '../task-cache.js';
+
+/** Path and query parameters of the task routes, checked once here. */
+export function pathAppid(raw: string): string {
+  if (!isValidAppid(raw)) throw notFound('unknown_app', `App ${raw.slice(0, 64)} is not registered.`);
+  return raw;
+}
+
+export function pathType(raw: string): TaskType {
+  if (!/^[0-4]$/.test(raw)) throw badRequest('bad_type', 'The task type must be an integer from 0 to 4.');
+  return Number(raw) as TaskType;
+}
+
+export function selector(ctx: FrontContext): Selector {
+  const pick = (name: string): string | undefined => {
+    const v = ctx.query[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length > 128) throw badRequest('bad_query', `${name} must be given once, at most 128 characters.`);
+    return v;
+  };
+  return { authorizer_appid: pick('authorizer_appid'), openid: pick('openid') };
+}

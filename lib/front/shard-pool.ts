@@ -1,0 +1,153 @@
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
+import { Logger } from '../log.js';
+import { shardOf } from '../util/shard-of.js';
+
+/** The shard worker entry beside this build (.js), or beside the source under tsx (.ts). */
+function workerFile(): string {
+  const self = new URL(import.meta.url);
+  const ext = self.pathname.endsWith('.ts') ? 'ts' : 'js';
+  return new URL(`../../workers/shard-worker.${ext}`, self).pathname;
+}
+
+const COMMAND_TIMEOUT_MS = 60_000;
+const RESTART_MIN_MS = 200;
+const RESTART_MAX_MS = 30_000;
+
+class ShardTimeout extends Error {}
+
+interface ShardSlot {
+  index: number;
+  pool: Piscina<ShardCommand, ShardReply>;
+  /** Grows with every (re)initialisation; events from older channels are ignored. */
+  epoch: number;
+  restarts: number;
+  lastStart: number;
+}
+
+/**
+ * One single-thread piscina pool per shard; appids map to shards by a
+ * stable hash. A shard thread that dies is re-initialised from the store
+ * (piscina itself would respawn it empty) with a growing back-off.
+ */
+export class ShardPool {
+  private readonly slots: ShardSlot[];
+  private closing = false;
+
+  constructor(
+    private readonly base: Omit<ShardSettings, 'shardIndex' | 'shardCount'>,
+    count: number,
+    private active: boolean,
+    private readonly onEvent: (ev: ShardEvent) => void,
+    private readonly onRestart: (shard: number) => void,
+    private readonly log: Logger,
+  ) {
+    this.slots = Array.from({ length: count }, (_, index) => {
+      const pool = new Piscina<ShardCommand, ShardReply>({
+        filename: workerFile(),
+        minThreads: 1,
+        maxThreads: 1,
+        // 'sync' would park the thread between tasks and stop its timers.
+        atomics: 'disabled',
+        idleTimeout: Number.MAX_SAFE_INTEGER,
+        // Commands are async and long-lived (a forced refresh awaits WeChat): let them overlap.
+        concurrentTasksPerWorker: 10_000,
+        maxQueue: 100_000,
+      });
+      const slot: ShardSlot = { index, pool, epoch: 0, restarts: 0, lastStart: 0 };
+      // Without a listener an uncaught error in the thread would kill the whole process.
+      pool.on('error', (err: Error) => this.log.error({ shard: index, err: err.message }, 'shard thread failed'));
+      return slot;
+    });
+  }
+
+  get count(): number {
+    return this.slots.length;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.slots.map((s) => this.init(s)));
+  }
+
+  shardFor(appid: string): number {
+    return shardOf(appid, this.slots.length);
+  }
+
+  /** Send a command to the shard owning `appid`. */
+  send(appid: string, cmd: ShardCommand, timeoutMs = COMMAND_TIMEOUT_MS): Promise<ShardReply> {
+    return this.run(this.slots[this.shardFor(appid)], cmd, timeoutMs);
+  }
+
+  async broadcast(cmd: ShardCommand): Promise<ShardReply[]> {
+    return Promise.all(this.slots.map((s) => this.run(s, cmd, COMMAND_TIMEOUT_MS)));
+  }
+
+  async activate(): Promise<void> {
+    this.active = true;
+    await this.broadcast({ kind: 'activate' });
+  }
+
+  async release(): Promise<void> {
+    this.active = false;
+    await this.broadcast({ kind: 'release' });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled(this.slots.map((s) => this.run(s, { kind: 'release' }, 20_000)));
+    await Promise.allSettled(this.slots.map((s) => s.pool.destroy()));
+  }
+
+  private run(slot: ShardSlot, cmd: ShardCommand, timeoutMs: number): Promise<ShardReply> {
+    if (this.closing && cmd.kind !== 'release') {
+      // piscina would quietly start a fresh thread for a run() after destroy().
+      return Promise.resolve({ kind: 'error', status: 503, message: 'The server is shutting down.' });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ShardTimeout(`shard ${slot.index} did not answer ${cmd.kind} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    // A race rather than an AbortSignal: aborting a running piscina task terminates its thread.
+    return Promise.race([slot.pool.run(cmd), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private async init(slot: ShardSlot): Promise<void> {
+    const epoch = ++slot.epoch;
+    slot.lastStart = Date.now();
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (ev: ShardEvent) => {
+      if (slot.epoch === epoch) this.onEvent(ev);
+    });
+    // The thread's end of the channel closes when the thread dies: restore it.
+    port1.on('close', () => {
+      if (this.closing || slot.epoch !== epoch) return;
+      this.scheduleRestart(slot);
+    });
+    const settings: ShardSettings = { ...this.base, shardIndex: slot.index, shardCount: this.slots.length };
+    const reply = await this.run(slot, { kind: 'init', settings, events: port2, active: this.active }, COMMAND_TIMEOUT_MS);
+    if (reply.kind === 'error') throw new Error(`shard ${slot.index} failed to start: ${reply.message}`);
+    // Unref so that an idle channel never keeps a stopping process alive.
+    port1.unref();
+  }
+
+  private scheduleRestart(slot: ShardSlot): void {
+    // Back off when a shard keeps dying; forget old crashes after a quiet minute.
+    if (Date.now() - slot.lastStart > 60_000) slot.restarts = 0;
+    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** slot.restarts);
+    slot.restarts++;
+    this.log.warn({ shard: slot.index, inMs: delay, restarts: slot.restarts }, 'shard thread died; restoring it from the store');
+    setTimeout(() => {
+      if (this.closing) return;
+      this.init(slot)
+        .then(() => {
+          this.log.info({ shard: slot.index }, 'shard thread restored');
+          this.onRestart(slot.index);
+        })
+        .catch((err: Error) => {
+          this.log.error({ shard: slot.index, err: err.message }, 'shard restore failed');
+          this.scheduleRestart(slot);
+        });
+    }, delay);
+  }
+}
