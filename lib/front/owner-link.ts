@@ -1,4 +1,6 @@
 import { ShardCommand, ShardReply } from '../contract/messages.js';
+import { SupervisorChannel } from '../process/ipc.js';
+import { ShardPool } from './shard-pool.js';
 
 /**
  * How a front reaches the actor that owns an app. In the owning generation
@@ -7,4 +9,43 @@ import { ShardCommand, ShardReply } from '../contract/messages.js';
  */
 export interface OwnerLink {
   send(appid: string, cmd: ShardCommand): Promise<ShardReply>;
+}
+
+const FORWARD_TIMEOUT_MS = 60_000;
+
+/** This generation's link: local shards while it owns the apps, the supervisor otherwise. */
+export class GenerationOwnerLink implements OwnerLink {
+  owning: boolean;
+  private nextId = 0;
+  private readonly waiting = new Map<number, (reply: ShardReply) => void>();
+
+  constructor(private readonly pool: ShardPool, owning: boolean, private readonly supervisor: SupervisorChannel | undefined) {
+    this.owning = owning;
+  }
+
+  send(appid: string, cmd: ShardCommand): Promise<ShardReply> {
+    if (this.owning) return this.pool.send(appid, cmd);
+    const supervisor = this.supervisor;
+    // Without a supervisor nobody else can own the apps: only a stopping generation gets here.
+    if (!supervisor) return Promise.resolve({ kind: 'error', status: 503, message: 'The server is shutting down; try again shortly.' });
+    const id = ++this.nextId;
+    return new Promise<ShardReply>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve({ kind: 'error', status: 503, message: 'The owner of this app did not answer in time; try again.' });
+      }, FORWARD_TIMEOUT_MS);
+      this.waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      supervisor.send({ t: 'owner-command', id, appid, cmd });
+    });
+  }
+
+  /** The answer to a command forwarded earlier. */
+  settle(id: number, reply: ShardReply): void {
+    const done = this.waiting.get(id);
+    this.waiting.delete(id);
+    done?.(reply);
+  }
 }

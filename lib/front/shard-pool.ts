@@ -1,4 +1,4 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
 import { Logger } from '../log.js';
@@ -99,7 +99,7 @@ export class ShardPool {
     await Promise.allSettled(this.slots.map((s) => s.pool.destroy()));
   }
 
-  private run(slot: ShardSlot, cmd: ShardCommand, timeoutMs: number): Promise<ShardReply> {
+  private run(slot: ShardSlot, cmd: ShardCommand, timeoutMs: number, transferList?: MessagePort[]): Promise<ShardReply> {
     if (this.closing && cmd.kind !== 'release') {
       // piscina would quietly start a fresh thread for a run() after destroy().
       return Promise.resolve({ kind: 'error', status: 503, message: 'The server is shutting down.' });
@@ -109,7 +109,7 @@ export class ShardPool {
       timer = setTimeout(() => reject(new ShardTimeout(`shard ${slot.index} did not answer ${cmd.kind} within ${timeoutMs} ms`)), timeoutMs);
     });
     // A race rather than an AbortSignal: aborting a running piscina task terminates its thread.
-    return Promise.race([slot.pool.run(cmd), timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([slot.pool.run(cmd, transferList ? { transferList } : undefined), timeout]).finally(() => clearTimeout(timer));
   }
 
   private async init(slot: ShardSlot): Promise<void> {
@@ -125,7 +125,7 @@ export class ShardPool {
       this.scheduleRestart(slot);
     });
     const settings: ShardSettings = { ...this.base, shardIndex: slot.index, shardCount: this.slots.length };
-    const reply = await this.run(slot, { kind: 'init', settings, events: port2, active: this.active }, COMMAND_TIMEOUT_MS);
+    const reply = await this.run(slot, { kind: 'init', settings, events: port2, active: this.active }, COMMAND_TIMEOUT_MS, [port2]);
     if (reply.kind === 'error') throw new Error(`shard ${slot.index} failed to start: ${reply.message}`);
     // Unref so that an idle channel never keeps a stopping process alive.
     port1.unref();

@@ -92,6 +92,12 @@ export class TaskCache {
     return [...this.apps.keys()];
   }
 
+  countByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const types of this.apps.values()) for (const subs of types.values()) for (const t of subs.values()) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    return counts;
+  }
+
   tasksOf(appid: string): CachedTask[] {
     const types = this.apps.get(appid);
     if (!types) return [];

@@ -16,9 +16,13 @@ export function errorEnvelope(log: Logger) {
   return async (ctx: FrontContext, next: Next) => {
     try {
       await next();
-      if (ctx.body === undefined && ctx.status === 404) {
-        ctx.status = 404;
-        ctx.body = envelope(404, `No route for ${ctx.method} ${ctx.path.slice(0, 200)}.`, null);
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 404) ctx.body = envelope(404, `No route for ${ctx.method} ${ctx.path.slice(0, 200)}.`, null);
+        else if (ctx.status === 405 || ctx.status === 501) {
+          // The router says 501 for methods it does not know at all; to a client both mean "not this method".
+          ctx.status = 405;
+          ctx.body = envelope(405, `Method ${ctx.method.slice(0, 20)} is not allowed here${ctx.response.get('Allow') ? `; use ${ctx.response.get('Allow')}` : ''}.`, null);
+        }
       }
     } catch (err) {
       if (err instanceof ApiError) {

@@ -7,9 +7,9 @@ import { FrontServices } from '../services.js';
 import { TaskCache } from '../task-cache.js';
 import { pathAppid, pathType, selector } from './params.js';
 
-function findTask(ctx: FrontContext, s: FrontServices, writes: boolean) {
-  const appid = pathAppid(ctx.params.appid);
-  const type = pathType(ctx.params.type);
+function findTask(ctx: FrontContext, s: FrontServices, writes: boolean, rawAppid: string = ctx.params.appid, rawType: string = ctx.params.type) {
+  const appid = pathAppid(rawAppid);
+  const type = pathType(rawType);
   checkScope(ctx.state.token, appid, writes);
   const found = s.cache.find(appid, type, selector(ctx));
   if (!found.ok) throw found.error;
@@ -23,9 +23,14 @@ function serve(ctx: FrontContext, task: Parameters<typeof TaskCache.servable>[0]
   ctx.body = answer.body;
 }
 
+/** GET /task/:appid/:type from the front's memory (also the fast path's handler). */
+export function queryTask(ctx: FrontContext, s: FrontServices, rawAppid: string, rawType: string): void {
+  serve(ctx, findTask(ctx, s, false, rawAppid, rawType));
+}
+
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
 export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
-  router.get('/task/:appid/:type', (ctx) => serve(ctx, findTask(ctx, s, false)));
+  router.get('/task/:appid/:type', (ctx) => queryTask(ctx, s, ctx.params.appid, ctx.params.type));
 
   router.post('/task/:appid/:type/refresh', async (ctx) => {
     const task = findTask(ctx, s, true);

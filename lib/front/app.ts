@@ -1,0 +1,44 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
+import { Authenticator } from './auth.js';
+import { FrontState } from './context.js';
+import { Drainer } from './drain.js';
+import { authenticate } from './middleware/authenticate.js';
+import { connectionClose } from './middleware/connection.js';
+import { errorEnvelope } from './middleware/errors.js';
+import { fastQuery } from './middleware/fast-query.js';
+import { observe } from './middleware/observe.js';
+import { opsRoutes } from './routes/ops.js';
+import { registrationRoutes } from './routes/registration.js';
+import { statusRoutes } from './routes/status.js';
+import { taskRoutes } from './routes/tasks.js';
+import { FrontServices } from './services.js';
+
+/** API.md §5: bodies over 1 MiB are refused with 413. */
+export const BODY_LIMIT = '1mb';
+
+/**
+ * The Koa app of one front generation, one concern per middleware:
+ * drain signalling → request id, metrics, log → error envelope → auth →
+ * the GET /task fast path → JSON body → routes (405 for a wrong method).
+ */
+export function createApp(s: FrontServices, auth: Authenticator, drainer: () => Drainer | undefined): Koa<FrontState> {
+  const app = new Koa<FrontState>();
+  app.silent = true; // errors become envelopes and log lines; Koa's own stderr printing is not wanted
+  const router = new Router<FrontState>();
+  registrationRoutes(router, s);
+  taskRoutes(router, s);
+  statusRoutes(router, s);
+  opsRoutes(router, s);
+
+  app.use(connectionClose(drainer));
+  app.use(observe(s.log, s.metrics));
+  app.use(errorEnvelope(s.log));
+  app.use(authenticate(auth));
+  app.use(fastQuery(s));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT, strict: true }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,130 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Config } from '../config.js';
+import { ShardEvent, ShardSettings } from '../contract/messages.js';
+import { createLogger, Logger } from '../log.js';
+import { SupervisorChannel } from '../process/ipc.js';
+import { secretCodec } from '../store/secret-codec.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { createApp } from './app.js';
+import { Authenticator } from './auth.js';
+import { buildStamp } from './build-stamp.js';
+import { Drainer } from './drain.js';
+import { Metrics } from './metrics.js';
+import { GenerationOwnerLink } from './owner-link.js';
+import { FrontServices } from './services.js';
+import { ShardPool } from './shard-pool.js';
+import { TaskCache } from './task-cache.js';
+
+/** In-flight requests get this long after a stop before their sockets are cut. */
+export const DRAIN_DEADLINE_MS = 7_000;
+
+export interface GenerationOptions {
+  config: Config;
+  /** Own the apps from the start (false for a generation that takes over on reload). */
+  active: boolean;
+  generation: number;
+  supervisor?: SupervisorChannel;
+}
+
+export function shardSettings(c: Config): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
+  return {
+    dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
+    wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
+    notifySecret: c.notifySecret, stableToken: c.stableToken,
+  };
+}
+
+/**
+ * One front generation: the store, the task cache, the shard threads and
+ * the HTTP server. Exactly one generation owns the apps at a time; a new
+ * one starts passive, serves queries from the store, and takes ownership
+ * only after the old one released it.
+ */
+export class Generation {
+  readonly log: Logger;
+  readonly owner: GenerationOwnerLink;
+  private readonly store: SqliteStore;
+  private readonly cache: TaskCache;
+  private readonly pool: ShardPool;
+  private readonly server: Server;
+  private readonly drainer: Drainer;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(private readonly opts: GenerationOptions) {
+    const { config } = opts;
+    this.log = createLogger(config.logLevel, { generation: opts.generation });
+    this.store = new SqliteStore(config.dataDir, secretCodec(undefined));
+    this.cache = new TaskCache(this.store);
+    this.cache.warm();
+    this.cache.setReadThrough(!opts.active);
+    const metrics = new Metrics(() => this.cache.countByState());
+    this.pool = new ShardPool(shardSettings(config), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log);
+    this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
+    const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
+    this.server = createServer();
+    this.drainer = new Drainer(this.server);
+    const app = createApp(services, new Authenticator(config.tokens), () => this.drainer);
+    this.server.on('request', app.callback());
+    this.build = services.build;
+  }
+
+  readonly build: string;
+
+  static async start(opts: GenerationOptions): Promise<Generation> {
+    const g = new Generation(opts);
+    await g.pool.start();
+    await g.listen();
+    return g;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Take ownership: every app is rebuilt from the store in this generation's shards. */
+  async activate(): Promise<void> {
+    this.cache.warm();
+    this.cache.setReadThrough(false);
+    await this.pool.activate();
+    this.owner.owning = true;
+    this.log.info('owning the apps');
+  }
+
+  /** Give ownership up; HTTP keeps being served, from the store, until stop(). */
+  async release(): Promise<void> {
+    this.owner.owning = false;
+    this.cache.setReadThrough(true);
+    await this.pool.release();
+    this.log.info('released the apps');
+  }
+
+  /** Stop accepting, let in-flight requests finish, stop the actors, close the store. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.owner.owning = false;
+      await this.drainer.drain(DRAIN_DEADLINE_MS);
+      await this.pool.close();
+      this.store.close();
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+
+  private onShardEvent(ev: ShardEvent, metrics: Metrics): void {
+    if (ev.kind === 'task') this.cache.apply(ev.update);
+    else if (ev.kind === 'task-removed') this.cache.remove(ev.key);
+    else metrics.onShardEvent(ev);
+  }
+
+  private listen(): Promise<void> {
+    const { port, host } = this.opts.config;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Entry of a front generation process, forked by the supervisor. It does
+ * what the supervisor says (start, activate, release, stop) and nothing
+ * on its own: signals are the supervisor's to act on.
+ */
+import { ShardCommand, ShardReply } from '../contract/messages.js';
+import { Generation } from '../front/generation.js';
+import { FromGeneration, SupervisorChannel, ToGeneration } from './ipc.js';
+
+process.umask(0o077);
+
+if (!process.send) {
+  process.stderr.write('wechat-scheduler: this file is started by the supervisor; run bin/wechat-scheduler instead\n');
+  process.exit(2);
+}
+
+const channel: SupervisorChannel = {
+  send(msg: FromGeneration) {
+    if (process.connected) process.send!(msg);
+  },
+};
+
+// A terminal's Ctrl-C or systemd's SIGTERM reaches the whole process group;
+// the supervisor turns it into an orderly stop, so this process ignores it.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => undefined);
+
+let gen: Generation | undefined;
+
+/** A command forwarded by the supervisor to this generation as the apps' owner. */
+async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
+  if (!gen?.owner.owning) return { kind: 'error', status: 503, message: 'Ownership of this app is moving between generations; try again.' };
+  return gen.owner.send(appid, cmd);
+}
+
+async function handle(msg: ToGeneration): Promise<void> {
+  switch (msg.t) {
+    case 'start':
+      try {
+        gen = await Generation.start({ config: msg.config, active: msg.active, generation: msg.generation, supervisor: channel });
+        channel.send({ t: 'ready', port: gen.port, build: gen.build });
+      } catch (err) {
+        channel.send({ t: 'failed', message: (err as Error).message });
+        process.exitCode = 1;
+        setTimeout(() => process.exit(1), 100);
+      }
+      return;
+    case 'activate':
+      await gen!.activate();
+      channel.send({ t: 'activated' });
+      return;
+    case 'release':
+      await gen!.release();
+      channel.send({ t: 'released' });
+      return;
+    case 'stop':
+      await gen?.stop();
+      process.exit(0);
+      return;
+    case 'owner-command':
+      channel.send({ t: 'owner-reply', id: msg.id, reply: await runAsOwner(msg.appid, msg.cmd) });
+      return;
+    case 'owner-reply':
+      gen?.owner.settle(msg.id, msg.reply);
+      return;
+  }
+}
+
+process.on('message', (msg: ToGeneration) => {
+  handle(msg).catch((err: Error) => {
+    gen?.log.error({ err: err.message, message: msg.t }, 'generation command failed');
+    // Half-known state is worse than a restart: the supervisor replaces this process.
+    process.exit(1);
+  });
+});
+channel.send({ t: 'alive' });
