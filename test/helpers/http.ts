@@ -1,0 +1,58 @@
+// Real HTTP calls to the server under test and to the simulator.
+export type Json = Record<string, unknown>;
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or `{ text }` when the body is not JSON. */
+  body: Json;
+  text: string;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  /** Sent as-is (no JSON encoding) when a string. */
+  raw?: string;
+  headers?: Record<string, string>;
+  token?: string;
+}
+
+export async function call(base: string, method: string, path: string, o: CallOptions = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...o.headers };
+  let body: string | undefined;
+  if (o.raw !== undefined) body = o.raw;
+  else if (o.body !== undefined) {
+    body = JSON.stringify(o.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  const res = await fetch(base + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(text) as Json;
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** A client bound to one base URL (and optionally one API token). */
+export function client(base: string, token?: string) {
+  const c = (method: string, path: string, o: CallOptions = {}) => call(base, method, path, { token, ...o });
+  return {
+    base,
+    call: c,
+    get: (path: string, o?: CallOptions) => c('GET', path, o),
+    post: (path: string, body?: unknown, o?: CallOptions) => c('POST', path, { ...o, body }),
+    del: (path: string, o?: CallOptions) => c('DELETE', path, o),
+    register: (body: unknown, o?: CallOptions) => c('POST', '/registe', { ...o, body }),
+    /** The value of GET /task, or throws with the envelope when there is none. */
+    async value(appid: string, type: number, query = ''): Promise<string> {
+      const r = await c('GET', `/task/${appid}/${type}${query}`);
+      if (r.status !== 200) throw new Error(`GET /task/${appid}/${type}${query} → ${r.status} ${r.text}`);
+      return r.body.result as string;
+    },
+  };
+}
+export type Client = ReturnType<typeof client>;

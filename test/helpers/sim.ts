@@ -1,0 +1,48 @@
+// The project's WeChat simulator, started in the test process, with typed
+// access to its admin API (/__sim).
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../lib/simulator/index.js';
+import { client, Json } from './http.js';
+
+export interface SimCalls {
+  token: number; ticket: number; oauth: number; component: number; authorizer: number; stable: number;
+}
+export interface SimStats {
+  total: number;
+  calls: SimCalls;
+  byApp: Record<string, SimCalls>;
+}
+
+export interface Sim extends RunningSimulator {
+  stats(): Promise<SimStats>;
+  config(settings: Json): Promise<void>;
+  addApp(app: { appid: string; secret?: string; expiresIn?: number; invalid?: boolean }): Promise<void>;
+  fault(f: Json): Promise<void>;
+  clearFaults(): Promise<void>;
+  refreshToken(t: { token: string; kind: 'oauth' | 'authorizer'; revoked?: boolean; openid?: string }): Promise<void>;
+  ticket(ticket: string, state?: string): Promise<void>;
+  valid(token: string): Promise<boolean>;
+}
+
+export async function startSim(opts: SimulatorOptions = {}): Promise<Sim> {
+  const running = await startSimulator({ port: 0, ...opts });
+  const c = client(running.url);
+  const ok = async (p: Promise<{ status: number; text: string }>) => {
+    const r = await p;
+    if (r.status >= 300) throw new Error(`simulator admin call failed: ${r.status} ${r.text}`);
+  };
+  return {
+    ...running,
+    async stats() {
+      return (await c.get('/__sim/stats')).body as unknown as SimStats;
+    },
+    config: (settings) => ok(c.post('/__sim/config', settings)),
+    addApp: (app) => ok(c.post('/__sim/apps', app)),
+    fault: (f) => ok(c.post('/__sim/faults', f)),
+    clearFaults: () => ok(c.del('/__sim/faults')),
+    refreshToken: (t) => ok(c.post('/__sim/refresh-tokens', t)),
+    ticket: (ticket, state) => ok(c.post('/__sim/tickets', { ticket, state })),
+    async valid(token) {
+      return (await c.get(`/__sim/valid?token=${encodeURIComponent(token)}`)).body.valid === true;
+    },
+  };
+}
