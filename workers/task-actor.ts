@@ -25,6 +25,7 @@ export class TaskActor implements DependencyHandle {
   private inflight: Promise<void> | null = null;
   private failures = 0;
   private lastForcedAt = 0;
+  private attemptStartedAt = 0;
   private rejectedRefreshToken: string | null = null;
   private rejectedTicket: string | null = null;
   private valueWaiters: Array<() => void> = [];
@@ -171,6 +172,8 @@ export class TaskActor implements DependencyHandle {
   }
 
   private attempt(force: boolean): Promise<Attempt> {
+    // WeChat's clock for expires_in starts when it answers; counting from the request keeps us on the safe side.
+    this.attemptStartedAt = Date.now();
     return fetchStep(this.ctx, {
       key: this.key, reg: this.reg, keptRefreshToken: this.st.refreshToken, authorizerAppid: this.st.authorizerAppid,
       rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force,
@@ -179,7 +182,7 @@ export class TaskActor implements DependencyHandle {
 
   private async succeeded(res: WechatSuccess, rtUsed: string | null, authorizerAppid: string | null, secretGen: number): Promise<void> {
     const now = Date.now();
-    const expiresAt = now + res.expiresIn * 1000;
+    const expiresAt = this.attemptStartedAt + res.expiresIn * 1000;
     this.failures = 0;
     this.rejectedRefreshToken = null;
     this.rejectedTicket = null;
