@@ -5,6 +5,9 @@ import { ApiError } from '../contract/errors.js';
 /** A token's digest, so that comparisons take the same time whatever the lengths. */
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** At most this many distinct valid Authorization headers are remembered. */
+const VERIFIED_MAX = 1024;
+
 export interface AuthOutcome {
   ok: boolean;
   rule?: ApiTokenRule;
@@ -23,6 +26,15 @@ export function isLoopback(address: string | undefined): boolean {
  */
 export class Authenticator {
   private readonly rules: Array<{ rule: ApiTokenRule; digest: Buffer }>;
+  /**
+   * Authorization headers that already passed the constant-time check, so a
+   * client sending the same header on every request skips the sha256 (a
+   * measurable share of a GET /task; bench/README.md). Only valid headers
+   * are kept: a wrong token always takes the full constant-time path, and
+   * the map lookup compares nothing secret-dependent until the whole header
+   * string matches one already proven valid. Bounded; cleared when full.
+   */
+  private readonly verified = new Map<string, AuthOutcome>();
 
   constructor(rules: ApiTokenRule[]) {
     this.rules = rules.map((rule) => ({ rule, digest: digest(rule.token) }));
@@ -40,6 +52,8 @@ export class Authenticator {
         error: new ApiError(403, 'protected_mode', 'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN) and send Authorization: Bearer <secret>.'),
       };
     }
+    const known = authorization === undefined ? undefined : this.verified.get(authorization);
+    if (known) return known;
     const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     if (!m) return { ok: false, error: unauthorized('This server needs Authorization: Bearer <token>.') };
     const given = digest(m[1]);
@@ -47,7 +61,10 @@ export class Authenticator {
     // Compare against every rule, so the time taken does not tell which one matched.
     for (const r of this.rules) if (timingSafeEqual(given, r.digest) && !found) found = r.rule;
     if (!found) return { ok: false, error: unauthorized('The API token is not valid.') };
-    return { ok: true, rule: found };
+    const outcome = { ok: true, rule: found };
+    if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+    this.verified.set(authorization!, outcome);
+    return outcome;
   }
 }
 

@@ -6,7 +6,7 @@ import { createLogger, Logger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { Authenticator } from './auth.js';
 import { buildStamp } from './build-stamp.js';
 import { Drainer } from './drain.js';
@@ -64,8 +64,7 @@ export class Generation {
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
     this.server = createServer();
     this.drainer = new Drainer(this.server);
-    const app = createApp(services, new Authenticator(config.tokens), () => this.drainer);
-    this.server.on('request', app.callback());
+    this.server.on('request', createRequestListener(services, new Authenticator(config.tokens), () => this.drainer));
     this.build = services.build;
   }
 
