@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { isHostPattern } from './contract/callback-hosts.js';
 import { ConfigError } from './contract/errors.js';
+import { isAddressOrRange } from './front/client-address.js';
+import { parseSecretKeys } from './store/secret-codec.js';
 
 /** An API token and what it may do (API.md §7). */
 export interface ApiTokenRule {
@@ -32,6 +35,12 @@ export interface Config {
   notifySecret?: string;
   /** Use stable_token for every type 0 task. */
   stableToken: boolean;
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; config file `trustedProxy`. */
+  trustedProxy: string[];
+  /** When set, notify/params URLs must name one of these hosts (config file `callbackHosts`). */
+  callbackHosts?: string[];
+  /** Appsecret encryption key ring, env WECHAT_SCHEDULER_SECRET_KEY only (see docs/security.md). */
+  secretKey?: string;
 }
 
 /** Options as they come from flags, env or the config file: all optional, unvalidated. */
@@ -63,6 +72,7 @@ const ENV: Array<[keyof RawOptions, string]> = [
   ['wechatTimeoutMs', 'WECHAT_SCHEDULER_WECHAT_TIMEOUT'],
   ['refreshMinIntervalMs', 'WECHAT_SCHEDULER_REFRESH_INTERVAL'],
   ['notifySecret', 'WECHAT_SCHEDULER_NOTIFY_SECRET'],
+  ['secretKey', 'WECHAT_SCHEDULER_SECRET_KEY'],
 ];
 
 export function envOptions(env: NodeJS.ProcessEnv): RawOptions {
@@ -92,7 +102,7 @@ export function readConfigFile(file: string): RawOptions {
   }
   const obj = parsed as Record<string, unknown>;
   const out: RawOptions = {};
-  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host']);
+  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host', 'trustedProxy', 'callbackHosts']);
   for (const [k, v] of Object.entries(obj)) {
     if (!known.has(k)) throw new ConfigError(`config file ${file}: unknown setting "${k}"`);
     (out as Record<string, unknown>)[k] = v;
@@ -179,7 +189,33 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
     wechatConcurrency: m.wechatConcurrency === undefined ? DEFAULTS.wechatConcurrency : int('wechatConcurrency', m.wechatConcurrency, 1, 10_000),
     notifySecret: m.notifySecret === undefined ? undefined : str('notify-secret', m.notifySecret),
     stableToken: m.stableToken === undefined ? DEFAULTS.stableToken : bool('stable-token', m.stableToken),
+    trustedProxy: trustedProxies(m.trustedProxy),
+    callbackHosts: m.callbackHosts === undefined ? undefined : callbackHostList(m.callbackHosts),
+    // Only from the environment: a key in the config file would sit beside the data it protects.
+    secretKey: fromEnv.secretKey === undefined ? undefined : checkedSecretKey(fromEnv.secretKey),
   };
+}
+
+function trustedProxies(v: unknown): string[] {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && isAddressOrRange(x))) {
+    throw new ConfigError('invalid trustedProxy: must be an IP address, a CIDR range like 10.0.0.0/8, or a list of them');
+  }
+  return list as string[];
+}
+
+function callbackHostList(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && isHostPattern(x))) {
+    throw new ConfigError('invalid callbackHosts: must be a non-empty list of host names like "biz.example.com", "*.example.com" or "10.0.0.5:8080"');
+  }
+  return v as string[];
+}
+
+function checkedSecretKey(v: unknown): string {
+  const s = str('WECHAT_SCHEDULER_SECRET_KEY', v);
+  parseSecretKeys(s); // throws a ConfigError that never repeats the key
+  return s;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -1,12 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { Agent } from 'undici';
+import { hostAllowed } from '../lib/contract/callback-hosts.js';
 import { ParamValues, pickParamValues } from '../lib/contract/params.js';
 import { TaskKey } from '../lib/contract/task-type.js';
 import { createAgent, OutboundError, parseJsonObject, send } from '../lib/http/outbound.js';
 import { Logger } from '../lib/log.js';
 import { Semaphore } from '../lib/util/semaphore.js';
 
-const MAX_PARAMS_ANSWER = 64 * 1024;
+/** A params answer is a handful of short strings; anything bigger is refused unread. */
+export const MAX_PARAMS_ANSWER = 64 * 1024;
+/** The business system's answer to a notify is not used; read at most this much of it. */
+const MAX_NOTIFY_ANSWER = 64 * 1024;
 const NOTIFY_ATTEMPTS = 4;
 const NOTIFY_RETRY_MS = [1_000, 2_000, 4_000];
 
@@ -35,6 +39,11 @@ export function signNotify(secret: string, timestamp: string, body: string): str
  * Calls to the business system. Both are bounded by a timeout and a
  * connection limit of their own, so a slow or dead URL never holds up
  * WeChat fetches; notify is fire-and-forget with retries.
+ *
+ * Safety (docs/security.md): redirects are never followed (a 3xx is a
+ * failure: a registered URL must not become a way to reach another host),
+ * params answers are capped at MAX_PARAMS_ANSWER bytes, and with
+ * `callbackHosts` in the config file only those hosts are ever called.
  */
 export class Callbacks {
   private readonly agent: Agent;
@@ -45,13 +54,25 @@ export class Callbacks {
     private readonly log: Logger,
     private readonly notifySecret: string | undefined,
     private readonly onNotify: (ok: boolean) => void,
+    private readonly callbackHosts?: readonly string[],
   ) {
     this.agent = createAgent({ connections: 16, timeoutMs });
   }
 
+  /** Checked before every call: the list may have shrunk on a reload since the URL was registered. */
+  private allowed(url: string): boolean {
+    try {
+      return hostAllowed(new URL(url), this.callbackHosts);
+    } catch {
+      return false;
+    }
+  }
+
   async params(url: string, query: Record<string, string>): Promise<ParamsResult> {
+    if (!this.allowed(url)) return { ok: false, message: 'params URL host is not in callbackHosts of the config file' };
     try {
       const res = await send(this.agent, { method: 'GET', url: withQuery(url, query), timeoutMs: this.timeoutMs, maxBytes: MAX_PARAMS_ANSWER });
+      if (res.status >= 300 && res.status < 400) return { ok: false, message: `params URL answered HTTP ${res.status}; redirects are not followed` };
       if (res.status < 200 || res.status >= 300) return { ok: false, message: `params URL answered HTTP ${res.status}` };
       const json = parseJsonObject(res.text);
       if (!json) return { ok: false, message: 'params URL did not answer a JSON object' };
@@ -63,6 +84,11 @@ export class Callbacks {
 
   /** Deliver in the background; never awaited by the fetch path. */
   notify(url: string, query: Record<string, string>, payload: Record<string, unknown>): void {
+    if (!this.allowed(url)) {
+      this.onNotify(false);
+      this.log.warn({ ...query }, 'notify skipped: its host is not in callbackHosts of the config file');
+      return;
+    }
     void this.notifyLimit.run(() => this.deliver(withQuery(url, query), JSON.stringify(payload), query));
   }
 
@@ -80,7 +106,7 @@ export class Callbacks {
       }
       let why: string;
       try {
-        const res = await send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: 64 * 1024 });
+        const res = await send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: MAX_NOTIFY_ANSWER });
         if (res.status >= 200 && res.status < 300) {
           this.onNotify(true);
           return;

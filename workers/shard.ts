@@ -29,7 +29,7 @@ export class Shard implements ShardServices {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey));
     this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
-    this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }));
+    this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts);
     if (active) this.loadAll();
   }
 

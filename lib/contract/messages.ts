@@ -22,6 +22,8 @@ export interface ShardSettings {
   notifySecret?: string;
   stableToken: boolean;
   secretKey?: string;
+  /** Allow-list of notify/params hosts (config file `callbackHosts`); undefined = any. */
+  callbackHosts?: string[];
 }
 
 export type ShardCommand =

@@ -1,3 +1,4 @@
+import { hostAllowed } from './callback-hosts.js';
 import { badRequest } from './errors.js';
 import { ParamsSource } from './params.js';
 import { isTaskType, TaskType } from './task-type.js';
@@ -27,6 +28,19 @@ const MAX_SECRET = 512;
 const MAX_PARAM_VALUE = 4096;
 
 type Json = Record<string, unknown>;
+
+/** Settings of the running server that registration checks depend on. */
+export interface RegistrationPolicy {
+  /** Config file `callbackHosts`: notify/params URLs must name one of these hosts. */
+  callbackHosts?: readonly string[];
+}
+
+function checkHost(url: string, field: string, policy: RegistrationPolicy): void {
+  const u = parseHttpUrl(url);
+  if (u && !hostAllowed(u, policy.callbackHosts)) {
+    throw badRequest('host_not_allowed', `${field} host ${u.host.slice(0, 100)} is not in callbackHosts of the server's config file.`);
+  }
+}
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isValidAppid(s: string): boolean {
@@ -45,10 +59,11 @@ export function parseHttpUrl(s: string): URL | null {
   return u.protocol === 'http:' || u.protocol === 'https:' ? u : null;
 }
 
-function validateParams(v: unknown, where: string): ParamsSource {
+function validateParams(v: unknown, where: string, policy: RegistrationPolicy): ParamsSource {
   if (v === undefined || v === null || v === '') return { kind: 'none' };
   if (typeof v === 'string') {
     if (!parseHttpUrl(v)) throw badRequest('bad_params', `${where}.params must be an absolute http(s) URL or a JSON object of strings.`);
+    checkHost(v, `${where}.params`, policy);
     return { kind: 'url', url: v };
   }
   if (isObject(v)) {
@@ -64,11 +79,12 @@ function validateParams(v: unknown, where: string): ParamsSource {
   throw badRequest('bad_params', `${where}.params must be an absolute http(s) URL or a JSON object of strings.`);
 }
 
-function validateNotify(v: unknown, where: string): string | null {
+function validateNotify(v: unknown, where: string, policy: RegistrationPolicy): string | null {
   if (v === undefined || v === null || v === '') return null;
   if (typeof v !== 'string' || !parseHttpUrl(v)) {
     throw badRequest('bad_notify', `${where}.notify must be an absolute http(s) URL.`);
   }
+  checkHost(v, `${where}.notify`, policy);
   return v;
 }
 
@@ -105,13 +121,14 @@ function validateSub(t: Json, type: TaskType, where: string, params: ParamsSourc
   return '';
 }
 
-function validateTask(v: unknown, i: number): ValidTask {
+function validateTask(v: unknown, i: number, policy: RegistrationPolicy): ValidTask {
   const where = `tasks[${i}]`;
   if (!isObject(v)) throw badRequest('bad_task', `${where} must be an object with a "type".`);
   if (!isTaskType(v.type)) throw badRequest('bad_type', `${where}.type must be an integer from 0 to 4.`);
-  const type = v.type;
-  const params = validateParams(v.params, where);
-  const notify = validateNotify(v.notify, where);
+  // JSON's -0 is an integer too; store it as the 0 it means.
+  const type = (v.type === 0 ? 0 : v.type) as TaskType;
+  const params = validateParams(v.params, where, policy);
+  const notify = validateNotify(v.notify, where, policy);
   const sub = validateSub(v, type, where, params);
   if (v.stable !== undefined && typeof v.stable !== 'boolean') {
     throw badRequest('bad_task', `${where}.stable must be true or false.`);
@@ -123,7 +140,7 @@ function validateTask(v: unknown, i: number): ValidTask {
 }
 
 /** Shape checks of a POST /registe body; throws ApiError 400 naming the field. */
-export function validateRegistration(body: unknown): ValidRegistration {
+export function validateRegistration(body: unknown, policy: RegistrationPolicy = {}): ValidRegistration {
   if (!isObject(body)) throw badRequest('bad_body', 'The body must be a JSON object with appid, appsecret and tasks.');
   const { appid, appsecret, tasks } = body;
   if (typeof appid !== 'string' || !ID_RE.test(appid)) {
@@ -134,7 +151,7 @@ export function validateRegistration(body: unknown): ValidRegistration {
   }
   if (!Array.isArray(tasks) || tasks.length === 0) throw badRequest('bad_tasks', 'tasks must be a non-empty array.');
   if (tasks.length > MAX_TASKS) throw badRequest('bad_tasks', `tasks may hold at most ${MAX_TASKS} entries.`);
-  const out = tasks.map(validateTask);
+  const out = tasks.map((t, i) => validateTask(t, i, policy));
   const seen = new Map<string, number>();
   out.forEach((t, i) => {
     const k = `${t.type}/${t.sub}`;

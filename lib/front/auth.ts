@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiTokenRule } from '../config.js';
 import { ApiError } from '../contract/errors.js';
+import { isLoopback, ProxyTrust } from './client-address.js';
+
+export { isLoopback };
 
 /** A token's digest, so that comparisons take the same time whatever the lengths. */
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -12,12 +15,6 @@ export interface AuthOutcome {
   ok: boolean;
   rule?: ApiTokenRule;
   error?: ApiError;
-}
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
-
-export function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && LOOPBACK.test(address);
 }
 
 /**
@@ -35,21 +32,27 @@ export class Authenticator {
    * string matches one already proven valid. Bounded; cleared when full.
    */
   private readonly verified = new Map<string, AuthOutcome>();
+  private readonly proxies: ProxyTrust;
 
-  constructor(rules: ApiTokenRule[]) {
+  constructor(rules: ApiTokenRule[], trustedProxy: readonly string[] = []) {
     this.rules = rules.map((rule) => ({ rule, digest: digest(rule.token) }));
+    this.proxies = new ProxyTrust(trustedProxy);
   }
 
   get protectedMode(): boolean {
     return this.rules.length === 0;
   }
 
-  check(authorization: string | undefined, remoteAddress: string | undefined): AuthOutcome {
+  /**
+   * `forwardedFor` (X-Forwarded-For) counts only when the peer is a trusted
+   * proxy of the config file; it matters only in protected mode.
+   */
+  check(authorization: string | undefined, remoteAddress: string | undefined, forwardedFor?: string): AuthOutcome {
     if (this.protectedMode) {
-      if (isLoopback(remoteAddress)) return { ok: true };
+      if (isLoopback(this.proxies.clientAddress(remoteAddress, forwardedFor))) return { ok: true };
       return {
         ok: false,
-        error: new ApiError(403, 'protected_mode', 'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN) and send Authorization: Bearer <secret>.'),
+        error: new ApiError(403, 'protected_mode', 'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) and send Authorization: Bearer <secret>.'),
       };
     }
     const known = authorization === undefined ? undefined : this.verified.get(authorization);
@@ -72,10 +75,25 @@ function unauthorized(message: string): ApiError {
   return new ApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer' });
 }
 
+/** Methods a read-only token may use (API.md §7: "read-only (GET only)"). */
+export function isReadMethod(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+/** 403 for a read-only token on anything but a read, before the body is even read. */
+export function checkMethod(rule: ApiTokenRule | undefined, method: string): void {
+  if (rule?.readOnly && !isReadMethod(method)) throw new ApiError(403, 'read_only', 'This API token is read-only: it may only GET.');
+}
+
+/** /metrics shows every app's figures, so a token limited to some appids may not read it. */
+export function checkUnscoped(rule: ApiTokenRule | undefined, what: string): void {
+  if (rule?.appids) throw new ApiError(403, 'out_of_scope', `This API token is limited to some apps, so it may not read ${what}; use a token without appids.`);
+}
+
 /** 403 when a scoped or read-only token reaches outside its scope. */
 export function checkScope(rule: ApiTokenRule | undefined, appid: string | null, writes: boolean): void {
   if (!rule) return;
-  if (writes && rule.readOnly) throw new ApiError(403, 'read_only', 'This API token is read-only.');
+  if (writes && rule.readOnly) throw new ApiError(403, 'read_only', 'This API token is read-only: it may only GET.');
   if (appid !== null && rule.appids && !rule.appids.includes(appid)) {
     throw new ApiError(403, 'out_of_scope', `This API token may not access app ${appid}.`);
   }

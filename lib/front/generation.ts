@@ -6,7 +6,7 @@ import { createLogger, Logger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { createRequestListener } from './app.js';
+import { createApp } from './app.js';
 import { Authenticator } from './auth.js';
 import { buildStamp } from './build-stamp.js';
 import { Drainer } from './drain.js';
@@ -31,7 +31,7 @@ export function shardSettings(c: Config): Omit<ShardSettings, 'shardIndex' | 'sh
   return {
     dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
     wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
-    notifySecret: c.notifySecret, stableToken: c.stableToken,
+    notifySecret: c.notifySecret, stableToken: c.stableToken, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
   };
 }
 
@@ -54,7 +54,10 @@ export class Generation {
   private constructor(private readonly opts: GenerationOptions) {
     const { config } = opts;
     this.log = createLogger(config.logLevel, { generation: opts.generation });
-    this.store = new SqliteStore(config.dataDir, secretCodec(undefined));
+    this.store = new SqliteStore(config.dataDir, secretCodec(config.secretKey));
+    // Before any shard reads a secret: encryption turned on/off or a rotated key completes here.
+    const rewrapped = this.store.rewrapSecrets();
+    if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
     this.cache = new TaskCache(this.store);
     this.cache.warm();
     this.cache.setReadThrough(!opts.active);
@@ -64,7 +67,8 @@ export class Generation {
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
     this.server = createServer();
     this.drainer = new Drainer(this.server);
-    this.server.on('request', createRequestListener(services, new Authenticator(config.tokens), () => this.drainer));
+    const app = createApp(services, new Authenticator(config.tokens, config.trustedProxy), () => this.drainer);
+    this.server.on('request', app.callback());
     this.build = services.build;
   }
 

@@ -13,6 +13,8 @@ import { Store } from './store.js';
 export interface SecretCodec {
   encode(plain: string): string;
   decode(stored: string): string;
+  /** The stored text in the codec's current form, or null when it is already; throws when undecodable. */
+  rewrap?(stored: string): string | null;
 }
 export const plainSecrets: SecretCodec = { encode: (s) => s, decode: (s) => s };
 
@@ -120,6 +122,26 @@ export class SqliteStore implements Store {
         }
       }
     });
+  }
+
+  /**
+   * Bring every stored appsecret into the codec's current form (encryption
+   * turned on or off, key rotated). Run once at start; a secret that cannot
+   * be decoded throws, so the server refuses to start rather than fail later.
+   */
+  rewrapSecrets(): number {
+    const rewrap = this.secrets.rewrap;
+    if (!rewrap) return 0;
+    const rows = this.db.prepare(`SELECT appid, secret FROM apps`).all() as Array<{ appid: string; secret: string }>;
+    const changes = rows.flatMap((r) => {
+      const next = rewrap(r.secret);
+      return next === null ? [] : [{ appid: r.appid, secret: next }];
+    });
+    if (changes.length === 0) return 0;
+    // Only the stored form changes, not the secret: secret_gen stays, nothing is refetched.
+    const update = this.db.prepare(`UPDATE apps SET secret = @secret WHERE appid = @appid`);
+    this.db.transaction(() => changes.forEach((c) => update.run(c)))();
+    return changes.length;
   }
 
   deleteApp(appid: string): Promise<boolean> {

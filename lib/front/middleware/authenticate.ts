@@ -1,14 +1,21 @@
 import type { Next } from 'koa';
-import { Authenticator } from '../auth.js';
+import { Authenticator, checkMethod, checkUnscoped } from '../auth.js';
 import { FrontContext } from '../context.js';
 
-/** Every route but /healthz needs a valid token (or a loopback client in protected mode). */
+/**
+ * Every route but /healthz needs a valid token (or a loopback client in
+ * protected mode). What a token may do is checked as early as it can be:
+ * a read-only token is refused any write here, before its body is read;
+ * appid scopes are checked by the routes, which know the appid.
+ */
 export function authenticate(auth: Authenticator) {
   return async (ctx: FrontContext, next: Next) => {
     if (ctx.path === '/healthz') return next();
-    const outcome = auth.check(ctx.get('authorization') || undefined, ctx.req.socket.remoteAddress);
+    const outcome = auth.check(ctx.get('authorization') || undefined, ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined);
     if (!outcome.ok) throw outcome.error;
     ctx.state.token = outcome.rule;
+    checkMethod(outcome.rule, ctx.method);
+    if (ctx.path.replace(/\/+$/, '') === '/metrics') checkUnscoped(outcome.rule, '/metrics');
     return next();
   };
 }

@@ -4,40 +4,73 @@ import { Logger } from '../../log.js';
 import { FrontContext } from '../context.js';
 import { envelope } from '../envelope.js';
 
-/** Status codes we pass through from Koa and its body parser, with our own sentence. */
-const KNOWN: Record<number, string> = {
-  400: 'The request body is not valid JSON.',
-  413: 'The request body is larger than 1 MiB.',
-  415: 'The request body must be JSON (Content-Type: application/json).',
-};
+/**
+ * What the body parser (co-body / raw-body / inflation) raises, as our own
+ * sentences. Their messages are never passed on: a JSON syntax error's
+ * message quotes the body, and the body may hold an appsecret.
+ */
+function bodyError(err: { status?: number; type?: string; code?: string; message?: string }): ApiError | null {
+  const type = err.type ?? '';
+  const message = typeof err.message === 'string' ? err.message : '';
+  if (type === 'entity.too.large' || err.status === 413) return new ApiError(413, 'too_large', 'The request body is larger than 1 MiB.');
+  if (typeof err.code === 'string' && err.code.startsWith('Z_')) {
+    return new ApiError(400, 'bad_encoding', 'The request body could not be decompressed: it does not match its Content-Encoding.');
+  }
+  if (type === 'encoding.unsupported' || message.startsWith('Unsupported Content-Encoding')) {
+    return new ApiError(415, 'bad_encoding', 'The Content-Encoding of the request body is not supported; send it uncompressed, or as gzip, deflate or br.');
+  }
+  if (type === 'charset.unsupported') return new ApiError(415, 'bad_charset', 'The request body must be UTF-8 JSON.');
+  if (type === 'request.aborted') return new ApiError(400, 'aborted', 'The request body ended before its Content-Length.');
+  if (type === 'request.size.invalid') return new ApiError(400, 'bad_length', 'The request body does not match its Content-Length.');
+  if (message.includes('only supports object and array')) return new ApiError(400, 'bad_body', 'The request body must be a JSON object.');
+  if (message.includes('forbidden prototype property')) {
+    return new ApiError(400, 'bad_body', 'The request body must not contain "__proto__" or "constructor.prototype" keys.');
+  }
+  if (err.status === 400) return new ApiError(400, 'bad_json', 'The request body is not valid JSON.');
+  if (err.status === 415) return new ApiError(415, 'not_json', 'The request body must be JSON (Content-Type: application/json).');
+  return null;
+}
 
-/** Turns every failure into the envelope of API.md §2; an unexpected one is a logged 500. */
+/** A 404 or 405 nobody answered: the router's verdict, in the envelope. */
+function unanswered(ctx: FrontContext): void {
+  if (ctx.status === 404) {
+    ctx.body = envelope(404, `No route for ${ctx.method} ${ctx.path.slice(0, 200)}; see the API in the README.`, null);
+    // Koa turns a response whose body is set without an explicit status into 200.
+    ctx.status = 404;
+  } else if (ctx.status === 405 || ctx.status === 501) {
+    // The router says 501 for methods it does not know at all; to a client both mean "not this method".
+    const allow = ctx.response.get('Allow');
+    ctx.body = envelope(405, `Method ${ctx.method.slice(0, 20)} is not allowed here${allow ? `; use ${allow}` : ''}.`, null);
+    ctx.status = 405;
+  }
+}
+
+/**
+ * Turns every failure into the envelope of API.md §2, with a sentence a
+ * user can act on; only a truly unexpected error is a 500, and it is logged
+ * without the request's body or headers.
+ */
 export function errorEnvelope(log: Logger) {
   return async (ctx: FrontContext, next: Next) => {
     try {
       await next();
-      if (ctx.body === undefined || ctx.body === null) {
-        if (ctx.status === 404) ctx.body = envelope(404, `No route for ${ctx.method} ${ctx.path.slice(0, 200)}.`, null);
-        else if (ctx.status === 405 || ctx.status === 501) {
-          // The router says 501 for methods it does not know at all; to a client both mean "not this method".
-          ctx.status = 405;
-          ctx.body = envelope(405, `Method ${ctx.method.slice(0, 20)} is not allowed here${ctx.response.get('Allow') ? `; use ${ctx.response.get('Allow')}` : ''}.`, null);
-        }
-      }
+      if (ctx.body === undefined || ctx.body === null) unanswered(ctx);
     } catch (err) {
-      if (err instanceof ApiError) {
-        ctx.status = err.status;
-        ctx.set(err.headers);
-        ctx.body = envelope(err.status, err.message, null);
+      const known = err instanceof ApiError ? err : bodyError(err as Record<string, never>);
+      if (known) {
+        ctx.status = known.status;
+        ctx.set(known.headers);
+        ctx.body = envelope(known.status, known.message, null);
         return;
       }
-      const status = (err as { status?: number; expose?: boolean }).status;
+      const status = (err as { status?: number }).status;
       if (typeof status === 'number' && status >= 400 && status < 500) {
         ctx.status = status;
-        ctx.body = envelope(status, KNOWN[status] ?? (err as Error).message, null);
+        ctx.body = envelope(status, `The request was refused (HTTP ${status}).`, null);
         return;
       }
-      log.error({ err: (err as Error).message, method: ctx.method, path: ctx.path.slice(0, 200) }, 'unexpected error');
+      // Our own code's message (never a body-quoting parser error: those were answered above).
+      log.error({ err: String((err as Error).message).slice(0, 300), name: (err as Error).name, method: ctx.method, path: ctx.path.slice(0, 200) }, 'unexpected error');
       ctx.status = 500;
       ctx.body = envelope(500, 'Internal error; the server log has the details.', null);
     }

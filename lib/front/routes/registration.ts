@@ -11,7 +11,7 @@ import { FrontServices } from '../services.js';
 export function registrationRoutes(router: Router<FrontState>, s: FrontServices): void {
   const handler = async (ctx: FrontContext) => {
     if (!ctx.is('application/json')) throw new ApiError(415, 'not_json', 'The request body must be JSON (Content-Type: application/json).');
-    const reg = validateRegistration(ctx.request.body);
+    const reg = validateRegistration(ctx.request.body, { callbackHosts: s.config.callbackHosts });
     checkScope(ctx.state.token, reg.appid, true);
     checkRequiredInputs(reg, {
       hasAccessTokenTask: (appid) => s.store.hasTask(appid, TaskType.AccessToken),
