@@ -6,6 +6,8 @@
 export class GroupCommit {
   private queue: Array<{ op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
+  /** Transactions committed so far (tests and benchmarks read it). */
+  commits = 0;
 
   constructor(private readonly inTransaction: (body: () => void) => void) {}
 
@@ -41,6 +43,7 @@ export class GroupCommit {
       for (const item of batch) item.reject(e);
       return;
     }
+    this.commits++;
     batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
   }
 }

@@ -1,0 +1,62 @@
+// The embedded store on disk: group commit, re-registration semantics, and
+// nothing lost across a reopen.
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateRegistration } from '../lib/contract/registration.js';
+import { TaskType } from '../lib/contract/task-type.js';
+import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { stopAll, tempDir } from './helpers/server.js';
+
+test.after(() => stopAll());
+
+const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]) => validateRegistration({ appid, appsecret: secret, tasks });
+
+test('200 concurrent registrations share a handful of transactions, and all survive a reopen', async () => {
+  const dir = join(tempDir(), 'd');
+  const store = new SqliteStore(dir);
+  const before = store.commits;
+  await Promise.all(Array.from({ length: 200 }, (_, i) => store.register(reg(`wxg${i}`), Date.now())));
+  const used = store.commits - before;
+  assert.ok(used >= 1 && used <= 3, `expected group commit, got ${used} transactions for 200 registrations`);
+  store.close();
+  const again = new SqliteStore(dir);
+  assert.is(again.appids().length, 200);
+  assert.ok(again.hasTask('wxg199', TaskType.AccessToken));
+  again.close();
+});
+
+test('one bad write in a batch rejects only its own caller', async () => {
+  const store = new SqliteStore(join(tempDir(), 'd'));
+  await store.register(reg('wxok'), Date.now());
+  const results = await Promise.allSettled([
+    store.register(reg('wxok2'), Date.now()),
+    store.saveState({ appid: 'wxok', type: TaskType.AccessToken, sub: '' }, {
+      value: 'v', expiresAt: Date.now() + 1000, expiresIn: 1, refreshedAt: Date.now(), fetchedSecretGen: 1,
+      authorizerAppid: null, state: 'ready', lastError: null, nextRefreshAt: null, fetchCount: 1, failCount: 0,
+    }),
+  ]);
+  assert.ok(results.every((r) => r.status === 'fulfilled'));
+  assert.is(store.getApp('wxok')!.tasks[0].value, 'v');
+  assert.ok(store.getApp('wxok2'));
+  store.close();
+});
+
+test('re-registering keeps tasks not named, bumps the secret generation only when the secret changes', async () => {
+  const store = new SqliteStore(join(tempDir(), 'd'));
+  await store.register(reg('wxre', 'one', [{ type: 0 }, { type: 1 }]), Date.now());
+  const gen1 = store.getApp('wxre')!.app.secretGen;
+  await store.register(reg('wxre', 'one', [{ type: 0, notify: 'http://biz/n' }]), Date.now());
+  const same = store.getApp('wxre')!;
+  assert.is(same.app.secretGen, gen1, 'same secret, same generation');
+  assert.equal(same.tasks.map((t) => t.type), [0, 1], 'type 1 stays registered');
+  assert.is(same.tasks[0].notify, 'http://biz/n', 'the last notify wins');
+  await store.register(reg('wxre', 'two'), Date.now());
+  assert.is(store.getApp('wxre')!.app.secretGen, gen1 + 1);
+  assert.ok(await store.deleteApp('wxre'));
+  assert.not.ok(await store.deleteApp('wxre'), 'second delete reports unknown');
+  assert.is(store.getApp('wxre'), undefined);
+  store.close();
+});
+
+test.run();
