@@ -35,6 +35,10 @@ export interface Config {
   notifySecret?: string;
   /** Use stable_token for every type 0 task. */
   stableToken: boolean;
+  /** stable_token force_refresh calls allowed per appid per Beijing day (WeChat: 20). */
+  stableForceDailyLimit: number;
+  /** Minimum seconds between two force_refresh calls of one appid (WeChat: 30). */
+  stableForceIntervalSeconds: number;
   /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed; config file `trustedProxy`. */
   trustedProxy: string[];
   /** When set, notify/params URLs must name one of these hosts (config file `callbackHosts`). */
@@ -57,6 +61,8 @@ export const DEFAULTS = {
   refreshMinIntervalMs: 10_000,
   wechatConcurrency: 32,
   stableToken: false,
+  stableForceDailyLimit: 20,
+  stableForceIntervalSeconds: 30,
 };
 
 /** Environment variables mirror the flags (API.md §1). */
@@ -72,6 +78,7 @@ const ENV: Array<[keyof RawOptions, string]> = [
   ['wechatTimeoutMs', 'WECHAT_SCHEDULER_WECHAT_TIMEOUT'],
   ['refreshMinIntervalMs', 'WECHAT_SCHEDULER_REFRESH_INTERVAL'],
   ['notifySecret', 'WECHAT_SCHEDULER_NOTIFY_SECRET'],
+  ['stableToken', 'WECHAT_SCHEDULER_STABLE_TOKEN'],
   ['secretKey', 'WECHAT_SCHEDULER_SECRET_KEY'],
 ];
 
@@ -189,6 +196,8 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
     wechatConcurrency: m.wechatConcurrency === undefined ? DEFAULTS.wechatConcurrency : int('wechatConcurrency', m.wechatConcurrency, 1, 10_000),
     notifySecret: m.notifySecret === undefined ? undefined : str('notify-secret', m.notifySecret),
     stableToken: m.stableToken === undefined ? DEFAULTS.stableToken : bool('stable-token', m.stableToken),
+    stableForceDailyLimit: m.stableForceDailyLimit === undefined ? DEFAULTS.stableForceDailyLimit : int('stableForceDailyLimit', m.stableForceDailyLimit, 0, 1_000_000),
+    stableForceIntervalSeconds: m.stableForceIntervalSeconds === undefined ? DEFAULTS.stableForceIntervalSeconds : int('stableForceIntervalSeconds', m.stableForceIntervalSeconds, 0, 86_400),
     trustedProxy: trustedProxies(m.trustedProxy),
     callbackHosts: m.callbackHosts === undefined ? undefined : callbackHostList(m.callbackHosts),
     // Only from the environment: a key in the config file would sit beside the data it protects.

@@ -21,6 +21,9 @@ export interface ShardSettings {
   logLevel: string;
   notifySecret?: string;
   stableToken: boolean;
+  /** stable_token force_refresh budget per appid: calls a Beijing day, and seconds apart. */
+  stableForceDailyLimit: number;
+  stableForceIntervalSeconds: number;
   secretKey?: string;
   /** Allow-list of notify/params hosts (config file `callbackHosts`); undefined = any. */
   callbackHosts?: string[];

@@ -31,7 +31,7 @@ export function shardSettings(c: Config): Omit<ShardSettings, 'shardIndex' | 'sh
   return {
     dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
     wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
-    notifySecret: c.notifySecret, stableToken: c.stableToken, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
+    notifySecret: c.notifySecret, stableToken: c.stableToken, stableForceDailyLimit: c.stableForceDailyLimit, stableForceIntervalSeconds: c.stableForceIntervalSeconds, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
   };
 }
 
