@@ -12,6 +12,7 @@ export const MAX_PARAMS_ANSWER = 64 * 1024;
 /** The business system's answer to a notify is not used; read at most this much of it. */
 const MAX_NOTIFY_ANSWER = 64 * 1024;
 const NOTIFY_ATTEMPTS = 4;
+const NOTIFY_PER_ORIGIN = 32;
 const NOTIFY_RETRY_MS = [1_000, 2_000, 4_000];
 
 export type ParamsResult = { ok: true; values: ParamValues } | { ok: false; message: string };
@@ -47,7 +48,8 @@ export function signNotify(secret: string, timestamp: string, body: string): str
  */
 export class Callbacks {
   private readonly agent: Agent;
-  private readonly notifyLimit = new Semaphore(256);
+  /** Notify calls in flight per origin: a dead business host queues its own calls, nobody else's. */
+  private readonly notifyLimits = new Map<string, Semaphore>();
 
   constructor(
     private readonly timeoutMs: number,
@@ -89,11 +91,18 @@ export class Callbacks {
       this.log.warn({ ...query }, 'notify skipped: its host is not in callbackHosts of the config file');
       return;
     }
-    void this.notifyLimit.run(() => this.deliver(withQuery(url, query), JSON.stringify(payload), query));
+    void this.deliver(withQuery(url, query), JSON.stringify(payload), query);
   }
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+
+  private limitFor(url: string): Semaphore {
+    const origin = new URL(url).origin;
+    let limit = this.notifyLimits.get(origin);
+    if (!limit) this.notifyLimits.set(origin, (limit = new Semaphore(NOTIFY_PER_ORIGIN)));
+    return limit;
   }
 
   private async deliver(url: string, body: string, query: Record<string, string>): Promise<void> {
@@ -106,7 +115,7 @@ export class Callbacks {
       }
       let why: string;
       try {
-        const res = await send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: MAX_NOTIFY_ANSWER });
+        const res = await this.limitFor(url).run(() => send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: MAX_NOTIFY_ANSWER }));
         if (res.status >= 200 && res.status < 300) {
           this.onNotify(true);
           return;
