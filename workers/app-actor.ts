@@ -77,6 +77,11 @@ export class AppActor implements AppContext {
     for (const actor of this.tasks.values()) actor.stop();
   }
 
+  /** Ownership moves to another generation: see TaskActor.release. */
+  release(): void {
+    for (const actor of this.tasks.values()) actor.release();
+  }
+
   /** Stop and announce every task gone (the app was deleted). */
   remove(): void {
     for (const actor of this.tasks.values()) {

@@ -11,9 +11,6 @@ import { AppActor } from './app-actor.js';
 import { Callbacks } from './callbacks.js';
 import { ShardServices } from './services.js';
 
-/** How long a release waits for in-flight fetches before giving up ownership anyway. */
-const RELEASE_WAIT_MS = 15_000;
-
 /**
  * Everything one shard thread owns: the app actors of its appids, and the
  * I/O they share. Commands arrive from the front; events leave on `events`.
@@ -43,12 +40,17 @@ export class Shard implements ShardServices {
     this.loadAll();
   }
 
-  /** Give ownership up: no timer fires and no fetch runs here afterwards. */
+  /**
+   * Give ownership up: no timer fires and no fetch starts here afterwards.
+   * Fetches in flight finish and land in the store first, so the next owner
+   * starts from their values instead of fetching again. They are bounded by
+   * the WeChat and callback timeouts; the supervisor kills a generation whose
+   * release takes longer, so two owners never run (DESIGN.md).
+   */
   async release(): Promise<void> {
     this.active = false;
-    for (const app of this.apps.values()) app.stop();
-    const idle = Promise.allSettled([...this.apps.values()].map((a) => a.idle()));
-    await Promise.race([idle, new Promise((r) => setTimeout(r, RELEASE_WAIT_MS))]);
+    for (const app of this.apps.values()) app.release();
+    await Promise.allSettled([...this.apps.values()].map((a) => a.idle()));
     this.apps.clear();
   }
 

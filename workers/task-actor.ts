@@ -1,4 +1,4 @@
-import { TaskUpdate } from '../lib/contract/messages.js';
+import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateUpdate } from '../lib/store/rows.js';
@@ -7,6 +7,7 @@ import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
 import { Attempt, fetchStep } from './fetch-step.js';
 import { AppContext, DependencyHandle } from './services.js';
+import { StableForceBudget } from './stable-force.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -24,12 +25,17 @@ export class TaskActor implements DependencyHandle {
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> | null = null;
   private failures = 0;
-  private lastForcedAt = 0;
   private attemptStartedAt = 0;
+  /** How the last fetch ended, for passive-refresh callers that shared it. */
+  private lastOutcome: RefreshOutcome = { result: 'current' };
+  /** stable_token force_refresh budget of this appid (type 0 only). */
+  private readonly forceBudget = new StableForceBudget();
   private rejectedRefreshToken: string | null = null;
   private rejectedTicket: string | null = null;
   private valueWaiters: Array<() => void> = [];
   private stopped = false;
+  /** Ownership moved away: nothing new starts here, but a fetch in flight still lands. */
+  private released = false;
 
   constructor(private readonly ctx: AppContext, row: TaskRow) {
     this.key = { appid: row.appid, type: row.type, sub: row.sub };
@@ -83,6 +89,18 @@ export class TaskActor implements DependencyHandle {
     this.wakeWaiters();
   }
 
+  /**
+   * Ownership moves to another generation (SIGHUP): no timer fires and no
+   * fetch starts here any more, but a fetch already in flight still lands in
+   * the store. WeChat has replaced the old value (and rotated a refresh token)
+   * by then, and the next owner must start from the new one, not fetch again.
+   */
+  release(): void {
+    this.released = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   /** Resolves when no fetch is in flight (used when handing ownership over). */
   idle(): Promise<void> {
     return this.inflight ?? Promise.resolve();
@@ -96,26 +114,43 @@ export class TaskActor implements DependencyHandle {
     this.valueWaiters.push(wake);
   }
 
+  /** A dependent's call was rejected with this value: the same compare-and-swap as a passive refresh. */
   async refreshIfStale(stale: string): Promise<void> {
-    if (this.st.value !== null && this.st.value !== stale) return;
-    await this.run(false);
+    await this.forceRefresh(stale, 0);
   }
 
   /**
-   * Forced ("passive") refresh of API.md §5. With `stale`: fetch only while
-   * the current value is that one. Without: at most once per interval.
-   * Concurrent callers share the one fetch in flight.
+   * Forced ("passive") refresh of API.md §5. With `stale`: a compare-and-swap,
+   * fetching only while the current value is `stale` (a stable_token is then
+   * fetched with force_refresh, within WeChat's budget). Without: at most one
+   * fetch per `minIntervalMs`, whatever started the last one. Concurrent
+   * callers share one fetch: a fetch in flight answers everyone waiting.
    */
-  async forceRefresh(stale: string | undefined, minIntervalMs: number): Promise<void> {
-    if (this.inflight) return this.inflight;
-    const now = Date.now();
-    if (stale !== undefined) {
-      if (this.usableValue() !== null && this.st.value !== stale) return;
-    } else if (now - this.lastForcedAt < minIntervalMs && this.usableValue() !== null) {
-      return;
+  async forceRefresh(stale: string | undefined, minIntervalMs: number): Promise<RefreshOutcome> {
+    let shared = false;
+    for (;;) {
+      if (this.stopped || this.released) return { result: 'failed', note: 'this task is being unregistered or handed over; try again' };
+      if (this.inflight) {
+        shared = true;
+        await this.inflight;
+        // Without stale any fresh fetch will do; with stale, compare again with what it brought.
+        if (stale === undefined) return this.lastOutcome;
+        continue;
+      }
+      if (stale !== undefined && this.st.value !== stale) {
+        return shared ? this.lastOutcome : { result: 'current', note: 'stale is not the current value, which is returned instead' };
+      }
+      if (stale === undefined) {
+        const since = Date.now() - Math.max(this.attemptStartedAt, this.st.refreshedAt ?? 0);
+        if (since < minIntervalMs) {
+          return { result: 'current', note: `fetched ${Math.floor(since / 1000)} s ago; without "stale" at most once per ${minIntervalMs / 1000} s` };
+        }
+      }
+      // The shared fetch failed, or kept the stale value after failing: report that, do not hammer WeChat.
+      if (shared && this.lastOutcome.result === 'failed') return this.lastOutcome;
+      await this.run(stale !== undefined);
+      return this.lastOutcome;
     }
-    this.lastForcedAt = now;
-    await this.run(stale !== undefined && stale === this.st.value);
   }
 
   snapshot(): TaskUpdate {
@@ -132,7 +167,7 @@ export class TaskActor implements DependencyHandle {
   }
 
   private schedule(at: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.released) return;
     if (this.timer) clearTimeout(this.timer);
     this.st.nextRefreshAt = at;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()));
@@ -143,7 +178,7 @@ export class TaskActor implements DependencyHandle {
   }
 
   private run(force: boolean): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || (this.released && !this.inflight)) return this.inflight ?? Promise.resolve();
     if (!this.inflight) {
       this.inflight = this.fetchAndApply(force).finally(() => {
         this.inflight = null;
@@ -166,6 +201,8 @@ export class TaskActor implements DependencyHandle {
       attempt = await this.attempt(force);
     }
     if (this.stopped) return;
+    if (attempt.kind === 'ok') this.lastOutcome = { result: 'fetched', ...(attempt.stable?.note ? { note: attempt.stable.note } : {}) };
+    else this.lastOutcome = { result: 'failed', note: this.scrub(attempt.kind === 'wait' ? attempt.message : attempt.res.message) };
     if (attempt.kind === 'ok') await this.succeeded(attempt.res, attempt.refreshTokenUsed, attempt.authorizerAppid, secretGen);
     else if (attempt.kind === 'wait') await this.waitFor(attempt.handle, attempt.message);
     else await this.failed(attempt.res, attempt);
@@ -176,7 +213,7 @@ export class TaskActor implements DependencyHandle {
     this.attemptStartedAt = Date.now();
     return fetchStep(this.ctx, {
       key: this.key, reg: this.reg, keptRefreshToken: this.st.refreshToken, authorizerAppid: this.st.authorizerAppid,
-      rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force,
+      rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force, forceBudget: this.forceBudget,
     });
   }
 

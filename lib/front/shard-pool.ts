@@ -2,6 +2,7 @@ import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
 import { Logger } from '../log.js';
+import { releaseBoundMs } from '../process/ipc.js';
 import { shardOf } from '../util/shard-of.js';
 
 /** The shard worker entry beside this build (.js), or beside the source under tsx (.ts). */
@@ -16,6 +17,11 @@ const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 30_000;
 
 class ShardTimeout extends Error {}
+
+function allOk(what: string, replies: ShardReply[]): void {
+  const failed = replies.map((r, shard) => ({ r, shard })).filter(({ r }) => r.kind === 'error');
+  if (failed.length > 0) throw new Error(`${what} failed on shard ${failed.map(({ r, shard }) => `${shard}: ${r.kind === 'error' ? r.message : ''}`).join('; ')}`);
+}
 
 interface ShardSlot {
   index: number;
@@ -79,18 +85,20 @@ export class ShardPool {
     return this.run(this.slots[this.shardFor(appid)], cmd, timeoutMs);
   }
 
-  async broadcast(cmd: ShardCommand): Promise<ShardReply[]> {
-    return Promise.all(this.slots.map((s) => this.run(s, cmd, COMMAND_TIMEOUT_MS)));
+  async broadcast(cmd: ShardCommand, timeoutMs = COMMAND_TIMEOUT_MS): Promise<ShardReply[]> {
+    return Promise.all(this.slots.map((s) => this.run(s, cmd, timeoutMs)));
   }
 
+  /** Own the apps: every shard loads its apps from the store. Throws unless all did. */
   async activate(): Promise<void> {
     this.active = true;
-    await this.broadcast({ kind: 'activate' });
+    allOk('activate', await this.broadcast({ kind: 'activate' }));
   }
 
+  /** Give the apps up; resolves once every shard's fetches in flight have landed. Throws unless all did. */
   async release(): Promise<void> {
     this.active = false;
-    await this.broadcast({ kind: 'release' });
+    allOk('release', await this.broadcast({ kind: 'release' }, releaseBoundMs(this.base)));
   }
 
   async close(): Promise<void> {
@@ -109,7 +117,11 @@ export class ShardPool {
       timer = setTimeout(() => reject(new ShardTimeout(`shard ${slot.index} did not answer ${cmd.kind} within ${timeoutMs} ms`)), timeoutMs);
     });
     // A race rather than an AbortSignal: aborting a running piscina task terminates its thread.
-    return Promise.race([slot.pool.run(cmd, transferList ? { transferList } : undefined), timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([slot.pool.run(cmd, transferList ? { transferList } : undefined), timeout])
+      // A thread that died under the command (or hangs) is an answer too, never an exception
+      // that could end the front process: the shard is being restored meanwhile.
+      .catch((err: Error): ShardReply => ({ kind: 'error', status: 503, message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.` }))
+      .finally(() => clearTimeout(timer));
   }
 
   private async init(slot: ShardSlot): Promise<void> {

@@ -32,3 +32,13 @@ export type FromGeneration =
 export interface SupervisorChannel {
   send(msg: FromGeneration): void;
 }
+
+/**
+ * How long giving up ownership may take. A release waits for the fetches in
+ * flight; one fetch is a few bounded calls (params, WeChat, a dependency
+ * refresh and one retry), so allow four of each. The supervisor kills a
+ * generation that takes longer: two owners must never run.
+ */
+export function releaseBoundMs(c: { wechatTimeoutMs: number; callbackTimeoutMs: number }): number {
+  return Math.max(30_000, 4 * (c.wechatTimeoutMs + c.callbackTimeoutMs));
+}

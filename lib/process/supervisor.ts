@@ -2,10 +2,9 @@ import cluster, { Worker } from 'node:cluster';
 import { Config, RawOptions, resolveConfig } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
-import { FromGeneration, ToGeneration } from './ipc.js';
+import { FromGeneration, releaseBoundMs, ToGeneration } from './ipc.js';
 
 const READY_TIMEOUT_MS = 60_000;
-const RELEASE_TIMEOUT_MS = 30_000;
 /** API.md §8: exit within 10 s of SIGTERM, whatever a generation does. */
 const STOP_DEADLINE_MS = 9_500;
 const RESPAWN_MIN_MS = 500;
@@ -15,7 +14,10 @@ interface Gen {
   id: number;
   worker: Worker;
   build?: string;
+  exited: Promise<void>;
 }
+
+const alive = (g: Gen) => g.worker.isConnected() && !g.worker.isDead();
 
 function waitFor(g: Gen, t: FromGeneration['t'], timeoutMs: number): Promise<FromGeneration> {
   return new Promise((resolve, reject) => {
@@ -32,6 +34,7 @@ function waitFor(g: Gen, t: FromGeneration['t'], timeoutMs: number): Promise<Fro
       if (err) reject(err);
       else resolve(m!);
     }
+    if (g.worker.isDead()) return done(new Error(`generation ${g.id} is not running`));
     g.worker.on('message', onMessage);
     g.worker.on('exit', onExit);
   });
@@ -43,6 +46,9 @@ function waitFor(g: Gen, t: FromGeneration['t'], timeoutMs: number): Promise<Fro
  * SIGHUP hands every app over to a new generation built from the code and
  * config now on disk (API.md §8). It routes shard commands of non-owning
  * generations to the owner, so that exactly one generation refreshes an app.
+ *
+ * Ownership changes (reload, replacing a dead generation) run one at a time:
+ * at every moment there is one owner, or none while commands wait in a queue.
  */
 export class Supervisor {
   private readonly log: Logger;
@@ -53,8 +59,10 @@ export class Supervisor {
   private readonly queued: Array<{ from: Gen; id: number; appid: string; cmd: ShardCommand }> = [];
   private readonly forwarded = new Map<number, { from: Gen; id: number; to: Gen }>();
   private nextForwardId = 0;
-  private reloading: Promise<void> | null = null;
-  private reloadAgain = false;
+  /** The chain of ownership changes; each starts when the previous one ended. */
+  private transitions: Promise<void> = Promise.resolve();
+  /** A reload is waiting in the chain: a further SIGHUP is served by it (it reads the files when it starts). */
+  private reloadQueued = false;
   private stopping = false;
   private respawns = 0;
   /** The port clients reach us on. */
@@ -77,7 +85,7 @@ export class Supervisor {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname });
     const g = await this.spawn(this.config, true);
-    this.owner = g;
+    this.setOwner(g);
     this.log.info({ port: this.port, host: this.config.host, url: `http://${this.config.host}:${this.port}`, build: g.build, protectedMode: this.config.tokens.length === 0 }, 'listening');
     if (this.config.tokens.length === 0) {
       this.log.warn('no API token configured: protected mode, only loopback clients are served (set --token or WECHAT_SCHEDULER_TOKEN)');
@@ -89,23 +97,37 @@ export class Supervisor {
 
   /** SIGHUP: re-read the config; start, ready and hand over to a new generation. */
   reload(): void {
-    if (this.stopping) return;
-    if (this.reloading) {
-      this.reloadAgain = true;
-      return;
-    }
-    this.reloading = this.handOver()
-      .catch((err: Error) => this.log.error({ err: err.message }, 'reload failed; the running generation keeps serving'))
-      .finally(() => {
-        this.reloading = null;
-        if (this.reloadAgain) {
-          this.reloadAgain = false;
-          this.reload();
-        }
-      });
+    if (this.stopping || this.reloadQueued) return;
+    this.reloadQueued = true;
+    this.serialise(async () => {
+      this.reloadQueued = false;
+      await this.handOver().catch((err: Error) => this.log.error({ err: err.message }, 'reload failed; the running generation keeps serving'));
+    });
   }
 
-  private async handOver(): Promise<void> {
+  async stop(signal: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info({ signal, generations: this.gens.size }, 'stopping');
+    const hard = setTimeout(() => {
+      this.log.error('generations did not stop in time; killing them');
+      for (const g of this.gens) g.worker.process.kill('SIGKILL');
+      process.exit(0);
+    }, STOP_DEADLINE_MS);
+    await Promise.all([...this.gens].map((g) => {
+      this.send(g, { t: 'stop' });
+      return g.exited;
+    }));
+    clearTimeout(hard);
+    this.log.info({ signal }, 'stopped');
+    process.exit(0);
+  }
+
+  private serialise(job: () => Promise<void>): void {
+    this.transitions = this.transitions.then(job).catch((err: Error) => this.log.error({ err: err.message }, 'supervisor step failed'));
+  }
+
+  private readConfig(): Config {
     let config: Config;
     try {
       config = resolveConfig(this.flags, process.env);
@@ -114,55 +136,95 @@ export class Supervisor {
     }
     // Same socket as before when the port was chosen by the system.
     if (config.port === 0 || config.port === this.port) config = { ...config, port: this.listenPort };
-    this.log.info('reload: starting a new generation');
-    const next = await this.spawn(config, false);
-    const old = this.owner;
-    if (old) {
-      old.worker.send({ t: 'release' } satisfies ToGeneration);
-      try {
-        await waitFor(old, 'released', RELEASE_TIMEOUT_MS);
-      } catch (err) {
-        // A generation that cannot release is stopped outright: two owners must never run.
-        this.log.error({ generation: old.id, err: (err as Error).message }, 'old generation did not release; killing it');
-        old.worker.process.kill('SIGKILL');
-      }
-      this.owner = null;
+    if (config.dataDir !== this.config.dataDir) {
+      // A new generation on another data dir would start without the apps: that needs a restart.
+      this.log.warn({ dataDir: this.config.dataDir, ignored: config.dataDir }, 'data-dir cannot change on reload; restart the service to move it');
+      config = { ...config, dataDir: this.config.dataDir };
     }
-    next.worker.send({ t: 'activate' } satisfies ToGeneration);
-    await waitFor(next, 'activated', READY_TIMEOUT_MS);
-    this.config = config;
-    this.owner = next;
-    this.flushQueue();
-    this.log.info({ generation: next.id, build: next.build }, 'reload: new generation owns the apps');
-    if (old) old.worker.send({ t: 'stop' } satisfies ToGeneration);
+    return config;
   }
 
-  async stop(signal: string): Promise<void> {
+  private async handOver(): Promise<void> {
     if (this.stopping) return;
-    this.stopping = true;
-    this.log.info({ signal }, 'stopping');
-    const hard = setTimeout(() => {
-      this.log.error('generations did not stop in time; killing them');
-      for (const g of this.gens) g.worker.process.kill('SIGKILL');
-      process.exit(0);
-    }, STOP_DEADLINE_MS);
-    await Promise.all([...this.gens].map((g) => new Promise<void>((resolve) => {
-      g.worker.once('exit', () => resolve());
-      g.worker.send({ t: 'stop' } satisfies ToGeneration);
-    })));
-    clearTimeout(hard);
-    this.log.info('stopped');
-    process.exit(0);
+    const config = this.readConfig();
+    this.log.info('reload: starting a new generation');
+    // The old generation keeps owning and serving until the new one is ready.
+    const next = await this.spawn(config, false);
+    if (this.stopping) return;
+    const old = this.owner;
+    // From here on, owner commands wait in the queue instead of reaching a generation that is letting go.
+    this.owner = null;
+    if (old) await this.release(old, releaseBoundMs(this.config));
+    try {
+      await this.activate(next);
+    } catch (err) {
+      this.log.error({ generation: next.id, err: (err as Error).message }, 'new generation failed to take the apps');
+      await this.kill(next);
+      await this.restore(old);
+      throw err;
+    }
+    this.config = config;
+    this.setOwner(next);
+    this.log.info({ generation: next.id, build: next.build, port: this.port }, 'reload: new generation owns the apps');
+    if (old) this.send(old, { t: 'stop' });
+  }
+
+  /** After a failed hand-over: give the apps back to the old generation, or start a fresh one. */
+  private async restore(old: Gen | null): Promise<void> {
+    if (this.stopping) return;
+    if (old && alive(old)) {
+      try {
+        await this.activate(old);
+        this.setOwner(old);
+        this.log.warn({ generation: old.id }, 'the previous generation owns the apps again');
+        return;
+      } catch (err) {
+        this.log.error({ generation: old.id, err: (err as Error).message }, 'previous generation failed to take the apps back');
+        await this.kill(old);
+      }
+    }
+    this.scheduleRespawn();
+  }
+
+  private async release(g: Gen, timeoutMs: number): Promise<void> {
+    if (!alive(g)) return;
+    this.send(g, { t: 'release' });
+    try {
+      await waitFor(g, 'released', timeoutMs);
+    } catch (err) {
+      // A generation that cannot let go is stopped outright: two owners must never run.
+      this.log.error({ generation: g.id, err: (err as Error).message }, 'old generation did not release; killing it');
+      await this.kill(g);
+    }
+  }
+
+  private async activate(g: Gen): Promise<void> {
+    this.send(g, { t: 'activate' });
+    await waitFor(g, 'activated', READY_TIMEOUT_MS);
+  }
+
+  private async kill(g: Gen): Promise<void> {
+    if (g.worker.isDead()) return;
+    g.worker.process.kill('SIGKILL');
+    await g.exited;
+  }
+
+  private setOwner(g: Gen): void {
+    this.owner = g;
+    for (const q of this.queued.splice(0)) this.forward(q.from, q.id, q.appid, q.cmd);
   }
 
   private async spawn(config: Config, active: boolean): Promise<Gen> {
-    const g: Gen = { id: ++this.nextGenId, worker: cluster.fork() };
+    const worker = cluster.fork();
+    const g: Gen = { id: ++this.nextGenId, worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     this.gens.add(g);
-    g.worker.on('message', (m: FromGeneration) => this.onMessage(g, m));
-    g.worker.on('exit', (code, signal) => this.onExit(g, code, signal));
+    worker.on('message', (m: FromGeneration) => this.onMessage(g, m));
+    worker.on('exit', (code, signal) => this.onExit(g, code, signal));
+    // A send to a process that just died emits 'error'; unhandled, it would end the supervisor.
+    worker.on('error', (err: Error) => this.log.warn({ generation: g.id, err: err.message }, 'generation channel error'));
     try {
       await waitFor(g, 'alive', READY_TIMEOUT_MS);
-      g.worker.send({ t: 'start', config, active, generation: g.id } satisfies ToGeneration);
+      this.send(g, { t: 'start', config, active, generation: g.id });
       const ready = await waitFor(g, 'ready', READY_TIMEOUT_MS);
       if (ready.t === 'ready') {
         g.build = ready.build;
@@ -171,9 +233,13 @@ export class Supervisor {
       }
       return g;
     } catch (err) {
-      g.worker.process.kill('SIGKILL');
+      await this.kill(g);
       throw err;
     }
+  }
+
+  private send(g: Gen, msg: ToGeneration): void {
+    if (alive(g)) g.worker.send(msg);
   }
 
   private onMessage(from: Gen, m: FromGeneration): void {
@@ -184,7 +250,7 @@ export class Supervisor {
       const f = this.forwarded.get(m.id);
       if (!f) return;
       this.forwarded.delete(m.id);
-      this.reply(f.from, f.id, m.reply);
+      this.send(f.from, { t: 'owner-reply', id: f.id, reply: m.reply });
     }
   }
 
@@ -192,15 +258,11 @@ export class Supervisor {
     const to = this.owner!;
     const fid = ++this.nextForwardId;
     this.forwarded.set(fid, { from, id, to });
-    to.worker.send({ t: 'owner-command', id: fid, appid, cmd } satisfies ToGeneration);
-  }
-
-  private flushQueue(): void {
-    for (const q of this.queued.splice(0)) this.forward(q.from, q.id, q.appid, q.cmd);
+    this.send(to, { t: 'owner-command', id: fid, appid, cmd });
   }
 
   private reply(to: Gen, id: number, reply: ShardReply): void {
-    if (to.worker.isConnected()) to.worker.send({ t: 'owner-reply', id, reply } satisfies ToGeneration);
+    this.send(to, { t: 'owner-reply', id, reply });
   }
 
   private onExit(g: Gen, code: number | null, signal: string | null): void {
@@ -214,27 +276,26 @@ export class Supervisor {
     if (this.stopping || this.owner !== g) return;
     this.owner = null;
     this.log.error({ generation: g.id, code, signal }, 'front generation died; starting a new one');
-    this.respawn();
+    this.scheduleRespawn();
   }
 
   /** Replace a dead owner from the store, backing off while replacements keep failing. */
-  private respawn(): void {
+  private scheduleRespawn(): void {
     const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns++);
-    setTimeout(() => {
+    setTimeout(() => this.serialise(async () => {
+      // A reload may have put a new owner in place meanwhile.
       if (this.stopping || this.owner) return;
-      // The dead generation's socket is gone: listen on the port clients know.
-      this.spawn({ ...this.config, port: this.port }, true)
-        .then((n) => {
-          this.owner = n;
-          this.respawns = 0;
-          this.flushQueue();
-          this.log.info({ generation: n.id }, 'front generation replaced');
-        })
-        .catch((err: Error) => {
-          this.log.error({ err: err.message, retryInMs: delay }, 'front generation failed to start');
-          this.respawn();
-        });
-    }, delay);
+      try {
+        // The dead generation's socket is gone: listen on the port clients know.
+        const n = await this.spawn({ ...this.config, port: this.port }, true);
+        this.setOwner(n);
+        this.respawns = 0;
+        this.log.info({ generation: n.id, build: n.build }, 'front generation replaced');
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, retryInMs: Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns) }, 'front generation failed to start');
+        if (!this.stopping) this.scheduleRespawn();
+      }
+    }), delay);
   }
 }
 

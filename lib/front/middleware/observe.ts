@@ -4,7 +4,8 @@ import { Logger } from '../../log.js';
 import { FrontContext } from '../context.js';
 import { Metrics } from '../metrics.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** A client's X-Request-Id is echoed when it looks like one; otherwise we make one (also used by the fast path). */
+export const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Route label without path parameters, so the metric's cardinality stays small. */
 function routeLabel(ctx: FrontContext): string {

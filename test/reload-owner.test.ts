@@ -1,0 +1,132 @@
+// DESIGN.md "One owner per app" across SIGHUP hand-overs: a fetch in flight
+// lands once and is not repeated by the next generation, registrations taken
+// by the old generation during the hand-over are kept, and with short
+// lifetimes no two generations ever refresh the same app at the same time.
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Client } from 'undici';
+import { sleep, waitFor } from './helpers/poll.js';
+import { startServer, stopAll } from './helpers/server.js';
+import { Sim, startSim } from './helpers/sim.js';
+
+let sim: Sim;
+test.before(async () => {
+  sim = await startSim({ expiresIn: 7200 });
+});
+test.after(async () => {
+  await stopAll();
+  await sim.close();
+});
+
+const reloads = (logs: Array<Record<string, unknown>>) => logs.filter((l) => l.msg === 'reload: new generation owns the apps').length;
+
+test('a fetch in flight during the hand-over lands in the store once; the next generation does not fetch again', async () => {
+  const srv = await startServer({ wechatApi: sim.url, workers: 2 });
+  await sim.fault({ endpoint: 'token', appid: 'wxinflight', delayMs: 3_000 });
+  assert.is((await srv.api.register({ appid: 'wxinflight', appsecret: 's-inflight', tasks: [{ type: 0 }] })).status, 200);
+  await waitFor('the fetch to reach WeChat', async () => (await sim.stats()).byApp.wxinflight?.token === 1);
+  srv.signal('SIGHUP');
+  await waitFor('the hand-over', () => reloads(srv.logs()) === 1, 60_000);
+  const value = await waitFor('the value', () => srv.api.value('wxinflight', 0).catch(() => null));
+  // Long enough for a second owner's fetch (it would start at once) to show.
+  await sleep(1_500);
+  assert.is((await sim.stats()).byApp.wxinflight.token, 1, 'WeChat calls for wxinflight');
+  assert.ok(await sim.valid(value), 'the served value is the one WeChat considers current');
+  assert.is(await srv.stop(), 0);
+});
+
+test('registrations answered by the old generation during the hand-over are kept and served', async () => {
+  const srv = await startServer({ wechatApi: sim.url, workers: 2 });
+  // A fetch in flight makes the old generation's release last ~2 s: a window to register in.
+  await sim.fault({ endpoint: 'token', appid: 'wxslow', delayMs: 2_000 });
+  assert.is((await srv.api.register({ appid: 'wxslow', appsecret: 's-slow', tasks: [{ type: 0 }] })).status, 200);
+  await waitFor('the slow fetch to reach WeChat', async () => (await sim.stats()).byApp.wxslow?.token === 1);
+  // A keep-alive connection opened before the SIGHUP belongs to the old generation.
+  const old = new Client(srv.url, { pipelining: 1, keepAliveTimeout: 30_000 });
+  let connects = 0;
+  old.on('connect', () => connects++);
+  const register = async (appid: string) => {
+    const res = await old.request({
+      method: 'POST', path: '/registe', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }] }),
+    });
+    const text = await res.body.text();
+    assert.is(res.statusCode, 200, text);
+    return res.headers.connection === 'close';
+  };
+  await register('wxbefore');
+  srv.signal('SIGHUP');
+  await waitFor('the new generation to start', () => srv.logs().some((l) => l.msg === 'reload: starting a new generation'));
+  const during: string[] = [];
+  for (let i = 0; reloads(srv.logs()) === 0 && connects === 1; i++) {
+    const appid = `wxduring${i}`;
+    const closing = await register(appid);
+    during.push(appid);
+    if (closing) break;
+    await sleep(100);
+  }
+  await old.close();
+  await waitFor('the hand-over', () => reloads(srv.logs()) === 1, 60_000);
+  assert.ok(during.length >= 3, `only ${during.length} registrations reached the old generation during the hand-over`);
+  for (const appid of ['wxbefore', ...during]) {
+    await waitFor(`${appid} to be served`, () => srv.api.value(appid, 0).catch(() => null), 30_000);
+  }
+  await sleep(1_000);
+  const stats = await sim.stats();
+  for (const appid of ['wxslow', 'wxbefore', ...during]) assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);
+  assert.is(await srv.stop(), 0);
+});
+
+test('short lifetimes across three reloads: every refresh done once, by one generation, on time', async () => {
+  const notified: Array<{ appid: string; at: number }> = [];
+  const receiver = createServer((req, res) => {
+    const appid = new URL(req.url!, 'http://x').searchParams.get('appid')!;
+    notified.push({ appid, at: Date.now() });
+    req.resume();
+    res.end('{}');
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const notify = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
+  const apps = ['wxshort1', 'wxshort2', 'wxshort3', 'wxshort4'];
+  for (const appid of apps) await sim.addApp({ appid, secret: `s-${appid}`, expiresIn: 4 });
+  const srv = await startServer({ wechatApi: sim.url, workers: 2 });
+  for (const appid of apps) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0, notify }] })).status, 200);
+  for (const appid of apps) await waitFor(`${appid} value`, () => srv.api.value(appid, 0).catch(() => null));
+
+  // Poll every app all along: a value must always be there (no gap in ownership).
+  let polling = true;
+  const misses: string[] = [];
+  const poller = (async () => {
+    while (polling) {
+      for (const appid of apps) {
+        const r = await srv.api.get(`/task/${appid}/0`);
+        if (r.status !== 200) misses.push(`${appid}: ${r.status} ${r.text}`);
+      }
+      await sleep(100);
+    }
+  })();
+  const t0 = Date.now();
+  for (let i = 1; i <= 3; i++) {
+    await sleep(1_500);
+    srv.signal('SIGHUP');
+    await waitFor(`reload ${i}`, () => reloads(srv.logs()) === i, 60_000);
+  }
+  await sleep(Math.max(0, 12_000 - (Date.now() - t0)));
+  polling = false;
+  await poller;
+  await srv.stop();
+  receiver.close();
+
+  assert.equal(misses, [], 'every query answered with a value');
+  for (const appid of apps) {
+    const times = notified.filter((n) => n.appid === appid).map((n) => n.at);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    // One refresh per ~3.2 s lifetime margin; two owners would show as two fetches close together.
+    assert.ok(times.length >= 4, `${appid} refreshed ${times.length} times`);
+    assert.ok(Math.min(...gaps) > 2_000, `${appid} refresh gaps ${gaps.join(', ')} ms`);
+  }
+});
+
+test.run();
