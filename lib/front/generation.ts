@@ -8,6 +8,7 @@ import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { createApp } from './app.js';
 import { Authenticator } from './auth.js';
+import { answerClientErrors } from './client-error.js';
 import { buildStamp } from './build-stamp.js';
 import { Drainer } from './drain.js';
 import { Metrics } from './metrics.js';
@@ -66,6 +67,7 @@ export class Generation {
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
     this.server = createServer();
+    answerClientErrors(this.server);
     this.drainer = new Drainer(this.server);
     const app = createApp(services, new Authenticator(config.tokens, config.trustedProxy), () => this.drainer);
     this.server.on('request', app.callback());

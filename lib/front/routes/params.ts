@@ -6,7 +6,8 @@ import { Selector } from '../task-cache.js';
 
 /** Path and query parameters of the task routes, checked once here. */
 export function pathAppid(raw: string): string {
-  if (!isValidAppid(raw)) throw notFound('unknown_app', `App ${raw.slice(0, 64)} is not registered.`);
+  // Never echo a malformed appid (NUL bytes, 5000 characters, …) back to the client.
+  if (!isValidAppid(raw)) throw notFound('unknown_app', 'No app is registered under that appid: an appid is 1-64 characters of A-Z, a-z, 0-9, _ or -.');
   return raw;
 }
 
