@@ -11,6 +11,7 @@ import { errorEnvelope } from './middleware/errors.js';
 import { fastQuery } from './middleware/fast-query.js';
 import { observe } from './middleware/observe.js';
 import { opsRoutes } from './routes/ops.js';
+import { testFaultRoutes, testFaultsEnabled } from './routes/test-faults.js';
 import { registrationRoutes } from './routes/registration.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -33,6 +34,7 @@ export function createApp(s: FrontServices, auth: Authenticator, drainer: () => 
   taskRoutes(router, s);
   statusRoutes(router, s);
   opsRoutes(router, s);
+  if (testFaultsEnabled()) testFaultRoutes(router, s);
 
   app.use(connectionClose(drainer));
   app.use(observe(s.log, s.metrics));

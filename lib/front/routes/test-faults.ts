@@ -1,0 +1,26 @@
+import Router from '@koa/router';
+import { ApiError } from '../../contract/errors.js';
+import { checkScope } from '../auth.js';
+import { FrontState } from '../context.js';
+import { envelope } from '../envelope.js';
+import { FrontServices } from '../services.js';
+import { pathAppid } from './params.js';
+
+/** Fault hooks exist only when this is set (tests of supervision); never in production. */
+export const testFaultsEnabled = (): boolean => process.env.WECHAT_SCHEDULER_TEST_FAULTS === '1';
+
+/**
+ * POST /__test/crash-shard/:appid: the shard thread owning the app throws an
+ * uncaught error, so that tests can watch it being restored from the store.
+ * Mounted only when WECHAT_SCHEDULER_TEST_FAULTS=1; the shard checks it too.
+ */
+export function testFaultRoutes(router: Router<FrontState>, s: FrontServices): void {
+  router.post('/__test/crash-shard/:appid', async (ctx) => {
+    const appid = pathAppid(ctx.params.appid);
+    checkScope(ctx.state.token, appid, true);
+    const reply = await s.owner.send(appid, { kind: 'crash' });
+    if (reply.kind === 'error') throw new ApiError(reply.status, 'fault_failed', reply.message);
+    s.log.warn({ appid }, 'test fault: shard crash requested');
+    ctx.body = envelope(200, '', 'crashing');
+  });
+}

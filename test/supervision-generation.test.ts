@@ -1,0 +1,56 @@
+// A front generation process that dies (kill -9) is replaced by the
+// supervisor, which stays up under the same PID; the new generation restores
+// every app from the store without fetching unexpired values again.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sleep, waitFor } from './helpers/poll.js';
+import { startServer, stopAll } from './helpers/server.js';
+import { Sim, startSim } from './helpers/sim.js';
+
+let sim: Sim;
+test.before(async () => {
+  sim = await startSim({ expiresIn: 7200 });
+});
+test.after(async () => {
+  await stopAll();
+  await sim.close();
+});
+
+test('kill -9 of the generation process: the supervisor starts a new one, values restored, nothing refetched', async () => {
+  const srv = await startServer({ wechatApi: sim.url, workers: 2 });
+  const apps = ['wxgen1', 'wxgen2', 'wxgen3'];
+  for (const appid of apps) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }, { type: 1 }] })).status, 200);
+  const values = new Map<string, string>();
+  for (const appid of apps) for (const type of [0, 1]) values.set(`${appid}/${type}`, await waitFor(`${appid}/${type}`, () => srv.api.value(appid, type).catch(() => null)));
+  const before = await sim.stats();
+  const started = () => srv.logs().filter((l) => l.msg === 'generation started');
+  const first = started()[0];
+  assert.ok(first && first.pid !== srv.pid, 'the generation is a child process');
+
+  process.kill(first.pid as number, 'SIGKILL');
+  const t0 = Date.now();
+  await waitFor('the replacement', () => srv.logs().some((l) => l.msg === 'front generation replaced'), 60_000);
+  const replaced = started().at(-1)!;
+  assert.is.not(replaced.pid, first.pid);
+  assert.ok(srv.logs().some((l) => l.msg === 'front generation died; starting a new one' && l.signal === 'SIGKILL'));
+  for (const [key, value] of values) {
+    const [appid, type] = key.split('/');
+    assert.is(await waitFor(key, () => srv.api.value(appid, Number(type)).catch(() => null)), value, key);
+  }
+  console.log(`  replaced in ${Date.now() - t0} ms`);
+  // The new owner really owns the apps: a new registration is fetched once.
+  assert.is((await srv.api.register({ appid: 'wxgen4', appsecret: 's-wxgen4', tasks: [{ type: 0 }] })).status, 200);
+  await waitFor('wxgen4', () => srv.api.value('wxgen4', 0).catch(() => null));
+  await sleep(1_000);
+  const after = await sim.stats();
+  for (const appid of apps) assert.equal(after.byApp[appid], before.byApp[appid], `WeChat calls for ${appid}`);
+  assert.is(after.byApp.wxgen4.token, 1);
+  // Same supervisor, and it still reloads and stops as before.
+  process.kill(srv.pid, 0);
+  srv.signal('SIGHUP');
+  await waitFor('a reload after the replacement', () => srv.logs().some((l) => l.msg === 'reload: new generation owns the apps'), 60_000);
+  assert.is(await srv.api.value('wxgen1', 0), values.get('wxgen1/0'));
+  assert.is(await srv.stop(), 0);
+});
+
+test.run();
