@@ -5,6 +5,8 @@ import { ErrorClass } from '../lib/wechat/errcodes.js';
 import { TaskRegistration } from '../lib/store/rows.js';
 import { callbackQuery } from './callbacks.js';
 import { AppContext, DependencyHandle } from './services.js';
+import { StableForceBudget } from './stable-force.js';
+import { fetchStableToken, StableOutcome } from './stable-token.js';
 
 const TICKET_KEEP_MS = 12 * 3600 * 1000;
 
@@ -19,10 +21,12 @@ export interface FetchInput {
   rejectedTicket: string | null;
   /** stable_token with force_refresh (passive refresh with a matching stale). */
   force: boolean;
+  /** The appid's force_refresh budget (20 a day, 30 s apart), kept by the type 0 actor. */
+  forceBudget: StableForceBudget;
 }
 
 export type Attempt =
-  | { kind: 'ok'; res: WechatSuccess; refreshTokenUsed: string | null; authorizerAppid: string | null }
+  | { kind: 'ok'; res: WechatSuccess; refreshTokenUsed: string | null; authorizerAppid: string | null; stable?: StableOutcome }
   | {
       kind: 'fail';
       res: WechatFailure;
@@ -64,8 +68,11 @@ export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Att
   const app = ctx.app();
   switch (key.type) {
     case TaskType.AccessToken: {
-      const useStable = input.reg.stable || ctx.services.settings.stableToken;
-      const res = useStable ? await wechat.stableToken(key.appid, app.secret, input.force) : await wechat.accessToken(key.appid, app.secret);
+      if (input.reg.stable || ctx.services.settings.stableToken) {
+        const { res, stable } = await fetchStableToken(ctx.services, key.appid, app.secret, input.force, input.forceBudget);
+        return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null, stable } : { kind: 'fail', res };
+      }
+      const res = await wechat.accessToken(key.appid, app.secret);
       return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null } : { kind: 'fail', res };
     }
     case TaskType.JsapiTicket:

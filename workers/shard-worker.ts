@@ -28,7 +28,7 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
       shard.reload(cmd.appid);
       return OK;
     case 'refresh':
-      return shard.refresh(cmd.key, cmd.stale);
+      return shard.refresh(cmd.key, cmd.stale, cmd.reqId);
     case 'ping':
       return OK;
     case 'crash':

@@ -1,7 +1,7 @@
 import { MessagePort } from 'node:worker_threads';
 import { ShardEvent, ShardReply, ShardSettings, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey } from '../lib/contract/task-type.js';
-import { createLogger, Logger } from '../lib/log.js';
+import { createLogger, Logger, mask } from '../lib/log.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { Store } from '../lib/store/store.js';
@@ -67,11 +67,12 @@ export class Shard implements ShardServices {
     else this.apps.set(appid, new AppActor(this, stored));
   }
 
-  async refresh(key: TaskKey, stale: string | undefined): Promise<ShardReply> {
+  async refresh(key: TaskKey, stale: string | undefined, reqId?: string): Promise<ShardReply> {
     const task = this.apps.get(key.appid)?.task(key.type, key.sub);
     if (!task) return { kind: 'error', status: 404, message: `Task ${key.type} of app ${key.appid} is not registered.` };
-    await task.forceRefresh(stale, this.settings.refreshMinIntervalMs);
-    return { kind: 'refreshed', update: task.snapshot() };
+    const outcome = await task.forceRefresh(stale, this.settings.refreshMinIntervalMs);
+    this.log.info({ reqId, ...key, stale: mask(stale), result: outcome.result, note: outcome.note }, 'passive refresh');
+    return { kind: 'refreshed', update: task.snapshot(), outcome };
   }
 
   snapshots(): TaskUpdate[] {

@@ -39,14 +39,26 @@ export type ShardCommand =
   /** The app's registration changed (or it was deleted): reconcile with the store. */
   | { kind: 'reload'; appid: string }
   /** Forced refresh (API.md §5); answers with the value then current. */
-  | { kind: 'refresh'; key: TaskKey; stale?: string }
+  | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */
   | { kind: 'crash' }
   | { kind: 'ping' };
 
+/** What a passive refresh did; the front says so in the X-Scheduler-Refresh header. */
+export interface RefreshOutcome {
+  /**
+   * fetched: a WeChat fetch made for this call (or shared with concurrent
+   * callers) succeeded; failed: that fetch failed; current: nothing was
+   * fetched (`stale` is not the current value, or within the interval).
+   */
+  result: 'fetched' | 'failed' | 'current';
+  /** A sentence saying why, when there is more to say (e.g. a stable_token force held back). */
+  note?: string;
+}
+
 export type ShardReply =
   | { kind: 'ok' }
-  | { kind: 'refreshed'; update: TaskUpdate }
+  | { kind: 'refreshed'; update: TaskUpdate; outcome: RefreshOutcome }
   | { kind: 'error'; status: number; message: string };
 
 /** A task's public status as the front keeps it; never holds a secret. */
@@ -66,4 +78,6 @@ export type ShardEvent =
   | { kind: 'task'; update: TaskUpdate }
   | { kind: 'task-removed'; key: TaskKey }
   | { kind: 'fetch'; type: TaskType; ok: boolean; errcode: number | null }
-  | { kind: 'notify'; ok: boolean };
+  | { kind: 'notify'; ok: boolean }
+  /** A stable_token force_refresh wanted by a passive refresh: made, skipped (budget), or refused by WeChat. */
+  | { kind: 'stable-force'; result: 'forced' | 'skipped' | 'refused' };

@@ -5,6 +5,8 @@ import type { ApiTokenRule } from '../config.js';
 export interface FrontState {
   /** The token rule that authenticated the request; undefined in protected (loopback) mode. */
   token?: ApiTokenRule;
+  /** X-Request-Id of this request (the client's when it sent a sane one), for log lines. */
+  reqId?: string;
 }
 
 export type FrontContext = ParameterizedContext<FrontState>;

@@ -62,7 +62,7 @@ export class Generation {
     this.cache = new TaskCache(this.store);
     this.cache.warm();
     this.cache.setReadThrough(!opts.active);
-    const metrics = new Metrics(() => this.cache.countByState());
+    const metrics = new Metrics(this.cache);
     this.pool = new ShardPool(shardSettings(config), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log);
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };

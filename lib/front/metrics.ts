@@ -1,25 +1,86 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { ShardEvent } from '../contract/messages.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ShardEvent, TaskUpdate } from '../contract/messages.js';
 import { TASK_NAMES, TaskType } from '../contract/task-type.js';
+import { isUsable } from '../timing.js';
 
-/** Prometheus metrics of one front generation (process metrics included). */
+/** What the metrics read about tasks at scrape time (the front's task cache). */
+export interface TaskSource {
+  appids(): string[];
+  tasksOf(appid: string): TaskUpdate[];
+}
+
+const TYPES = [0, 1, 2, 3, 4] as const satisfies readonly TaskType[];
+const STATES = ['pending', 'ready', 'failing'] as const;
+
+/**
+ * Seconds a served value has left. Bounded whatever the number of tasks:
+ * one histogram per task type rather than a series per task (100k apps
+ * would be 100k series). The buckets bracket the refresh margin (300 s)
+ * and WeChat's usual 7200 s lifetime.
+ */
+const EXPIRY_BUCKETS = [30, 60, 120, 300, 600, 1200, 1800, 3600, 5400, 7200];
+
+/** One pass over every task per scrape, shared by the task gauges and the histogram. */
+interface Census {
+  at: number;
+  byState: Record<string, number>;
+  withoutValue: number[];
+  minExpiry: Array<number | null>;
+  expiries: number[][];
+}
+
+function takeCensus(source: TaskSource, now: number): Census {
+  const c: Census = { at: now, byState: {}, withoutValue: [0, 0, 0, 0, 0], minExpiry: [null, null, null, null, null], expiries: [[], [], [], [], []] };
+  for (const appid of source.appids()) {
+    for (const t of source.tasksOf(appid)) {
+      c.byState[t.state] = (c.byState[t.state] ?? 0) + 1;
+      if (!isUsable(t.value, t.expiresAt, now)) {
+        c.withoutValue[t.type]++;
+        continue;
+      }
+      const left = (t.expiresAt! - now) / 1000;
+      c.expiries[t.type].push(left);
+      const min = c.minExpiry[t.type];
+      if (min === null || left < min) c.minExpiry[t.type] = left;
+    }
+  }
+  return c;
+}
+
+/**
+ * Prometheus metrics of one front generation, process metrics included.
+ * Counters start at zero in each generation (a SIGHUP reload looks like a
+ * counter reset to Prometheus, which rate() handles).
+ */
 export class Metrics {
   readonly registry = new Registry();
   private readonly fetches = new Counter({
     name: 'wechat_scheduler_fetches_total',
-    help: 'WeChat fetches by task type, result and errcode.',
-    labelNames: ['type', 'name', 'result', 'errcode'] as const,
+    help: 'Fetches of a task value (WeChat calls, with their params lookups) by task type and result (ok or error).',
+    labelNames: ['type', 'name', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly failures = new Counter({
+    name: 'wechat_scheduler_fetch_failures_total',
+    help: 'Failed fetches by task type and WeChat errcode ("none": network error, timeout, HTTP error or params).',
+    labelNames: ['type', 'name', 'errcode'] as const,
     registers: [this.registry],
   });
   private readonly notifies = new Counter({
     name: 'wechat_scheduler_notify_total',
-    help: 'Notify deliveries to business systems by result.',
+    help: 'Notify attempts to business systems: delivered, or failed (each failed attempt; retried at least 3 times).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly stableForce = new Counter({
+    name: 'wechat_scheduler_stable_force_total',
+    help: 'stable_token force_refresh wanted by a passive refresh: forced, skipped (budget of 20 a day, 30 s apart), refused (WeChat said 45009/45011).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
   readonly http = new Counter({
     name: 'wechat_scheduler_http_requests_total',
-    help: 'HTTP requests by route and status.',
+    help: 'HTTP requests by route pattern and status.',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
@@ -28,27 +89,83 @@ export class Metrics {
     help: 'Shard threads restored after dying.',
     registers: [this.registry],
   });
+  private census: Census | null = null;
 
-  constructor(tasksByState: () => Record<string, number>) {
+  constructor(private readonly source: TaskSource) {
     collectDefaultMetrics({ register: this.registry });
+    // Every known series from zero, so rate() and absent() work before the first event.
+    for (const type of TYPES) for (const result of ['ok', 'error']) this.fetches.inc({ type: String(type), name: TASK_NAMES[type], result }, 0);
+    for (const result of ['delivered', 'failed']) this.notifies.inc({ result }, 0);
+    for (const result of ['forced', 'skipped', 'refused']) this.stableForce.inc({ result }, 0);
+    const census = () => this.currentCensus();
     new Gauge({
       name: 'wechat_scheduler_tasks',
       help: 'Registered tasks by state.',
       labelNames: ['state'] as const,
       registers: [this.registry],
       collect() {
-        const counts = tasksByState();
-        for (const state of ['pending', 'ready', 'failing']) this.set({ state }, counts[state] ?? 0);
+        const c = census();
+        for (const state of STATES) this.set({ state }, c.byState[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'wechat_scheduler_tasks_without_value',
+      help: 'Tasks that have no unexpired value to serve (GET /task answers 503), by task type.',
+      labelNames: ['type', 'name'] as const,
+      registers: [this.registry],
+      collect() {
+        const c = census();
+        for (const type of TYPES) this.set({ type: String(type), name: TASK_NAMES[type] }, c.withoutValue[type]);
+      },
+    });
+    new Gauge({
+      name: 'wechat_scheduler_task_min_expiry_seconds',
+      help: 'Smallest remaining lifetime among served values, by task type (alert when it nears 0: refreshes are not landing).',
+      labelNames: ['type', 'name'] as const,
+      registers: [this.registry],
+      collect() {
+        const c = census();
+        this.reset();
+        for (const type of TYPES) {
+          const min = c.minExpiry[type];
+          if (min !== null) this.set({ type: String(type), name: TASK_NAMES[type] }, Math.round(min * 10) / 10);
+        }
+      },
+    });
+    new Histogram({
+      name: 'wechat_scheduler_task_expiry_seconds',
+      help: 'Remaining lifetime of every served value at scrape time, by task type (one histogram, not one series per task).',
+      labelNames: ['type', 'name'] as const,
+      buckets: EXPIRY_BUCKETS,
+      registers: [this.registry],
+      collect() {
+        const c = census();
+        this.reset();
+        for (const type of TYPES) {
+          const child = this.labels({ type: String(type), name: TASK_NAMES[type] });
+          for (const left of c.expiries[type]) child.observe(left);
+        }
       },
     });
   }
 
   onShardEvent(ev: ShardEvent): void {
     if (ev.kind === 'fetch') {
-      const type = ev.type as TaskType;
-      this.fetches.inc({ type: String(type), name: TASK_NAMES[type], result: ev.ok ? 'ok' : 'error', errcode: ev.errcode === null ? '' : String(ev.errcode) });
+      const type = String(ev.type);
+      const name = TASK_NAMES[ev.type as TaskType];
+      this.fetches.inc({ type, name, result: ev.ok ? 'ok' : 'error' });
+      if (!ev.ok) this.failures.inc({ type, name, errcode: ev.errcode === null ? 'none' : String(ev.errcode) });
     } else if (ev.kind === 'notify') {
-      this.notifies.inc({ result: ev.ok ? 'ok' : 'error' });
+      this.notifies.inc({ result: ev.ok ? 'delivered' : 'failed' });
+    } else if (ev.kind === 'stable-force') {
+      this.stableForce.inc({ result: ev.result });
     }
+  }
+
+  /** The collect() callbacks of one scrape run within milliseconds: they share one pass. */
+  private currentCensus(): Census {
+    const now = Date.now();
+    if (!this.census || now - this.census.at > 1000) this.census = takeCensus(this.source, now);
+    return this.census;
   }
 }

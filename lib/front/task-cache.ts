@@ -46,12 +46,15 @@ function pending(appid: string, type: TaskType, sub: string): CachedTask {
 export class TaskCache {
   private readonly apps = new Map<string, Map<TaskType, Map<string, CachedTask>>>();
   private readThrough = false;
+  /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
+  membership = 0;
 
   constructor(private readonly store: Store) {}
 
   /** Fill from the store (start, and taking ownership). */
   warm(): void {
     this.apps.clear();
+    this.membership++;
     for (const row of this.store.allTasks()) this.put(fromRow(row));
   }
 
@@ -77,11 +80,11 @@ export class TaskCache {
     const subs = types?.get(key.type);
     subs?.delete(key.sub);
     if (subs && subs.size === 0) types!.delete(key.type);
-    if (types && types.size === 0) this.apps.delete(key.appid);
+    if (types && types.size === 0 && this.apps.delete(key.appid)) this.membership++;
   }
 
   removeApp(appid: string): void {
-    this.apps.delete(appid);
+    if (this.apps.delete(appid)) this.membership++;
   }
 
   hasApp(appid: string): boolean {
@@ -139,7 +142,7 @@ export class TaskCache {
     const now = Date.now();
     if (cached && [...cached.values()].every((subs) => [...subs.values()].every((t) => isUsable(t.value, t.expiresAt, now)))) return;
     const stored = this.store.getApp(appid);
-    this.apps.delete(appid);
+    if (this.apps.delete(appid)) this.membership++;
     if (stored) for (const row of stored.tasks) this.put(fromRow(row));
   }
 
@@ -149,7 +152,10 @@ export class TaskCache {
 
   private put(t: CachedTask): void {
     let types = this.apps.get(t.appid);
-    if (!types) this.apps.set(t.appid, (types = new Map()));
+    if (!types) {
+      this.apps.set(t.appid, (types = new Map()));
+      this.membership++;
+    }
     let subs = types.get(t.type);
     if (!subs) types.set(t.type, (subs = new Map()));
     subs.set(t.sub, t);

@@ -70,6 +70,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
+    // Deleted rows (an unregistered app's secret, values, refresh tokens) are zeroed, not left in free space.
+    this.db.pragma('secure_delete = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`store ${file} was written by a newer wechat-scheduler (schema ${version})`);
     this.db.exec(SCHEMA);
@@ -145,10 +147,12 @@ export class SqliteStore implements Store {
   }
 
   deleteApp(appid: string): Promise<boolean> {
-    return this.commit.run(() => {
-      this.stmt.deleteAppTasks.run(appid);
-      return this.stmt.deleteApp.run(appid).changes > 0;
-    });
+    return this.commit
+      .run(() => {
+        this.stmt.deleteAppTasks.run(appid);
+        return this.stmt.deleteApp.run(appid).changes > 0;
+      })
+      .then((gone) => this.scrubWal(gone));
   }
 
   deleteTask(key: TaskKey): Promise<boolean> {
@@ -156,7 +160,25 @@ export class SqliteStore implements Store {
       const gone = this.stmt.deleteTask.run(key.appid, key.type, key.sub).changes > 0;
       if (gone && this.stmt.countTasks.get(key.appid) === 0) this.stmt.deleteApp.run(key.appid);
       return gone;
-    });
+    }).then((gone) => this.scrubWal(gone));
+  }
+
+  /**
+   * After a delete: the WAL still holds older copies of the deleted pages.
+   * Checkpoint it into the file (where secure_delete zeroed the rows) and
+   * truncate it, so the deleted secrets and values are in neither file.
+   * Busy (another connection mid-read): try again shortly.
+   */
+  private scrubWal(gone: boolean, attempt = 1): boolean {
+    if (!gone || !this.db.open) return gone;
+    let busy = 1;
+    try {
+      busy = (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1;
+    } catch {
+      busy = 1;
+    }
+    if (busy !== 0 && attempt < 5) setTimeout(() => this.scrubWal(true, attempt + 1), 500 * attempt).unref();
+    return gone;
   }
 
   saveState(key: TaskKey, s: TaskStateUpdate): Promise<void> {

@@ -1,8 +1,9 @@
 import Router from '@koa/router';
 import { badRequest, notFound } from '../../contract/errors.js';
 import { TASK_NAMES, TaskType } from '../../contract/task-type.js';
-import { canSee, checkScope } from '../auth.js';
-import { FrontState } from '../context.js';
+import { firstAfter, SortedAppids } from '../app-index.js';
+import { checkScope } from '../auth.js';
+import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
 import { FrontServices } from '../services.js';
 import { CachedTask } from '../task-cache.js';
@@ -10,7 +11,10 @@ import { pathAppid } from './params.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** A task's status as /apps shows it: never a secret, never a value. */
+/**
+ * A task's status as /apps shows it. Built field by field from the cache,
+ * which holds no secrets; the value itself is deliberately left out.
+ */
 function taskView(t: CachedTask) {
   return {
     type: t.type,
@@ -27,25 +31,48 @@ function taskView(t: CachedTask) {
   };
 }
 
+/** An app's tasks in a stable order: by type, then authorizer_appid / openid. */
+function tasksView(s: FrontServices, appid: string) {
+  return s.cache
+    .tasksOf(appid)
+    .sort((a, b) => a.type - b.type || (a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0))
+    .map(taskView);
+}
+
 function intQuery(v: unknown, name: string, def: number, max: number): number {
   if (v === undefined) return def;
   if (typeof v !== 'string' || !/^\d{1,7}$/.test(v) || Number(v) < 1 || Number(v) > max) throw badRequest('bad_query', `${name} must be an integer from 1 to ${max}.`);
   return Number(v);
 }
 
-/** GET /apps (paginated by appid: ?limit=&after=) and GET /apps/:appid. */
+function afterQuery(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v !== 'string' || v.length > 128) throw badRequest('bad_query', 'after must be given once: the "next" appid of the previous page.');
+  return v;
+}
+
+/** The appids a request may see, sorted: a scoped token sees only its own. */
+function visibleAppids(ctx: FrontContext, s: FrontServices, index: SortedAppids): readonly string[] {
+  const scope = ctx.state.token?.appids;
+  if (!scope) return index.all();
+  return scope.filter((a) => s.cache.hasApp(a)).sort();
+}
+
+/** GET /apps (paged by appid: ?limit=1..1000&after=<next of the previous page>) and GET /apps/:appid. */
 export function statusRoutes(router: Router<FrontState>, s: FrontServices): void {
+  const index = new SortedAppids(s.cache);
+
   router.get('/apps', (ctx) => {
     const limit = intQuery(ctx.query.limit, 'limit', 100, 1000);
-    const after = typeof ctx.query.after === 'string' ? ctx.query.after : '';
-    const visible = s.cache.appids().filter((a) => canSee(ctx.state.token, a)).sort();
-    const start = after ? visible.findIndex((a) => a > after) : 0;
-    const page = start < 0 ? [] : visible.slice(start, start + limit);
-    const next = start >= 0 && start + limit < visible.length ? page[page.length - 1] : null;
+    const after = afterQuery(ctx.query.after);
+    const visible = visibleAppids(ctx, s, index);
+    const start = after ? firstAfter(visible, after) : 0;
+    const page = visible.slice(start, start + limit);
+    const next = start + limit < visible.length ? page[page.length - 1] : null;
     ctx.body = envelope(200, '', {
       total: visible.length,
       next,
-      apps: page.map((appid) => ({ appid, tasks: s.cache.tasksOf(appid).map(taskView) })),
+      apps: page.map((appid) => ({ appid, tasks: tasksView(s, appid) })),
     });
   });
 
@@ -53,6 +80,6 @@ export function statusRoutes(router: Router<FrontState>, s: FrontServices): void
     const appid = pathAppid(ctx.params.appid);
     checkScope(ctx.state.token, appid, false);
     if (!s.cache.hasApp(appid)) throw notFound('unknown_app', `App ${appid} is not registered.`);
-    ctx.body = envelope(200, '', { appid, tasks: s.cache.tasksOf(appid).map(taskView) });
+    ctx.body = envelope(200, '', { appid, tasks: tasksView(s, appid) });
   });
 }

@@ -1,11 +1,16 @@
 import Router from '@koa/router';
-import { ApiError, badRequest } from '../../contract/errors.js';
+import { ApiError, badRequest, notFound } from '../../contract/errors.js';
+import { RefreshOutcome, TaskUpdate } from '../../contract/messages.js';
+import { TaskKey, TaskType, TASK_NAMES } from '../../contract/task-type.js';
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
-import { envelope } from '../envelope.js';
+import { envelope, okBody } from '../envelope.js';
 import { FrontServices } from '../services.js';
-import { TaskCache } from '../task-cache.js';
+import { CachedTask, TaskCache } from '../task-cache.js';
 import { pathAppid, pathType, selector } from './params.js';
+
+/** A stale value longer than any WeChat credential is not one we handed out. */
+const MAX_STALE = 4096;
 
 function findTask(ctx: FrontContext, s: FrontServices, writes: boolean, rawAppid: string = ctx.params.appid, rawType: string = ctx.params.type) {
   const appid = pathAppid(rawAppid);
@@ -16,16 +21,74 @@ function findTask(ctx: FrontContext, s: FrontServices, writes: boolean, rawAppid
   return found.task;
 }
 
-function serve(ctx: FrontContext, task: Parameters<typeof TaskCache.servable>[0]): void {
+function serve(ctx: FrontContext, task: CachedTask): void {
   const answer = TaskCache.servable(task, Date.now());
   if (!answer.ok) throw answer.error;
   ctx.type = 'application/json';
   ctx.body = answer.body;
 }
 
-/** GET /task/:appid/:type from the front's memory (also the fast path's handler). */
+/** GET /task/:appid/:type from the front's memory (what the fast path answers when it can). */
 export function queryTask(ctx: FrontContext, s: FrontServices, rawAppid: string, rawType: string): void {
   serve(ctx, findTask(ctx, s, false, rawAppid, rawType));
+}
+
+/** The optional `{"stale": "<value that failed>"}` body of a passive refresh. */
+function staleOf(ctx: FrontContext): string | undefined {
+  const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.get('content-length') || 0) > 0;
+  if (!hasBody) return undefined;
+  if (!ctx.is('application/json')) throw new ApiError(415, 'not_json', 'The request body must be JSON (Content-Type: application/json), e.g. {"stale": "<value that failed>"}.');
+  const body: unknown = ctx.request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('bad_body', 'The body must be a JSON object, e.g. {"stale": "<value that failed>"}, or empty.');
+  }
+  const stale = (body as Record<string, unknown>).stale;
+  if (stale === undefined) return undefined;
+  if (typeof stale !== 'string' || stale === '' || stale.length > MAX_STALE) {
+    throw badRequest('bad_stale', `stale must be the value that failed, a non-empty string of at most ${MAX_STALE} characters; leave it out to refresh without one.`);
+  }
+  return stale;
+}
+
+/** Header values are ASCII; the note is for people, so anything else is dropped. */
+const headerText = (s: string) => s.replace(/[^\x20-\x7e]/g, '').slice(0, 300);
+
+const withBody = (u: TaskUpdate): CachedTask => ({ ...u, body: u.value === null ? null : okBody(u.value) });
+
+/** Apply a refresh answer to the cache unless a newer value got there first (events and answers race). */
+function remember(s: FrontServices, u: TaskUpdate): void {
+  const sel = u.type === TaskType.AuthorizerToken ? { authorizer_appid: u.sub || undefined } : u.type === TaskType.OAuthToken ? { openid: u.sub || undefined } : {};
+  const cached = s.cache.find(u.appid, u.type, sel);
+  if (cached.ok && cached.task.sub === u.sub && (cached.task.refreshedAt ?? 0) > (u.refreshedAt ?? 0)) return;
+  s.cache.apply(u);
+}
+
+/**
+ * The answer to a passive refresh: like GET /task with the value now
+ * current, plus X-Scheduler-Refresh saying whether WeChat was asked. A
+ * fetch that failed is a 503 naming WeChat's error: handing back the value
+ * the caller just saw fail would only start the next failed call.
+ */
+function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome): void {
+  ctx.set('X-Scheduler-Refresh', outcome.result);
+  if (outcome.note) ctx.set('X-Scheduler-Refresh-Note', headerText(outcome.note));
+  if (outcome.result === 'failed') {
+    const retry = u.nextRefreshAt ? Math.ceil((u.nextRefreshAt - Date.now()) / 1000) : 1;
+    throw new ApiError(503, 'refresh_failed', `Refreshing task ${u.type} (${TASK_NAMES[u.type]}) of app ${u.appid} failed: ${outcome.note ?? u.lastError ?? 'unknown error'}.`, {
+      'Retry-After': String(Math.min(300, Math.max(1, retry))),
+    });
+  }
+  serve(ctx, withBody(u));
+}
+
+/**
+ * A type 1 task with no params takes its access_token from the type 0 task
+ * (and so on): deleting the dependency would leave it nothing to fetch with.
+ */
+function orphanedBy(s: FrontServices, key: TaskKey): string | null {
+  if (key.type !== TaskType.AccessToken || key.sub !== '') return null;
+  const dependent = s.store.getApp(key.appid)?.tasks.find((t) => t.type === TaskType.JsapiTicket && t.params.kind === 'none');
+  return dependent ? `Task 1 (jsapi_ticket) of app ${key.appid} takes its access_token from this task and has no params; delete task 1 first, or register it again with params.` : null;
 }
 
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
@@ -34,34 +97,35 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
 
   router.post('/task/:appid/:type/refresh', async (ctx) => {
     const task = findTask(ctx, s, true);
-    const body = ctx.request.body as Record<string, unknown> | undefined;
-    const stale = body?.stale;
-    if (stale !== undefined && (typeof stale !== 'string' || stale === '')) throw badRequest('bad_stale', 'stale must be the non-empty value that failed.');
-    const reply = await s.owner.send(task.appid, { kind: 'refresh', key: { appid: task.appid, type: task.type, sub: task.sub }, stale });
-    if (reply.kind === 'error') throw new ApiError(reply.status, 'refresh_failed', reply.message);
+    const stale = staleOf(ctx);
+    const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
+    const reply = await s.owner.send(task.appid, { kind: 'refresh', key, stale, reqId: ctx.state.reqId });
+    if (reply.kind === 'error') throw new ApiError(reply.status, reply.status === 404 ? 'unknown_task' : 'refresh_failed', reply.message);
     if (reply.kind !== 'refreshed') throw new ApiError(503, 'refresh_failed', 'The owner of this app did not answer; try again.');
-    s.cache.apply(reply.update);
-    const fresh = s.cache.find(task.appid, task.type, { authorizer_appid: task.sub || undefined, openid: task.sub || undefined });
-    serve(ctx, fresh.ok ? fresh.task : task);
+    remember(s, reply.update);
+    answerRefresh(ctx, reply.update, reply.outcome);
   });
 
   router.delete('/task/:appid/:type', async (ctx) => {
     const task = findTask(ctx, s, true);
-    const key = { appid: task.appid, type: task.type, sub: task.sub };
-    if (!(await s.store.deleteTask(key))) throw new ApiError(404, 'unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
+    const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
+    const orphan = orphanedBy(s, key);
+    if (orphan) throw new ApiError(409, 'has_dependent', orphan);
+    if (!(await s.store.deleteTask(key))) throw notFound('unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
     s.cache.remove(key);
+    // Durable already; an owner that is restarting will not load it again.
     await s.owner.send(task.appid, { kind: 'reload', appid: task.appid }).catch(() => undefined);
-    s.log.info({ ...key }, 'task unregistered');
+    s.log.info({ reqId: ctx.state.reqId, ...key }, 'task unregistered');
     ctx.body = envelope(200, '', 'success');
   });
 
   router.delete('/app/:appid', async (ctx) => {
     const appid = pathAppid(ctx.params.appid);
     checkScope(ctx.state.token, appid, true);
-    if (!(await s.store.deleteApp(appid))) throw new ApiError(404, 'unknown_app', `App ${appid} is not registered.`);
+    if (!(await s.store.deleteApp(appid))) throw notFound('unknown_app', `App ${appid} is not registered.`);
     s.cache.removeApp(appid);
     await s.owner.send(appid, { kind: 'reload', appid }).catch(() => undefined);
-    s.log.info({ appid }, 'app unregistered');
+    s.log.info({ reqId: ctx.state.reqId, appid }, 'app unregistered');
     ctx.body = envelope(200, '', 'success');
   });
 }
