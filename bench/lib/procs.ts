@@ -131,10 +131,12 @@ export interface ServerOptions {
   token: string;
   workers: number;
   extra?: string[];
+  /** Another checkout's bin/wechat-scheduler (for before/after runs); default this one. */
+  bin?: string;
 }
 
 export function startServer(o: ServerOptions): Promise<Proc> {
-  const args = [BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--wechat-api', o.wechatApi, '--token', o.token, '--workers', String(o.workers), ...(o.extra ?? [])];
+  const args = [o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--wechat-api', o.wechatApi, '--token', o.token, '--workers', String(o.workers), ...(o.extra ?? [])];
   return spawnNode(args, /^listening$/);
 }
 
