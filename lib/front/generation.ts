@@ -18,7 +18,9 @@ import { ShardPool } from './shard-pool.js';
 import { TaskCache } from './task-cache.js';
 
 /** In-flight requests get this long after a stop before their sockets are cut. */
-export const DRAIN_DEADLINE_MS = 7_000;
+export const DRAIN_DEADLINE_MS = 6_000;
+/** API.md §8: a stop ends within 10 s; the supervisor kills what is left at 9.5 s. */
+const STOP_BUDGET_MS = 8_000;
 
 export interface GenerationOptions {
   config: Config;
@@ -104,12 +106,17 @@ export class Generation {
     this.log.info('released the apps');
   }
 
-  /** Stop accepting, let in-flight requests finish, stop the actors, close the store. */
+  /**
+   * Stop accepting, let in-flight requests finish, stop the actors, close the
+   * store. An owner stays the owner while it drains, so that requests still
+   * arriving on open connections (a refresh, a registration) are served.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.owner.owning = false;
+      const t0 = Date.now();
       await this.drainer.drain(DRAIN_DEADLINE_MS);
-      await this.pool.close();
+      // What is left of the budget goes to fetches in flight; past it the threads are ended.
+      await this.pool.close(Math.max(500, STOP_BUDGET_MS - (Date.now() - t0)));
       this.store.close();
       this.log.info('stopped');
     })();

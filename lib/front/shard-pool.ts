@@ -101,9 +101,10 @@ export class ShardPool {
     allOk('release', await this.broadcast({ kind: 'release' }, releaseBoundMs(this.base)));
   }
 
-  async close(): Promise<void> {
+  /** Let fetches in flight land (for up to `timeoutMs`), then end the threads. */
+  async close(timeoutMs = 20_000): Promise<void> {
     this.closing = true;
-    await Promise.allSettled(this.slots.map((s) => this.run(s, { kind: 'release' }, 20_000)));
+    await Promise.allSettled(this.slots.map((s) => this.run(s, { kind: 'release' }, timeoutMs)));
     await Promise.allSettled(this.slots.map((s) => s.pool.destroy()));
   }
 
