@@ -21,6 +21,8 @@ export interface ServerOptions {
   workers?: number;
   /** API token the returned client sends. */
   token?: string;
+  /** Another copy of bin/wechat-scheduler to run (e.g. a built tree copied to a temp dir). */
+  bin?: string;
 }
 
 export interface RunningServer {
@@ -61,7 +63,7 @@ export function tempDir(prefix = 'ws-test-'): string {
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const dataDir = o.dataDir ?? join(tempDir(), 'data');
-  const args = [BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--wechat-api', o.wechatApi, '--workers', String(o.workers ?? 2), ...(o.args ?? [])];
+  const args = [o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--wechat-api', o.wechatApi, '--workers', String(o.workers ?? 2), ...(o.args ?? [])];
   // Own process group, so that stopAll() reaches the generation processes too.
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(proc);
