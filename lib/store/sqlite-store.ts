@@ -70,6 +70,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
+    // Deleted and replaced rows are overwritten, so a removed app's secret (or a secret re-encrypted) does not linger in free pages.
+    this.db.pragma('secure_delete = ON');
     // Deleted rows (an unregistered app's secret, values, refresh tokens) are zeroed, not left in free space.
     this.db.pragma('secure_delete = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -105,11 +107,7 @@ export class SqliteStore implements Store {
       hasType: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = ? LIMIT 1`).pluck(),
       keptRt: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`).pluck(),
     };
-    // BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once with
-    // "database is locked" (no busy wait) when another thread committed in between — under
-    // load, 10 % of registrations answered 500 (bench/scale.ts). Taking the write lock first
-    // makes waiters queue on the busy timeout instead.
-    this.commit = new GroupCommit((body) => this.db.transaction(body).immediate());
+    this.commit = new GroupCommit((body) => this.db.transaction(body)());
   }
 
   register(reg: ValidRegistration, now: number): Promise<void> {
@@ -147,6 +145,8 @@ export class SqliteStore implements Store {
     // Only the stored form changes, not the secret: secret_gen stays, nothing is refetched.
     const update = this.db.prepare(`UPDATE apps SET secret = @secret WHERE appid = @appid`);
     this.db.transaction(() => changes.forEach((c) => update.run(c)))();
+    // Move the new pages into the main file and empty the WAL, which held the old forms.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
     return changes.length;
   }
 
