@@ -19,8 +19,10 @@ export interface FetchInput {
   /** Inputs WeChat already rejected; not sent again until they change. */
   rejectedRefreshToken: string | null;
   rejectedTicket: string | null;
-  /** stable_token with force_refresh (passive refresh with a matching stale). */
+  /** A passive refresh whose stale is the current value: a stable_token may be forced. */
   force: boolean;
+  /** The task's value now (the one a forced refresh replaces). */
+  currentValue: string | null;
   /** The appid's force_refresh budget (20 a day, 30 s apart), kept by the type 0 actor. */
   forceBudget: StableForceBudget;
 }
@@ -69,7 +71,7 @@ export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Att
   switch (key.type) {
     case TaskType.AccessToken: {
       if (input.reg.stable || ctx.services.settings.stableToken) {
-        const { res, stable } = await fetchStableToken(ctx.services, key.appid, app.secret, input.force, input.forceBudget);
+        const { res, stable } = await fetchStableToken(ctx.services, key.appid, app.secret, input.force ? input.currentValue : null, input.forceBudget);
         return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null, stable } : { kind: 'fail', res };
       }
       const res = await wechat.accessToken(key.appid, app.secret);

@@ -14,39 +14,49 @@ export interface StableOutcome {
 const FORCE_REFUSED = new Set([45009, 45011]);
 
 /**
- * POST /cgi-bin/stable_token for one appid. `force_refresh` is wanted only
- * by a passive refresh whose `stale` is the current value; it is sent only
- * while the budget allows (20 a day, 30 s apart). Otherwise — or when
- * WeChat refuses it — a normal call is made instead, which still returns
- * the new token if someone else forced one, and the caller is told why.
+ * POST /cgi-bin/stable_token for one appid.
+ *
+ * On schedule: a normal call (`force_refresh: false`), which returns the
+ * same token until its last five minutes.
+ *
+ * For a passive refresh whose `stale` is our current value (`rejected`):
+ * first a normal call — when someone else forced a new token, WeChat hands
+ * it out and no force is spent. Only when WeChat returns the very token the
+ * caller saw fail is `force_refresh: true` sent, and only within the budget
+ * (20 a day, 30 s apart). Held back or refused by WeChat (45009/45011), the
+ * normal call's answer stands and the caller is told why.
  */
 export async function fetchStableToken(
   services: ShardServices,
   appid: string,
   secret: string,
-  wantForce: boolean,
+  rejected: string | null,
   budget: StableForceBudget,
 ): Promise<{ res: WechatResult; stable: StableOutcome }> {
   const { wechat, settings, log } = services;
-  if (!wantForce) return { res: await wechat.stableToken(appid, secret, false), stable: { forced: false } };
+  const normal = await wechat.stableToken(appid, secret, false);
+  if (rejected === null || !normal.ok || normal.value !== rejected) return { res: normal, stable: { forced: false } };
+
   const now = Date.now();
   const refusal = budget.refusal(now, { dailyLimit: settings.stableForceDailyLimit, intervalSeconds: settings.stableForceIntervalSeconds });
   if (refusal) {
     services.emit({ kind: 'stable-force', result: 'skipped' });
-    log.warn({ appid, type: TaskType.AccessToken, why: refusal }, 'stable_token: not forcing, normal call instead');
-    return { res: await wechat.stableToken(appid, secret, false), stable: { forced: false, note: refusal } };
+    log.warn({ appid, type: TaskType.AccessToken, why: refusal }, 'stable_token: force_refresh held back; WeChat still returns the same token');
+    return { res: normal, stable: { forced: false, note: `${refusal}; WeChat still returns the same token` } };
   }
   budget.spend(now);
-  const res = await wechat.stableToken(appid, secret, true);
-  if (res.ok || res.errcode === null || !FORCE_REFUSED.has(res.errcode)) {
-    if (res.ok) services.emit({ kind: 'stable-force', result: 'forced' });
-    return { res, stable: { forced: res.ok } };
+  // The normal call counts as a fetch of its own (metrics and WeChat's quota both see two calls).
+  services.emit({ kind: 'fetch', type: TaskType.AccessToken, ok: true, errcode: null });
+  const forced = await wechat.stableToken(appid, secret, true);
+  if (forced.ok) {
+    services.emit({ kind: 'stable-force', result: 'forced' });
+    return { res: forced, stable: { forced: true } };
   }
+  if (forced.errcode === null || !FORCE_REFUSED.has(forced.errcode)) return { res: forced, stable: { forced: false } };
   // WeChat keeps the authoritative count (ours starts afresh after a restart): believe it.
-  budget.refusedByWechat(Date.now(), res.errcode);
+  budget.refusedByWechat(Date.now(), forced.errcode);
   services.emit({ kind: 'stable-force', result: 'refused' });
-  services.emit({ kind: 'fetch', type: TaskType.AccessToken, ok: false, errcode: res.errcode });
-  const note = `WeChat refused stable_token force_refresh (${res.message})`;
-  log.warn({ appid, type: TaskType.AccessToken, errcode: res.errcode }, 'stable_token: force_refresh refused by WeChat, normal call instead');
-  return { res: await wechat.stableToken(appid, secret, false), stable: { forced: false, note } };
+  services.emit({ kind: 'fetch', type: TaskType.AccessToken, ok: false, errcode: forced.errcode });
+  log.warn({ appid, type: TaskType.AccessToken, errcode: forced.errcode }, 'stable_token: force_refresh refused by WeChat; keeping the normal answer');
+  return { res: normal, stable: { forced: false, note: `WeChat refused stable_token force_refresh (${forced.message}); WeChat still returns the same token` } };
 }

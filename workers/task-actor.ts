@@ -214,6 +214,7 @@ export class TaskActor implements DependencyHandle {
     return fetchStep(this.ctx, {
       key: this.key, reg: this.reg, keptRefreshToken: this.st.refreshToken, authorizerAppid: this.st.authorizerAppid,
       rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force, forceBudget: this.forceBudget,
+      currentValue: this.st.value,
     });
   }
 
