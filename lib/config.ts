@@ -45,6 +45,8 @@ export interface Config {
   callbackHosts?: string[];
   /** Appsecret encryption key ring, env WECHAT_SCHEDULER_SECRET_KEY only (see docs/security.md). */
   secretKey?: string;
+  /** Heap limit of each shard thread, MB (config `shardHeapMb`): a shard over it is restored from the store alone. Unset: Node's default. */
+  shardHeapMb?: number;
 }
 
 /** Options as they come from flags, env or the config file: all optional, unvalidated. */
@@ -80,6 +82,7 @@ const ENV: Array<[keyof RawOptions, string]> = [
   ['notifySecret', 'WECHAT_SCHEDULER_NOTIFY_SECRET'],
   ['stableToken', 'WECHAT_SCHEDULER_STABLE_TOKEN'],
   ['secretKey', 'WECHAT_SCHEDULER_SECRET_KEY'],
+  ['shardHeapMb', 'WECHAT_SCHEDULER_SHARD_HEAP_MB'],
 ];
 
 export function envOptions(env: NodeJS.ProcessEnv): RawOptions {
@@ -109,7 +112,7 @@ export function readConfigFile(file: string): RawOptions {
   }
   const obj = parsed as Record<string, unknown>;
   const out: RawOptions = {};
-  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host', 'trustedProxy', 'callbackHosts']);
+  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host', 'trustedProxy', 'callbackHosts', 'shardHeapMb']);
   for (const [k, v] of Object.entries(obj)) {
     if (!known.has(k)) throw new ConfigError(`config file ${file}: unknown setting "${k}"`);
     (out as Record<string, unknown>)[k] = v;
@@ -202,6 +205,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
     callbackHosts: m.callbackHosts === undefined ? undefined : callbackHostList(m.callbackHosts),
     // Only from the environment: a key in the config file would sit beside the data it protects.
     secretKey: fromEnv.secretKey === undefined ? undefined : checkedSecretKey(fromEnv.secretKey),
+    shardHeapMb: m.shardHeapMb === undefined ? undefined : int('shardHeapMb', m.shardHeapMb, 16, 65_536),
   };
 }
 

@@ -100,6 +100,28 @@ test('a shard that keeps crashing is restarted with a growing back-off', async (
   assert.is(await srv.stop(), 0);
 });
 
+test('a shard thread out of memory under its heap limit (shardHeapMb) dies alone and is restored', async () => {
+  const [hog] = appidsOn(0, 'wxhog', 1);
+  const [other] = appidsOn(1, 'wxnothog', 1);
+  const srv = await startServer({ wechatApi: sim.url, workers: 2, env: { WECHAT_SCHEDULER_TEST_FAULTS: '1', WECHAT_SCHEDULER_SHARD_HEAP_MB: '48' } });
+  for (const appid of [hog, other]) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }] })).status, 200);
+  const values = new Map<string, string>();
+  for (const appid of [hog, other]) values.set(appid, await waitFor(appid, () => srv.api.value(appid, 0).catch(() => null)));
+  const generation = srv.logs().find((l) => l.msg === 'generation started')!.pid;
+
+  assert.is((await srv.api.post(`/__test/crash-shard/${hog}?how=oom`)).status, 200);
+  await waitFor('the shard to be restored', () => srv.logs().find((l) => l.msg === 'shard thread restored' && l.shard === 0), 30_000);
+  const failed = srv.logs().find((l) => l.msg === 'shard thread failed' && l.shard === 0);
+  assert.match(String(failed?.err), /memory/i);
+  // Same generation process: only the thread died.
+  assert.not.ok(srv.logs().some((l) => l.msg === 'front generation died; starting a new one'));
+  assert.is(srv.logs().filter((l) => l.msg === 'generation started').at(-1)!.pid, generation);
+  for (const appid of [hog, other]) assert.is(await srv.api.value(appid, 0), values.get(appid));
+  const stats = await sim.stats();
+  for (const appid of [hog, other]) assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);
+  assert.is(await srv.stop(), 0);
+});
+
 test('without WECHAT_SCHEDULER_TEST_FAULTS the fault hook does not exist', async () => {
   const srv = await startServer({ wechatApi: sim.url, workers: 1 });
   assert.is((await srv.api.register({ appid: 'wxnofault', appsecret: 's', tasks: [{ type: 0 }] })).status, 200);

@@ -33,9 +33,12 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
       return OK;
     case 'crash':
       if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1') return { kind: 'error', status: 404, message: 'Fault hooks are disabled.' };
-      // Thrown outside the task so that it is an uncaught error that kills the thread.
+      // Outside the task, so that the thread dies of it: an uncaught error, or running out
+      // of the heap its resourceLimits allow (config shardHeapMb).
       setTimeout(() => {
-        throw new Error('test fault: shard crash requested');
+        if (!cmd.oom) throw new Error('test fault: shard crash requested');
+        const hog: number[][] = [];
+        for (;;) hog.push(new Array<number>(100_000).fill(hog.length));
       }, 10);
       return OK;
   }

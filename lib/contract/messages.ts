@@ -41,7 +41,7 @@ export type ShardCommand =
   /** Forced refresh (API.md §5); answers with the value then current. */
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */
-  | { kind: 'crash' }
+  | { kind: 'crash'; oom?: boolean }
   | { kind: 'ping' };
 
 /** What a passive refresh did; the front says so in the X-Scheduler-Refresh header. */

@@ -48,6 +48,8 @@ export class ShardPool {
     private readonly onEvent: (ev: ShardEvent) => void,
     private readonly onRestart: (shard: number) => void,
     private readonly log: Logger,
+    /** Heap limit per shard thread (MB): a shard over it dies alone and is restored, not the whole process. */
+    heapMb?: number,
   ) {
     this.slots = Array.from({ length: count }, (_, index) => {
       const pool = new Piscina<ShardCommand, ShardReply>({
@@ -60,6 +62,7 @@ export class ShardPool {
         // Commands are async and long-lived (a forced refresh awaits WeChat): let them overlap.
         concurrentTasksPerWorker: 10_000,
         maxQueue: 100_000,
+        ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
       });
       const slot: ShardSlot = { index, pool, epoch: 0, restarts: 0, lastStart: 0 };
       // Without a listener an uncaught error in the thread would kill the whole process.

@@ -10,17 +10,19 @@ import { pathAppid } from './params.js';
 export const testFaultsEnabled = (): boolean => process.env.WECHAT_SCHEDULER_TEST_FAULTS === '1';
 
 /**
- * POST /__test/crash-shard/:appid: the shard thread owning the app throws an
- * uncaught error, so that tests can watch it being restored from the store.
+ * POST /__test/crash-shard/:appid[?how=oom]: the shard thread owning the app
+ * throws an uncaught error (or allocates until it runs out of the heap its
+ * resourceLimits allow), so that tests can watch it being restored from the store.
  * Mounted only when WECHAT_SCHEDULER_TEST_FAULTS=1; the shard checks it too.
  */
 export function testFaultRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.post('/__test/crash-shard/:appid', async (ctx) => {
     const appid = pathAppid(ctx.params.appid);
     checkScope(ctx.state.token, appid, true);
-    const reply = await s.owner.send(appid, { kind: 'crash' });
+    const oom = ctx.query.how === 'oom';
+    const reply = await s.owner.send(appid, { kind: 'crash', oom });
     if (reply.kind === 'error') throw new ApiError(reply.status, 'fault_failed', reply.message);
-    s.log.warn({ appid }, 'test fault: shard crash requested');
+    s.log.warn({ appid, oom }, 'test fault: shard crash requested');
     ctx.body = envelope(200, '', 'crashing');
   });
 }
