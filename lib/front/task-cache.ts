@@ -101,6 +101,11 @@ export class TaskCache {
     return counts;
   }
 
+  /** Every task, without building arrays (a /metrics scrape walks 100k of them). */
+  forEachTask(fn: (t: CachedTask) => void): void {
+    for (const types of this.apps.values()) for (const subs of types.values()) for (const t of subs.values()) fn(t);
+  }
+
   tasksOf(appid: string): CachedTask[] {
     const types = this.apps.get(appid);
     if (!types) return [];
