@@ -140,17 +140,24 @@ function bool(name: string, v: unknown): boolean {
   throw new ConfigError(`invalid ${name} "${String(v)}": must be true or false`);
 }
 
+/** A token must be sendable as `Authorization: Bearer <token>`; say so at start rather than answer 401 forever. */
+function checkTokenText(token: string, where: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(`invalid ${where}: an API token must be printable ASCII without spaces`);
+  return token;
+}
+
 function tokenRules(v: unknown): ApiTokenRule[] {
   if (v === undefined) return [];
   if (typeof v === 'string') {
-    return v.split(',').map((t) => t.trim()).filter(Boolean).map((token) => ({ token, readOnly: false }));
+    return v.split(',').map((t) => t.trim()).filter(Boolean).map((token) => ({ token: checkTokenText(token, 'token'), readOnly: false }));
   }
   if (!Array.isArray(v)) throw new ConfigError('invalid tokens: must be a comma-separated string or an array');
   return v.map((item, i) => {
-    if (typeof item === 'string' && item !== '') return { token: item, readOnly: false };
+    if (typeof item === 'string' && item !== '') return { token: checkTokenText(item, `tokens[${i}]`), readOnly: false };
     if (typeof item !== 'object' || item === null) throw new ConfigError(`invalid tokens[${i}]: must be a string or {token, appids?, readOnly?}`);
     const r = item as Record<string, unknown>;
     const token = str(`tokens[${i}].token`, r.token);
+    checkTokenText(token, `tokens[${i}].token`);
     let appids: string[] | undefined;
     if (r.appids !== undefined) {
       if (!Array.isArray(r.appids) || !r.appids.every((a) => typeof a === 'string')) {
