@@ -138,7 +138,8 @@ export class TaskActor implements DependencyHandle {
         continue;
       }
       if (stale !== undefined && this.st.value !== stale) {
-        return shared ? this.lastOutcome : { result: 'current', note: 'stale is not the current value, which is returned instead' };
+        // Someone's fetch replaced it: say "fetched" only when it was a shared fetch that brought it.
+        return shared && this.lastOutcome.result === 'fetched' ? this.lastOutcome : { result: 'current', note: 'stale is not the current value, which is returned instead' };
       }
       if (stale === undefined) {
         const since = Date.now() - Math.max(this.attemptStartedAt, this.st.refreshedAt ?? 0);
