@@ -72,8 +72,6 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 10000');
     // Deleted and replaced rows are overwritten, so a removed app's secret (or a secret re-encrypted) does not linger in free pages.
     this.db.pragma('secure_delete = ON');
-    // Deleted rows (an unregistered app's secret, values, refresh tokens) are zeroed, not left in free space.
-    this.db.pragma('secure_delete = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`store ${file} was written by a newer wechat-scheduler (schema ${version})`);
     this.db.exec(SCHEMA);
