@@ -29,7 +29,6 @@ let gen: Generation | undefined;
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
   if (!gen?.owner.owning) return { kind: 'error', status: 503, message: 'Ownership of this app is moving between generations; try again.' };
-  if (cmd.kind === 'reload') gen.changedElsewhere(appid);
   return gen.owner.send(appid, cmd);
 }
 
@@ -38,7 +37,6 @@ async function handle(msg: ToGeneration): Promise<void> {
     case 'start':
       try {
         gen = await Generation.start({ config: msg.config, active: msg.active, generation: msg.generation, supervisor: channel });
-        gen.log.info({ owning: msg.active, build: gen.build, workers: msg.config.workers }, 'generation started');
         channel.send({ t: 'ready', port: gen.port, build: gen.build });
       } catch (err) {
         channel.send({ t: 'failed', message: (err as Error).message });

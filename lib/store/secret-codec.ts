@@ -98,6 +98,8 @@ export function secretCodec(keyText: string | undefined): SecretCodec {
         if (stored.startsWith(ENC)) throw new Error('the store holds encrypted appsecrets but WECHAT_SCHEDULER_SECRET_KEY is not set');
         return plainDecode(stored);
       },
+      // Only rows that look encrypted can need attention (and they are an error).
+      rewrapScope: { prefix: ENC, starts: true },
       rewrap(stored) {
         if (stored.startsWith(ENC)) {
           throw new Error('the store holds encrypted appsecrets but WECHAT_SCHEDULER_SECRET_KEY is not set; start with the key (or with ",<key>" to store them plain again)');
@@ -112,6 +114,8 @@ export function secretCodec(keyText: string | undefined): SecretCodec {
   return {
     encode,
     decode,
+    // Rows already under the current key are skipped without being read into JS.
+    rewrapScope: current ? { prefix: `${ENC}${current.id}:`, starts: false } : { prefix: ENC, starts: true },
     rewrap(stored) {
       if (current ? stored.startsWith(`${ENC}${current.id}:`) : !stored.startsWith(ENC)) return null;
       return encode(decode(stored));
