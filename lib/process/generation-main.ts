@@ -24,11 +24,17 @@ const channel: SupervisorChannel = {
 // the supervisor turns it into an orderly stop, so this process ignores it.
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => undefined);
 
+// The supervisor is gone (killed with -9, or crashed): die at once, as it did.
+// Lingering would keep the port and the apps from the restarted service;
+// the store needs no goodbye (every announced write is already durable).
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+
 let gen: Generation | undefined;
 
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
   if (!gen?.owner.owning) return { kind: 'error', status: 503, message: 'Ownership of this app is moving between generations; try again.' };
+  if (cmd.kind === 'reload') gen.changedElsewhere(appid);
   return gen.owner.send(appid, cmd);
 }
 
@@ -37,6 +43,7 @@ async function handle(msg: ToGeneration): Promise<void> {
     case 'start':
       try {
         gen = await Generation.start({ config: msg.config, active: msg.active, generation: msg.generation, supervisor: channel });
+        gen.log.info({ owning: msg.active, build: gen.build, workers: msg.config.workers }, 'generation started');
         channel.send({ t: 'ready', port: gen.port, build: gen.build });
       } catch (err) {
         channel.send({ t: 'failed', message: (err as Error).message });
