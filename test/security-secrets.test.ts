@@ -155,6 +155,7 @@ test('a full scenario never shows an appsecret in any answer, header, callback o
     ...biz.received.flatMap((r, i) => findSecrets(`${r.method} ${r.path}?${r.query.toString()}\n${JSON.stringify(r.headers)}\n${r.body}`, `callback ${i} to the business system`)),
   ];
   assert.equal(hits, [], hits.join('\n'));
+  console.log(`\n  searched ${answers.length} API answers, ${outputs.join('').split('\n').length} lines of server output, ${biz.received.length} callbacks: no appsecret`);
   assert.ok(answers.length >= 30, `searched ${answers.length} answers`);
   assert.ok(outputs.join('').split('\n').length > 20, 'searched a real amount of log output');
   assert.not.ok(outputs.join('').includes(NOTIFY_SECRET), 'the notify signing key is not logged either');
