@@ -19,6 +19,17 @@ export function jitteredRefreshAt(expiresAt: number, expiresInSec: number, rando
   return refreshAt(expiresAt, expiresInSec) - Math.floor(random * spread);
 }
 
+/**
+ * A stable_token is renewed by WeChat only once its remaining lifetime is
+ * within min(300 s, 20 %): asked earlier, it returns the same token and we
+ * would have to ask twice. So its refreshes spread a little *later* than the
+ * refresh point (1 s to at most 10 s), never earlier.
+ */
+export function stableRefreshAt(expiresAt: number, expiresInSec: number, random: number = Math.random()): number {
+  const spread = Math.min(10_000, 0.05 * expiresInSec * 1000);
+  return refreshAt(expiresAt, expiresInSec) + Math.min(1_000, spread) + Math.floor(random * Math.max(0, spread - 1_000));
+}
+
 /** Delay before retry number `failures` (1-based): 1 s, doubling, capped at 300 s. */
 export function backoffMs(failures: number): number {
   if (failures <= 1) return FIRST_RETRY_MS;

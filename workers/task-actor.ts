@@ -2,7 +2,7 @@ import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateUpdate } from '../lib/store/rows.js';
-import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt } from '../lib/timing.js';
+import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt, stableRefreshAt } from '../lib/timing.js';
 import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
 import { Attempt, fetchStep } from './fetch-step.js';
@@ -48,8 +48,8 @@ export class TaskActor implements DependencyHandle {
     const now = Date.now();
     const secretChanged = this.usesSecret() && this.st.fetchedSecretGen < this.ctx.app().secretGen;
     if (!secretChanged && isUsable(this.st.value, this.st.expiresAt, now) && this.st.expiresIn !== null) {
-      const at = this.st.nextRefreshAt ?? jitteredRefreshAt(this.st.expiresAt!, this.st.expiresIn);
-      this.schedule(Math.min(at, jitteredRefreshAt(this.st.expiresAt!, this.st.expiresIn, 0)));
+      const latest = this.usesStableToken() ? stableRefreshAt(this.st.expiresAt!, this.st.expiresIn, 1) : jitteredRefreshAt(this.st.expiresAt!, this.st.expiresIn, 0);
+      this.schedule(Math.min(this.st.nextRefreshAt ?? latest, latest));
     } else {
       this.schedule(now);
     }
@@ -163,6 +163,10 @@ export class TaskActor implements DependencyHandle {
     };
   }
 
+  private usesStableToken(): boolean {
+    return this.key.type === TaskType.AccessToken && (this.reg.stable || this.ctx.services.settings.stableToken);
+  }
+
   private usesSecret(): boolean {
     return this.key.type === TaskType.AccessToken || this.key.type === TaskType.ComponentToken;
   }
@@ -225,7 +229,7 @@ export class TaskActor implements DependencyHandle {
     this.failures = 0;
     this.rejectedRefreshToken = null;
     this.rejectedTicket = null;
-    const next = jitteredRefreshAt(expiresAt, res.expiresIn);
+    const next = this.usesStableToken() ? stableRefreshAt(expiresAt, res.expiresIn) : jitteredRefreshAt(expiresAt, res.expiresIn);
     const refreshToken = res.refreshToken ?? rtUsed ?? this.st.refreshToken;
     await this.persist({
       value: res.value, expiresAt, expiresIn: res.expiresIn, refreshedAt: now, fetchedSecretGen: secretGen,
