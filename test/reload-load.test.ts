@@ -63,7 +63,7 @@ test('two SIGHUPs under 16 keep-alive clients: no failed or hung request, no ext
   console.log(`  load: ${report.ok} answers in ${report.durationMs} ms, ${report.connects} connections, max latency ${report.maxLatencyMs} ms, ${midReload.length} registrations mid-reload`);
 
   assert.equal(report.failures.slice(0, 10), [], `${report.failures.length} failed requests`);
-  assert.ok(report.ok > 500, `only ${report.ok} answers`);
+  assert.ok(report.ok > 300, `only ${report.ok} answers`);
   assert.ok(report.connects > 16, 'keep-alive clients were moved to the new generation');
 
   // Not one WeChat fetch for the apps registered before the reloads.

@@ -98,6 +98,15 @@ export class Generation {
     this.log.info('owning the apps');
   }
 
+  /**
+   * Another generation registered or deleted this app (during a hand-over) and
+   * told the owner: the owner's cache learns of it from the store, or it would
+   * drop the shard's updates for a task it does not know and answer 404.
+   */
+  changedElsewhere(appid: string): void {
+    this.cache.reloadApp(appid);
+  }
+
   /** Give ownership up; HTTP keeps being served, from the store, until stop(). */
   async release(): Promise<void> {
     this.owner.owning = false;

@@ -29,6 +29,13 @@ export class GenerationOwnerLink implements OwnerLink {
     // Without a supervisor nobody else can own the apps: only a stopping generation gets here.
     if (!supervisor) return Promise.resolve({ kind: 'error', status: 503, message: 'The server is shutting down; try again shortly.' });
     const id = ++this.nextId;
+    if (cmd.kind === 'reload') {
+      // A reload only tells the owner to look at the store, where the change already is.
+      // The supervisor queues it while ownership moves; nobody needs to wait for it, so a
+      // registration during a hand-over is answered at once instead of after the hand-over.
+      supervisor.send({ t: 'owner-command', id, appid, cmd });
+      return Promise.resolve({ kind: 'ok' });
+    }
     return new Promise<ShardReply>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);

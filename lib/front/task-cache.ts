@@ -142,6 +142,13 @@ export class TaskCache {
     };
   }
 
+  /** Re-read one app from the store: another generation changed it during a hand-over, and only the store knows. */
+  reloadApp(appid: string): void {
+    const stored = this.store.getApp(appid);
+    if (this.apps.delete(appid)) this.membership++;
+    if (stored) for (const row of stored.tasks) this.put(fromRow(row));
+  }
+
   private refreshFromStore(appid: string): void {
     const cached = this.apps.get(appid);
     const now = Date.now();

@@ -3,6 +3,7 @@
  * what the supervisor says (start, activate, release, stop) and nothing
  * on its own: signals are the supervisor's to act on.
  */
+import { Config, resolveConfig } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { Generation } from '../front/generation.js';
 import { FromGeneration, SupervisorChannel, ToGeneration } from './ipc.js';
@@ -42,8 +43,11 @@ async function handle(msg: ToGeneration): Promise<void> {
   switch (msg.t) {
     case 'start':
       try {
-        gen = await Generation.start({ config: msg.config, active: msg.active, generation: msg.generation, supervisor: channel });
-        gen.log.info({ owning: msg.active, build: gen.build, workers: msg.config.workers }, 'generation started');
+        // This generation's code reads the config file: a setting added by new code works after a reload.
+        const own = resolveConfig(msg.flags, process.env);
+        const config: Config = { ...own, port: msg.config.port, host: msg.config.host, dataDir: msg.config.dataDir };
+        gen = await Generation.start({ config, active: msg.active, generation: msg.generation, supervisor: channel });
+        gen.log.info({ owning: msg.active, build: gen.build, workers: config.workers }, 'generation started');
         channel.send({ t: 'ready', port: gen.port, build: gen.build });
       } catch (err) {
         channel.send({ t: 'failed', message: (err as Error).message });

@@ -1,4 +1,4 @@
-import { Config } from '../config.js';
+import { Config, RawOptions } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 
 /**
@@ -7,8 +7,14 @@ import { ShardCommand, ShardReply } from '../contract/messages.js';
  * apps runs shard commands; the others forward theirs through the supervisor.
  */
 export type ToGeneration =
-  /** First message after fork: what to run with, and whether to own the apps from the start. */
-  | { t: 'start'; config: Config; active: boolean; generation: number }
+  /**
+   * First message after fork: what to run with, and whether to own the apps
+   * from the start. `flags` are re-resolved by the generation's own code (new
+   * code may know settings the supervisor does not); `config` is the
+   * supervisor's view, whose port, host and data dir win (the shared socket
+   * and the store stay the same across reloads).
+   */
+  | { t: 'start'; config: Config; flags: RawOptions; active: boolean; generation: number }
   /** Take ownership of every app (after the previous owner released it). */
   | { t: 'activate' }
   /** Give ownership up: stop timers, finish fetches in flight, keep serving HTTP. */

@@ -84,15 +84,23 @@ export class Supervisor {
     // Each generation accepts on the shared socket itself: no extra hop through this process.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname });
-    const g = await this.spawn(this.config, true);
-    this.setOwner(g);
-    this.log.info({ port: this.port, host: this.config.host, url: `http://${this.config.host}:${this.port}`, build: g.build, protectedMode: this.config.tokens.length === 0 }, 'listening');
-    if (this.config.tokens.length === 0) {
-      this.log.warn('no API token configured: protected mode, only loopback clients are served (set --token or WECHAT_SCHEDULER_TOKEN)');
-    }
+    // Before anything else: Node's default action for SIGHUP is to exit, and a
+    // `systemctl reload` may come while the first generation is still starting
+    // (the reload then runs once it is up: the start is the first transition).
     process.on('SIGHUP', () => this.reload());
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
     process.on('SIGINT', () => void this.stop('SIGINT'));
+    const started = (async () => {
+      const g = await this.spawn(this.config, true);
+      this.setOwner(g);
+      this.log.info({ port: this.port, host: this.config.host, url: `http://${this.config.host}:${this.port}`, build: g.build, protectedMode: this.config.tokens.length === 0 }, 'listening');
+      if (this.config.tokens.length === 0) {
+        this.log.warn('no API token configured: protected mode, only loopback clients are served (set --token or WECHAT_SCHEDULER_TOKEN)');
+      }
+    })();
+    this.transitions = started.catch(() => undefined);
+    // A SIGTERM during the start ends it; stop() exits 0 once the generation is gone.
+    await started.catch((err: Error) => (this.stopping ? new Promise<void>(() => undefined) : Promise.reject(err)));
   }
 
   /** SIGHUP: re-read the config; start, ready and hand over to a new generation. */
@@ -166,7 +174,19 @@ export class Supervisor {
     this.config = config;
     this.setOwner(next);
     this.log.info({ generation: next.id, build: next.build, port: this.port }, 'reload: new generation owns the apps');
-    if (old) this.send(old, { t: 'stop' });
+    if (old) this.retire(old);
+  }
+
+  /** Let a released generation drain and exit; one that has not exited after the stop budget is killed. */
+  private retire(g: Gen): void {
+    this.send(g, { t: 'stop' });
+    const timer = setTimeout(() => {
+      if (g.worker.isDead()) return;
+      this.log.error({ generation: g.id }, 'retired generation did not exit in time; killing it');
+      void this.kill(g);
+    }, STOP_DEADLINE_MS + 5_000);
+    timer.unref();
+    void g.exited.then(() => clearTimeout(timer));
   }
 
   /** After a failed hand-over: give the apps back to the old generation, or start a fresh one. */
@@ -224,7 +244,7 @@ export class Supervisor {
     worker.on('error', (err: Error) => this.log.warn({ generation: g.id, err: err.message }, 'generation channel error'));
     try {
       await waitFor(g, 'alive', READY_TIMEOUT_MS);
-      this.send(g, { t: 'start', config, active, generation: g.id });
+      this.send(g, { t: 'start', config, flags: this.flags, active, generation: g.id });
       const ready = await waitFor(g, 'ready', READY_TIMEOUT_MS);
       if (ready.t === 'ready') {
         g.build = ready.build;
