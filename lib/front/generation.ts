@@ -6,7 +6,7 @@ import { createLogger, Logger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { Authenticator } from './auth.js';
 import { answerClientErrors } from './client-error.js';
 import { buildStamp } from './build-stamp.js';
@@ -71,8 +71,7 @@ export class Generation {
     this.server = createServer();
     answerClientErrors(this.server);
     this.drainer = new Drainer(this.server);
-    const app = createApp(services, new Authenticator(config.tokens, config.trustedProxy), () => this.drainer);
-    this.server.on('request', app.callback());
+    this.server.on('request', createRequestListener(services, new Authenticator(config.tokens, config.trustedProxy), () => this.drainer));
     this.build = services.build;
   }
 
