@@ -5,7 +5,7 @@
 //   node --import tsx bench/hot-path.ts [--iterations 200000] [--bare-rps 30000]
 import { randomUUID } from 'node:crypto';
 import { Authenticator } from '../lib/front/auth.js';
-import { Metrics } from '../lib/front/metrics.js';
+import { Counter } from 'prom-client';
 import { fmt, flags, table } from './lib/args.js';
 
 const opt = flags({ iterations: 200_000, bareRps: 30_000 });
@@ -23,7 +23,9 @@ function measure(name: string, fn: (i: number) => unknown): [string, number] {
 const TOKEN = 'bench-token-0123456789abcdef';
 const header = `Bearer ${TOKEN}`;
 const auth = new Authenticator([{ token: TOKEN, readOnly: false }, { token: 'another-token-for-scope', readOnly: true }]);
-const metrics = new Metrics(() => ({}));
+// The same kind of counter as the product's wechat_scheduler_http_requests_total.
+const http = new Counter({ name: 'http_requests_total', help: 'h', labelNames: ['route', 'status'] as const, registers: [] });
+const served = http.labels({ route: '/task/:appid/:type', status: '200' });
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 const rows = [
@@ -31,7 +33,8 @@ const rows = [
   measure('auth.check wrong token', () => auth.check('Bearer nope', '127.0.0.1').ok),
   measure('randomUUID()', () => randomUUID().length),
   measure('request-id regex on absent header', () => REQUEST_ID.test('')),
-  measure('metrics.http.inc({route,status})', () => metrics.http.inc({ route: '/task/:appid/:type', status: '200' })),
+  measure('counter.inc({route,status})', () => http.inc({ route: '/task/:appid/:type', status: '200' })),
+  measure('pre-resolved child .inc()', () => served.inc()),
   measure('performance.now()', () => performance.now()),
 ];
 const budget = 1e9 / opt.bareRps;

@@ -87,8 +87,11 @@ export class Shard implements ShardServices {
 
   private loadAll(): void {
     const { shardIndex, shardCount } = this.settings;
-    for (const appid of this.store.appids()) {
-      if (shardOf(appid, shardCount) === shardIndex) this.reload(appid);
+    // One pass over the store rather than a getApp() per app: 100k apps restore in a fraction of the time.
+    for (const stored of this.store.loadApps((appid) => shardOf(appid, shardCount) === shardIndex)) {
+      const actor = this.apps.get(stored.app.appid);
+      if (actor) actor.reconcile(stored);
+      else this.apps.set(stored.app.appid, new AppActor(this, stored));
     }
     this.log.debug({ apps: this.apps.size }, 'shard loaded');
   }

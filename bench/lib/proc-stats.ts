@@ -57,3 +57,28 @@ export function rssMb(pids: number[]): number {
   }
   return kb / 1024;
 }
+
+/** CPU seconds per thread (name from /proc/<pid>/task/<tid>/comm) of these processes. */
+export function threadCpu(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tids) {
+      try {
+        const s = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
+        const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+        const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+        const key = `${p}:${t === String(p) ? 'main' : comm}:${t}`;
+        out.set(key, (Number(f[11]) + Number(f[12])) / TICKS_PER_S);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out;
+}

@@ -133,11 +133,12 @@ export interface ServerOptions {
   extra?: string[];
   /** Another checkout's bin/wechat-scheduler (for before/after runs); default this one. */
   bin?: string;
+  env?: Record<string, string>;
 }
 
 export function startServer(o: ServerOptions): Promise<Proc> {
   const args = [o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--wechat-api', o.wechatApi, '--token', o.token, '--workers', String(o.workers), ...(o.extra ?? [])];
-  return spawnNode(args, /^listening$/);
+  return spawnNode(args, /^listening$/, o.env);
 }
 
 /** A baseline script under bench/baselines, run with tsx like the bench itself. */

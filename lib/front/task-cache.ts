@@ -43,8 +43,23 @@ function pending(appid: string, type: TaskType, sub: string): CachedTask {
  * the apps (during a reload hand-over) it reads through to the store for
  * anything it cannot serve, since the owner's pushes go elsewhere.
  */
+/**
+ * One app's tasks: the task itself when the app has one (most apps hold a
+ * single type-0 task, and two Maps per app were half of this cache's memory
+ * at 100k apps — bench/README.md), else its tasks by type and sub.
+ */
+type AppEntry = CachedTask | Map<TaskType, Map<string, CachedTask>>;
+
+function* tasksIn(e: AppEntry): Generator<CachedTask> {
+  if (!(e instanceof Map)) {
+    yield e;
+    return;
+  }
+  for (const subs of e.values()) yield* subs.values();
+}
+
 export class TaskCache {
-  private readonly apps = new Map<string, Map<TaskType, Map<string, CachedTask>>>();
+  private readonly apps = new Map<string, AppEntry>();
   private readThrough = false;
   /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
   membership = 0;
@@ -76,11 +91,16 @@ export class TaskCache {
   }
 
   remove(key: TaskKey): void {
-    const types = this.apps.get(key.appid);
-    const subs = types?.get(key.type);
+    const e = this.apps.get(key.appid);
+    if (!e) return;
+    if (!(e instanceof Map)) {
+      if (e.type === key.type && e.sub === key.sub && this.apps.delete(key.appid)) this.membership++;
+      return;
+    }
+    const subs = e.get(key.type);
     subs?.delete(key.sub);
-    if (subs && subs.size === 0) types!.delete(key.type);
-    if (types && types.size === 0 && this.apps.delete(key.appid)) this.membership++;
+    if (subs && subs.size === 0) e.delete(key.type);
+    if (e.size === 0 && this.apps.delete(key.appid)) this.membership++;
   }
 
   removeApp(appid: string): void {
@@ -97,37 +117,45 @@ export class TaskCache {
 
   countByState(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const types of this.apps.values()) for (const subs of types.values()) for (const t of subs.values()) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    this.forEachTask((t) => (counts[t.state] = (counts[t.state] ?? 0) + 1));
     return counts;
   }
 
   /** Every task, without building arrays (a /metrics scrape walks 100k of them). */
   forEachTask(fn: (t: CachedTask) => void): void {
-    for (const types of this.apps.values()) for (const subs of types.values()) for (const t of subs.values()) fn(t);
+    for (const e of this.apps.values()) {
+      if (!(e instanceof Map)) fn(e);
+      else for (const subs of e.values()) for (const t of subs.values()) fn(t);
+    }
   }
 
   tasksOf(appid: string): CachedTask[] {
-    const types = this.apps.get(appid);
-    if (!types) return [];
-    return [...types.values()].flatMap((subs) => [...subs.values()]);
+    const e = this.apps.get(appid);
+    return e ? [...tasksIn(e)] : [];
   }
 
   /** Find the one task a query names (API.md §5 GET /task). */
   find(appid: string, type: TaskType, sel: Selector): Lookup {
     if (this.readThrough) this.refreshFromStore(appid);
-    const subs = this.apps.get(appid)?.get(type);
-    if (!this.apps.has(appid)) return { ok: false, error: notFound('unknown_app', `App ${appid} is not registered.`) };
-    if (!subs || subs.size === 0) return { ok: false, error: notFound('unknown_task', `App ${appid} has no task of type ${type}.`) };
+    const e = this.apps.get(appid);
+    if (!e) return { ok: false, error: notFound('unknown_app', `App ${appid} is not registered.`) };
+    // The tasks of this type: all of `subs`, or the app's single task.
+    const subs = e instanceof Map ? e.get(type) : undefined;
+    const single = e instanceof Map ? undefined : e.type === type ? e : undefined;
+    const size = subs ? subs.size : single ? 1 : 0;
+    if (size === 0) return { ok: false, error: notFound('unknown_task', `App ${appid} has no task of type ${type}.`) };
     const wanted = type === TaskType.AuthorizerToken ? sel.authorizer_appid : type === TaskType.OAuthToken ? sel.openid : undefined;
     const field = type === TaskType.AuthorizerToken ? 'authorizer_appid' : 'openid';
     if (wanted !== undefined && wanted !== '') {
-      const t = subs.get(wanted) ?? [...subs.values()].find((c) => c.authorizerAppid === wanted);
+      const t = subs
+        ? subs.get(wanted) ?? [...subs.values()].find((c) => c.authorizerAppid === wanted)
+        : single!.sub === wanted || single!.authorizerAppid === wanted ? single : undefined;
       return t ? { ok: true, task: t } : { ok: false, error: notFound('unknown_task', `App ${appid} has no type ${type} task for ${field} ${wanted}.`) };
     }
-    if (subs.size > 1) {
-      return { ok: false, error: badRequest('ambiguous_task', `App ${appid} has ${subs.size} type ${type} tasks; add ?${field}= to choose one.`) };
+    if (size > 1) {
+      return { ok: false, error: badRequest('ambiguous_task', `App ${appid} has ${size} type ${type} tasks; add ?${field}= to choose one.`) };
     }
-    return { ok: true, task: subs.values().next().value as CachedTask };
+    return { ok: true, task: single ?? (subs!.values().next().value as CachedTask) };
   }
 
   /** The value to serve, or the 503 that says why there is none. */
@@ -152,24 +180,37 @@ export class TaskCache {
   private refreshFromStore(appid: string): void {
     const cached = this.apps.get(appid);
     const now = Date.now();
-    if (cached && [...cached.values()].every((subs) => [...subs.values()].every((t) => isUsable(t.value, t.expiresAt, now)))) return;
+    if (cached && [...tasksIn(cached)].every((t) => isUsable(t.value, t.expiresAt, now))) return;
     const stored = this.store.getApp(appid);
     if (this.apps.delete(appid)) this.membership++;
     if (stored) for (const row of stored.tasks) this.put(fromRow(row));
   }
 
   private get(k: TaskKey): CachedTask | undefined {
-    return this.apps.get(k.appid)?.get(k.type)?.get(k.sub);
+    const e = this.apps.get(k.appid);
+    if (!e) return undefined;
+    if (e instanceof Map) return e.get(k.type)?.get(k.sub);
+    return e.type === k.type && e.sub === k.sub ? e : undefined;
   }
 
   private put(t: CachedTask): void {
-    let types = this.apps.get(t.appid);
-    if (!types) {
-      this.apps.set(t.appid, (types = new Map()));
+    const e = this.apps.get(t.appid);
+    if (!e) {
+      this.apps.set(t.appid, t);
       this.membership++;
+      return;
     }
-    let subs = types.get(t.type);
-    if (!subs) types.set(t.type, (subs = new Map()));
+    if (!(e instanceof Map)) {
+      if (e.type === t.type && e.sub === t.sub) {
+        this.apps.set(t.appid, t);
+        return;
+      }
+      // A second task: from now on this app keeps its tasks by type and sub.
+      this.apps.set(t.appid, new Map([[e.type, new Map([[e.sub, e]])]]));
+      return this.put(t);
+    }
+    let subs = e.get(t.type);
+    if (!subs) e.set(t.type, (subs = new Map()));
     subs.set(t.sub, t);
   }
 }

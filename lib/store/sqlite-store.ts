@@ -104,6 +104,8 @@ export class SqliteStore implements Store {
       getTasks: db.prepare(`SELECT * FROM tasks WHERE appid = ? ORDER BY type, sub`),
       appids: db.prepare(`SELECT appid FROM apps`).pluck(),
       allTasks: db.prepare(`SELECT * FROM tasks`),
+      allApps: db.prepare(`SELECT * FROM apps`),
+      allTasksInOrder: db.prepare(`SELECT * FROM tasks ORDER BY appid, type, sub`),
       hasType: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = ? LIMIT 1`).pluck(),
       keptRt: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`).pluck(),
     };
@@ -220,6 +222,27 @@ export class SqliteStore implements Store {
 
   appids(): string[] {
     return this.stmt.appids.all() as string[];
+  }
+
+  /**
+   * Every app `accept` takes, with its tasks: two table scans in one read
+   * transaction instead of two queries per app. A shard restoring 100k apps
+   * spent half its start in getApp() (bench/restore.ts).
+   */
+  loadApps(accept: (appid: string) => boolean): StoredApp[] {
+    return this.db.transaction(() => {
+      const out = new Map<string, StoredApp>();
+      for (const a of this.stmt.allApps.iterate() as IterableIterator<AppSqlRow>) {
+        if (!accept(a.appid)) continue;
+        const app: AppRow = {
+          appid: a.appid, secret: this.secrets.decode(a.secret), secretGen: a.secret_gen,
+          verifyTicket: a.verify_ticket, verifyTicketAt: a.verify_ticket_at,
+        };
+        out.set(a.appid, { app, tasks: [] });
+      }
+      for (const r of this.stmt.allTasksInOrder.iterate() as IterableIterator<TaskSqlRow>) out.get(r.appid)?.tasks.push(toTaskRow(r));
+      return [...out.values()];
+    })();
   }
 
   allTasks(): TaskRow[] {

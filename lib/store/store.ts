@@ -20,6 +20,8 @@ export interface Store {
 
   getApp(appid: string): StoredApp | undefined;
   appids(): string[];
+  /** Every app whose appid `accept` takes, with its tasks (a shard restoring its apps at once). */
+  loadApps(accept: (appid: string) => boolean): StoredApp[];
   /** Every task row, for warming the front's cache at start. */
   allTasks(): TaskRow[];
   hasTask(appid: string, type: TaskType): boolean;

@@ -1,0 +1,73 @@
+// TaskCache keeps one-task apps without nested Maps (issue 6, memory at 100k
+// apps): the lookups of API.md §5 must not notice. Real SqliteStore in a temp dir.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateRegistration } from '../lib/contract/registration.js';
+import { TaskCache } from '../lib/front/task-cache.js';
+import { SqliteStore } from '../lib/store/sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ws-cache-'));
+const store = new SqliteStore(join(dir, 'data'));
+test.after(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const update = (appid: string, type: number, sub: string, value: string) => ({
+  appid, type, sub, value, expiresAt: Date.now() + 60_000, state: 'ready' as const, lastError: null, refreshedAt: Date.now(),
+  nextRefreshAt: Date.now() + 50_000, authorizerAppid: type === 4 ? sub : null, fetchCount: 1, failCount: 0,
+});
+
+test('one-task app, then a second task, then back to one: every lookup answers as before', () => {
+  const cache = new TaskCache(store);
+  cache.registered(validateRegistration({ appid: 'wxone', appsecret: 's', tasks: [{ type: 0 }] }));
+  assert.is(cache.find('wxone', 0, {}).ok, true);
+  const noType1 = cache.find('wxone', 1, {});
+  assert.is(noType1.ok, false);
+  if (!noType1.ok) assert.is(noType1.error.status, 404);
+  cache.apply(update('wxone', 0, '', 'AT_1'));
+  const found = cache.find('wxone', 0, {});
+  assert.ok(found.ok && found.task.value === 'AT_1');
+  const served = found.ok ? TaskCache.servable(found.task, Date.now()) : null;
+  assert.ok(served?.ok && served.body.toString() === '{"code":200,"message":"","result":"AT_1"}');
+
+  cache.registered(validateRegistration({ appid: 'wxone', appsecret: 's', tasks: [{ type: 1, params: { access_token: 'x' } }] }));
+  assert.is(cache.tasksOf('wxone').length, 2);
+  const still = cache.find('wxone', 0, {});
+  assert.ok(still.ok && still.task.value === 'AT_1', 'the first task survives becoming a multi-task app');
+  cache.remove({ appid: 'wxone', type: 1, sub: '' });
+  assert.is(cache.tasksOf('wxone').length, 1);
+  cache.remove({ appid: 'wxone', type: 0, sub: '' });
+  assert.is(cache.hasApp('wxone'), false);
+  const gone = cache.find('wxone', 0, {});
+  assert.ok(!gone.ok && gone.error.status === 404);
+});
+
+test('authorizers: selection by authorizer_appid, ambiguity without it, single authorizer by either key', () => {
+  const cache = new TaskCache(store);
+  cache.registered(validateRegistration({ appid: 'wxcomp', appsecret: 's', tasks: [{ type: 4, authorizer_appid: 'wxa1', params: { authorizer_refresh_token: 'r' } }] }));
+  cache.apply(update('wxcomp', 4, 'wxa1', 'AAT_1'));
+  const only = cache.find('wxcomp', 4, {});
+  assert.ok(only.ok && only.task.value === 'AAT_1');
+  const byId = cache.find('wxcomp', 4, { authorizer_appid: 'wxa1' });
+  assert.ok(byId.ok && byId.task.value === 'AAT_1');
+  const other = cache.find('wxcomp', 4, { authorizer_appid: 'wxa2' });
+  assert.ok(!other.ok && other.error.status === 404);
+
+  cache.registered(validateRegistration({ appid: 'wxcomp', appsecret: 's', tasks: [{ type: 4, authorizer_appid: 'wxa2', params: { authorizer_refresh_token: 'r' } }] }));
+  cache.apply(update('wxcomp', 4, 'wxa2', 'AAT_2'));
+  const ambiguous = cache.find('wxcomp', 4, {});
+  assert.ok(!ambiguous.ok && ambiguous.error.status === 400);
+  const second = cache.find('wxcomp', 4, { authorizer_appid: 'wxa2' });
+  assert.ok(second.ok && second.task.value === 'AAT_2');
+  const counts = cache.countByState();
+  assert.is(counts.ready, 2);
+  let seen = 0;
+  cache.forEachTask(() => seen++);
+  assert.is(seen, 2);
+});
+
+test.run();
