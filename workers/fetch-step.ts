@@ -48,6 +48,10 @@ class ParamsReader {
   private cached: ParamValues | null = null;
   constructor(private readonly ctx: AppContext, private readonly input: FetchInput) {}
 
+  get none(): boolean {
+    return this.input.reg.params.kind === 'none';
+  }
+
   async get(): Promise<{ ok: true; values: ParamValues } | { ok: false; message: string }> {
     if (this.cached) return { ok: true, values: this.cached };
     const p = this.input.reg.params;
@@ -129,6 +133,8 @@ async function withCredential(
     const res = await call(value);
     return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null } : { kind: 'fail', res, dep: { handle: dep, value } };
   }
+  // Its dependency was unregistered and nothing else can supply the credential: a registration must fix it.
+  if (params.none) return fail('configuration', `needs a type ${depType} task of this app or params giving ${field}`);
   const p = await params.get();
   if (!p.ok) return fail('transient', p.message);
   const credential = p.values[field];

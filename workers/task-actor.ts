@@ -79,7 +79,10 @@ export class TaskActor implements DependencyHandle {
 
   /** A dependency appeared or went away: look again. */
   dependencyChanged(): void {
-    if (this.st.value === null) this.schedule(Date.now());
+    if (this.usableValue() === null || this.st.state === 'failing') {
+      this.failures = 0;
+      this.schedule(Date.now());
+    }
   }
 
   stop(): void {

@@ -81,16 +81,6 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
   serve(ctx, withBody(u));
 }
 
-/**
- * A type 1 task with no params takes its access_token from the type 0 task
- * (and so on): deleting the dependency would leave it nothing to fetch with.
- */
-function orphanedBy(s: FrontServices, key: TaskKey): string | null {
-  if (key.type !== TaskType.AccessToken || key.sub !== '') return null;
-  const dependent = s.store.getApp(key.appid)?.tasks.find((t) => t.type === TaskType.JsapiTicket && t.params.kind === 'none');
-  return dependent ? `Task 1 (jsapi_ticket) of app ${key.appid} takes its access_token from this task and has no params; delete task 1 first, or register it again with params.` : null;
-}
-
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
 export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.get('/task/:appid/:type', (ctx) => queryTask(ctx, s, ctx.params.appid, ctx.params.type));
@@ -109,8 +99,6 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.delete('/task/:appid/:type', async (ctx) => {
     const task = findTask(ctx, s, true);
     const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
-    const orphan = orphanedBy(s, key);
-    if (orphan) throw new ApiError(409, 'has_dependent', orphan);
     if (!(await s.store.deleteTask(key))) throw notFound('unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
     s.cache.remove(key);
     // Durable already; an owner that is restarting will not load it again.
