@@ -65,6 +65,11 @@ export class SqliteStore implements Store {
   private readonly commit: GroupCommit;
   private readonly stmt;
 
+  /** Transactions committed by this connection's group commit. */
+  get commits(): number {
+    return this.commit.commits;
+  }
+
   constructor(dataDir: string, private readonly secrets: SecretCodec = plainSecrets) {
     ensureDataDir(dataDir);
     const file = path.join(dataDir, STORE_FILE);
