@@ -65,7 +65,6 @@ export class Generation {
     const rewrapped = this.store.rewrapSecrets();
     if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
     this.cache = new TaskCache(this.store);
-    this.cache.warm();
     this.cache.setReadThrough(!opts.active);
     const metrics = new Metrics(this.cache);
     this.pool = new ShardPool(shardSettings(config), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
@@ -82,7 +81,11 @@ export class Generation {
 
   static async start(opts: GenerationOptions): Promise<Generation> {
     const g = new Generation(opts);
-    await g.pool.start();
+    // The shard threads load their apps while this thread fills the cache, instead of one after
+    // the other (restart of 100k tasks: bench/README.md). Shard events wait in the port meanwhile.
+    const started = g.pool.start();
+    g.cache.warm();
+    await started;
     await g.listen();
     return g;
   }

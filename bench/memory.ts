@@ -1,0 +1,59 @@
+// Heap per task of the two big in-memory structures, measured in-process on
+// a data dir filled by bench/restore.ts (--data DIR): the front's TaskCache
+// and one shard holding every app. Run with --expose-gc. With --snapshot
+// PREFIX it writes heap snapshots to look at (Chrome DevTools, Memory tab).
+//
+//   node --import tsx bench/restore.ts --tasks 100000 --data /tmp/ws100k/data   # once, fills the dir
+//   node --expose-gc --import tsx bench/memory.ts --data /tmp/ws100k/data [--snapshot /tmp/ws]
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import v8 from 'node:v8';
+import { TaskCache } from '../lib/front/task-cache.js';
+import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { Shard } from '../workers/shard.js';
+import { fmt, flags, table } from './lib/args.js';
+import { tempDir } from './lib/procs.js';
+
+const opt = flags({ data: '', snapshot: '' });
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc || !opt.data) throw new Error('usage: node --expose-gc --import tsx bench/memory.ts --data DIR');
+const dir = join(tempDir(), 'data');
+cpSync(opt.data, dir, { recursive: true }); // the shard writes; keep the filled dir pristine
+
+function heapOf(label: string, build: () => { size: number; keep: unknown }): Array<string | number> {
+  gc!();
+  const h0 = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const { size, keep } = build();
+  const ms = performance.now() - t0;
+  gc!();
+  const bytes = process.memoryUsage().heapUsed - h0;
+  if (opt.snapshot) v8.writeHeapSnapshot(`${opt.snapshot}-${label.split(' ')[0]}.heapsnapshot`);
+  if (keep === null) console.log('');
+  return [label, size, fmt(ms), fmt(bytes / 1e6, 1), fmt(bytes / size)];
+}
+
+const store = new SqliteStore(dir);
+const rows = [heapOf('front TaskCache.warm()', () => {
+  const cache = new TaskCache(store);
+  cache.warm();
+  let n = 0;
+  cache.forEachTask(() => n++);
+  return { size: n, keep: cache };
+})];
+const { port1, port2 } = new MessageChannel();
+port1.on('message', () => undefined);
+port1.unref();
+let shard: Shard | null = null;
+rows.push(heapOf('shard (all apps, 1 of 1)', () => {
+  shard = new Shard({
+    shardIndex: 0, shardCount: 1, dataDir: dir, wechatApi: 'http://127.0.0.1:9', wechatTimeoutMs: 10_000, callbackTimeoutMs: 5_000,
+    wechatConcurrency: 32, refreshMinIntervalMs: 10_000, logLevel: 'warn', stableToken: false, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
+  }, port2, true);
+  return { size: shard.snapshots().length, keep: shard };
+}));
+console.log(table(['structure', 'tasks', 'load ms', 'heap MB', 'bytes/task'], rows));
+await (shard as Shard | null)?.close();
+store.close();
+process.exit(0);
