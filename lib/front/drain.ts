@@ -1,14 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 
-/** After the listener closes, idle keep-alive sockets get this long to send one more request. */
-const IDLE_GRACE_MS = 1_000;
-
 /**
  * Retires an HTTP server without failing a client (DESIGN.md "Reload"):
  * stop accepting, answer every later request with `Connection: close`,
- * close idle sockets after a grace period, and cut stragglers only at the
- * hard deadline.
+ * let idle sockets end by the server's own keep-alive timeout, and cut
+ * stragglers only at the hard deadline.
  */
 export class Drainer {
   private draining = false;
@@ -34,11 +31,11 @@ export class Drainer {
     // 16 resets per reload with 16 clients). Closing only the listener lets
     // those requests arrive and be answered with `Connection: close`.
     const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve()));
-    const idle = setInterval(() => this.server.closeIdleConnections(), IDLE_GRACE_MS);
+    // Nor closeIdleConnections(): a client may be reusing its idle socket at
+    // that very moment (a test saw "fetch failed" right after a reload). The
+    // server's keep-alive timeout ends idle sockets instead: clients were told
+    // it (`Keep-Alive: timeout=5`) and undici closes its side a second before.
     const hard = setTimeout(() => this.server.closeAllConnections(), deadlineMs);
-    return closed.finally(() => {
-      clearInterval(idle);
-      clearTimeout(hard);
-    });
+    return closed.finally(() => clearTimeout(hard));
   }
 }
