@@ -17,7 +17,7 @@ import { countConnections } from './lib/conn-counter.js';
 import { cpuSeconds, rssMb, threadCpu, tree } from './lib/proc-stats.js';
 import { sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 
-const opt = flags({ tasks: 100_000, workers: 2, authorizers: 0.1, data: '', before: '', nodeOptions: '' });
+const opt = flags({ tasks: 100_000, workers: 2, authorizers: 0.1, data: '', before: '', nodeOptions: '', mallocArenaMax: '', nodeArgs: '' });
 const TOKEN = 'bench-token-0123456789abcdef';
 const COMPONENT = 'wxcomponent0001';
 
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     cpSync(dataDir, copy, { recursive: true });
     counter.resetMax();
     const t0 = Date.now();
-    const server = await startServer({ wechatApi: counter.url, dataDir: copy, token: TOKEN, workers: opt.workers, bin, env: opt.nodeOptions ? { NODE_OPTIONS: opt.nodeOptions } : undefined });
+    const server = await startServer({ wechatApi: counter.url, dataDir: copy, token: TOKEN, workers: opt.workers, bin, nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined, env: { ...(opt.nodeOptions ? { NODE_OPTIONS: opt.nodeOptions } : {}), ...(opt.mallocArenaMax ? { MALLOC_ARENA_MAX: opt.mallocArenaMax } : {}) } });
     const listenS = (Date.now() - t0) / 1000;
     const pool = new Pool(server.url, { connections: 16 });
     const get = async (path: string) => {

@@ -134,10 +134,12 @@ export interface ServerOptions {
   /** Another checkout's bin/wechat-scheduler (for before/after runs); default this one. */
   bin?: string;
   env?: Record<string, string>;
+  /** Flags for node itself (the generation process inherits them through cluster). */
+  nodeArgs?: string[];
 }
 
 export function startServer(o: ServerOptions): Promise<Proc> {
-  const args = [o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--wechat-api', o.wechatApi, '--token', o.token, '--workers', String(o.workers), ...(o.extra ?? [])];
+  const args = [...(o.nodeArgs ?? []), o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--wechat-api', o.wechatApi, '--token', o.token, '--workers', String(o.workers), ...(o.extra ?? [])];
   return spawnNode(args, /^listening$/, o.env);
 }
 
