@@ -36,13 +36,16 @@ export function ensureDataDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
+/** One string per state for all rows (SQLite hands out a fresh copy per row: 100k of them at a restore). */
+const STATES: Record<string, TaskState> = { pending: 'pending', ready: 'ready', failing: 'failing' };
+
 function toTaskRow(r: TaskSqlRow): TaskRow {
   return {
     appid: r.appid, type: r.type as TaskType, sub: r.sub, notify: r.notify,
     params: JSON.parse(r.params) as ParamsSource, stable: r.stable === 1, regGen: r.reg_gen,
     value: r.value, expiresAt: r.expires_at, expiresIn: r.expires_in, refreshedAt: r.refreshed_at,
     fetchedSecretGen: r.fetched_secret_gen, refreshToken: r.refresh_token, authorizerAppid: r.authorizer_appid,
-    state: r.state as TaskState, lastError: r.last_error, nextRefreshAt: r.next_refresh_at,
+    state: STATES[r.state] ?? (r.state as TaskState), lastError: r.last_error, nextRefreshAt: r.next_refresh_at,
     fetchCount: r.fetch_count, failCount: r.fail_count,
   };
 }
@@ -235,17 +238,20 @@ export class SqliteStore implements Store {
    * spent half its start in getApp() (bench/restore.ts).
    */
   loadApps(accept: (appid: string) => boolean): StoredApp[] {
+    // The filter runs inside SQLite, so rows of other shards never become objects.
+    this.db.function('ws_accept', (appid: unknown) => (accept(String(appid)) ? 1 : 0));
+    const apps = this.db.prepare(`SELECT * FROM apps WHERE ws_accept(appid)`);
+    const tasks = this.db.prepare(`SELECT * FROM tasks WHERE ws_accept(appid) ORDER BY appid, type, sub`);
     return this.db.transaction(() => {
       const out = new Map<string, StoredApp>();
-      for (const a of this.stmt.allApps.iterate() as IterableIterator<AppSqlRow>) {
-        if (!accept(a.appid)) continue;
+      for (const a of apps.iterate() as IterableIterator<AppSqlRow>) {
         const app: AppRow = {
           appid: a.appid, secret: this.secrets.decode(a.secret), secretGen: a.secret_gen,
           verifyTicket: a.verify_ticket, verifyTicketAt: a.verify_ticket_at,
         };
         out.set(a.appid, { app, tasks: [] });
       }
-      for (const r of this.stmt.allTasksInOrder.iterate() as IterableIterator<TaskSqlRow>) out.get(r.appid)?.tasks.push(toTaskRow(r));
+      for (const r of tasks.iterate() as IterableIterator<TaskSqlRow>) out.get(r.appid)?.tasks.push(toTaskRow(r));
       return [...out.values()];
     })();
   }
