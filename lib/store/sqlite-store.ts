@@ -112,8 +112,6 @@ export class SqliteStore implements Store {
       getTasks: db.prepare(`SELECT * FROM tasks WHERE appid = ? ORDER BY type, sub`),
       appids: db.prepare(`SELECT appid FROM apps`).pluck(),
       allTasks: db.prepare(`SELECT * FROM tasks`),
-      allApps: db.prepare(`SELECT * FROM apps`),
-      allTasksInOrder: db.prepare(`SELECT * FROM tasks ORDER BY appid, type, sub`),
       hasType: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = ? LIMIT 1`).pluck(),
       keptRt: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`).pluck(),
     };
