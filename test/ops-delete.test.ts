@@ -24,10 +24,7 @@ test.after(async () => {
   await sim.close();
 });
 
-const value = (appid: string, type: number, q = '') => waitFor(`a value for ${appid}/${type}${q}`, async () => {
-  const r = await srv.api.get(`/task/${appid}/${type}${q}`);
-  return r.status === 200 ? (r.body.result as string) : undefined;
-});
+const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid, type, q);
 const calls = async (appid: string): Promise<SimCalls> => (await sim.stats()).byApp[appid];
 /** Which of `needles` occur in any file of the data directory (the database, its WAL and shm). */
 function inStore(dataDir: string, needles: string[]): string[] {

@@ -25,10 +25,7 @@ test.after(async () => {
   await sim.close();
 });
 
-const value = (appid: string, type: number) => waitFor(`a value for ${appid}/${type}`, async () => {
-  const r = await srv.api.get(`/task/${appid}/${type}`);
-  return r.status === 200 ? (r.body.result as string) : undefined;
-});
+const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid, type, q);
 
 test('every line is a JSON object with level, time and msg', async () => {
   await srv.api.register({ appid: 'wxlog', appsecret: SECRET, tasks: [{ type: 0 }, { type: 1 }] });

@@ -24,10 +24,7 @@ test.after(async () => {
   await sim.close();
 });
 
-const value = (appid: string, type: number) => waitFor(`a value for ${appid}/${type}`, async () => {
-  const r = await srv.api.get(`/task/${appid}/${type}`);
-  return r.status === 200 ? (r.body.result as string) : undefined;
-});
+const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid, type, q);
 async function metrics(): Promise<Map<string, Family>> {
   const r = await srv.api.get('/metrics');
   assert.is(r.status, 200);

@@ -23,10 +23,7 @@ test.after(async () => {
   await sim.close();
 });
 
-const value = (appid: string, type: number, q = '') => waitFor(`a value for ${appid}/${type}${q}`, async () => {
-  const r = await srv.api.get(`/task/${appid}/${type}${q}`);
-  return r.status === 200 ? (r.body.result as string) : undefined;
-});
+const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid, type, q);
 const calls = async (appid: string): Promise<SimCalls> => (await sim.stats()).byApp[appid];
 const refresh = (path: string, body?: unknown) => srv.api.post(path, body);
 const outcome = (r: Reply) => r.headers.get('x-scheduler-refresh');

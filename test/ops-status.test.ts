@@ -39,10 +39,7 @@ test.after(async () => {
   await sim.close();
 });
 
-const value = (appid: string, type: number, q = '') => waitFor(`a value for ${appid}/${type}${q}`, async () => {
-  const r = await srv.api.get(`/task/${appid}/${type}${q}`);
-  return r.status === 200 ? (r.body.result as string) : undefined;
-});
+const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid, type, q);
 const appStatus = async (appid: string) => {
   const r = await srv.api.get(`/apps/${appid}`);
   assert.is(r.status, 200, r.text);

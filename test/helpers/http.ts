@@ -1,4 +1,5 @@
 // Real HTTP calls to the server under test and to the simulator.
+import { waitFor } from './poll.js';
 export type Json = Record<string, unknown>;
 
 export interface Reply {
@@ -47,6 +48,13 @@ export function client(base: string, token?: string) {
     post: (path: string, body?: unknown, o?: CallOptions) => c('POST', path, { ...o, body }),
     del: (path: string, o?: CallOptions) => c('DELETE', path, o),
     register: (body: unknown, o?: CallOptions) => c('POST', '/registe', { ...o, body }),
+    /** Polls GET /task until it answers 200 (up to waitFor's deadline), and returns the value. */
+    awaitValue(appid: string, type: number, query = ''): Promise<string> {
+      return waitFor(`a value for ${appid}/${type}${query}`, async () => {
+        const r = await c('GET', `/task/${appid}/${type}${query}`);
+        return r.status === 200 ? (r.body.result as string) : undefined;
+      });
+    },
     /** The value of GET /task, or throws with the envelope when there is none. */
     async value(appid: string, type: number, query = ''): Promise<string> {
       const r = await c('GET', `/task/${appid}/${type}${query}`);
