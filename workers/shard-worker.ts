@@ -27,6 +27,21 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     case 'reload':
       shard.reload(cmd.appid);
       return OK;
+    case 'reload-many': {
+      // One app's failure (a store error) must not keep the others from being reconciled.
+      const failed: string[] = [];
+      let last = '';
+      for (const appid of cmd.appids) {
+        try {
+          shard.reload(appid);
+        } catch (err) {
+          failed.push(appid);
+          last = (err as Error).message;
+        }
+      }
+      if (failed.length === 0) return OK;
+      return { kind: 'error', status: 500, message: `reload failed for ${failed.join(', ')}: ${last}` };
+    }
     case 'refresh':
       return shard.refresh(cmd.key, cmd.stale, cmd.reqId);
     case 'ping':

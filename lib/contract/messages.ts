@@ -38,6 +38,8 @@ export type ShardCommand =
   | { kind: 'release' }
   /** The app's registration changed (or it was deleted): reconcile with the store. */
   | { kind: 'reload'; appid: string }
+  /** Several apps changed: one message per shard per event-loop turn instead of one per registration. */
+  | { kind: 'reload-many'; appids: string[] }
   /** Forced refresh (API.md §5); answers with the value then current. */
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */

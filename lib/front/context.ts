@@ -7,6 +7,11 @@ export interface FrontState {
   token?: ApiTokenRule;
   /** X-Request-Id of this request (the client's when it sent a sane one), for log lines. */
   reqId?: string;
+  /**
+   * What a route wants said about the request: merged into observe's one
+   * log line per request (message and fields) instead of a line of its own.
+   */
+  log?: { msg: string; fields: Record<string, unknown> };
 }
 
 export type FrontContext = ParameterizedContext<FrontState>;

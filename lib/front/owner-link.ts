@@ -9,6 +9,11 @@ import { ShardPool } from './shard-pool.js';
  */
 export interface OwnerLink {
   send(appid: string, cmd: ShardCommand): Promise<ShardReply>;
+  /**
+   * Tell the owner that `appid` changed in the store, without waiting for it
+   * (the change is durable already). False when no owner can be reached now.
+   */
+  reload(appid: string): boolean;
 }
 
 const FORWARD_TIMEOUT_MS = 60_000;
@@ -21,6 +26,17 @@ export class GenerationOwnerLink implements OwnerLink {
 
   constructor(private readonly pool: ShardPool, owning: boolean, private readonly supervisor: SupervisorChannel | undefined) {
     this.owning = owning;
+  }
+
+  reload(appid: string): boolean {
+    if (this.owning) {
+      // Batched per shard; the pool logs a failed batch.
+      this.pool.reloadSoon(appid);
+      return true;
+    }
+    if (!this.supervisor) return false;
+    this.supervisor.send({ t: 'owner-command', id: ++this.nextId, appid, cmd: { kind: 'reload', appid } });
+    return true;
   }
 
   send(appid: string, cmd: ShardCommand): Promise<ShardReply> {

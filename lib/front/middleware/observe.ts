@@ -19,7 +19,9 @@ function routeLabel(ctx: FrontContext): string {
 /**
  * A request id on every answer (and in ctx.state for the routes' own log
  * lines), a counter per route and status, and a log line per request: info
- * for writes and failures, debug for successful reads. Successful GET /task
+ * for writes and failures, debug for successful reads. A route that has
+ * something to add (e.g. the registered tasks) puts it in ctx.state.log
+ * rather than writing a second line. Successful GET /task
  * never gets here: the fast path in front of Koa counts those itself.
  */
 export function observe(log: Logger, metrics: Metrics) {
@@ -37,7 +39,8 @@ export function observe(log: Logger, metrics: Metrics) {
       const quiet = ctx.method === 'GET' && ctx.status < 400;
       if (!quiet || log.isLevelEnabled('debug')) {
         const ms = Math.round((performance.now() - started) * 10) / 10;
-        log[quiet ? 'debug' : 'info']({ reqId: id, method: ctx.method, route, status: ctx.status, ms }, 'request');
+        const said = ctx.state.log;
+        log[quiet ? 'debug' : 'info']({ reqId: id, method: ctx.method, route, status: ctx.status, ms, ...said?.fields }, said?.msg ?? 'request');
       }
     }
   };

@@ -19,11 +19,13 @@ export function registrationRoutes(router: Router<FrontState>, s: FrontServices)
     });
     await s.store.register(reg, Date.now());
     s.cache.registered(reg);
-    s.log.info({ appid: reg.appid, tasks: reg.tasks.map((t) => (t.sub ? `${t.type}/${t.sub}` : String(t.type))) }, 'registered');
-    // Durable already; an owner that is restarting picks it up from the store.
-    await s.owner.send(reg.appid, { kind: 'reload', appid: reg.appid }).catch((err: Error) => {
-      s.log.warn({ appid: reg.appid, err: err.message }, 'owner not reached; it will load the registration from the store');
-    });
+    // One log line per registration: observe's request line says what was registered.
+    ctx.state.log = { msg: 'registered', fields: { appid: reg.appid, tasks: reg.tasks.map((t) => (t.sub ? `${t.type}/${t.sub}` : String(t.type))) } };
+    // Durable already, so the answer does not wait for the owner: it hears of it in this
+    // turn of the event loop (batched per shard); one that is restarting reads the store.
+    if (!s.owner.reload(reg.appid)) {
+      s.log.warn({ reqId: ctx.state.reqId, appid: reg.appid }, 'owner not reached; it will load the registration from the store');
+    }
     ctx.body = envelope(200, '', 'success');
   };
   router.post('/registe', handler);
