@@ -117,7 +117,8 @@ test.after(async () => {
 test('protected mode: a non-loopback client gets 403 with how to set a token; loopback is served', async () => {
   if (skipped) return;
   const srv = await serverOnAllAddresses();
-  const warn = srv.logs().find((l) => l.level === 'warn' && String(l.msg).includes('protected mode'));
+  // The warning follows the "listening" line that startServer waited for: it may still be on its way.
+  const warn = await waitFor('the protected-mode warning', () => srv.logs().find((l) => l.level === 'warn' && String(l.msg).includes('protected mode')), 10_000).catch(() => undefined);
   assert.ok(warn, 'a warning at start says the server is in protected mode');
 
   const reg = await srv.api.register({ appid: 'wxnetns1', appsecret: 'secret-netns-1', tasks: [{ type: 0 }] });
