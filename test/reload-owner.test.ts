@@ -60,6 +60,19 @@ test('registrations answered by the old generation during the hand-over are kept
     return res.headers.connection === 'close';
   };
   await register('wxbefore');
+  // A second old connection that only queries: a 200 from the GET /task fast path must say
+  // `Connection: close` too once the old generation drains.
+  await waitFor('the value of wxbefore', () => srv.api.value('wxbefore', 0).catch(() => null));
+  const reader = new Client(srv.url, { pipelining: 1, keepAliveTimeout: 30_000 });
+  let readerConnects = 0;
+  reader.on('connect', () => readerConnects++);
+  const query = async () => {
+    const res = await reader.request({ method: 'GET', path: '/task/wxbefore/0' });
+    const text = await res.body.text();
+    assert.is(res.statusCode, 200, text);
+    return res.headers.connection === 'close';
+  };
+  assert.not.ok(await query(), 'no Connection: close before the reload');
   srv.signal('SIGHUP');
   await waitFor('the new generation to start', () => srv.logs().some((l) => l.msg === 'reload: starting a new generation'));
   // Register on the old connection until the old generation, draining after the new one
@@ -75,6 +88,11 @@ test('registrations answered by the old generation during the hand-over are kept
   }
   await old.close();
   assert.ok(closed, 'a registration was answered by the old generation while it drained');
+  let readerClosed = false;
+  for (let i = 0; readerConnects === 1 && !readerClosed && i < 100; i++) readerClosed = await query();
+  await reader.close();
+  assert.ok(readerClosed, 'a fast-path answer of the draining generation said Connection: close');
+  assert.is(readerConnects, 1, 'every query went to the old generation');
   assert.is(connects, 1, 'every registration went to the old generation');
   assert.is(reloads(srv.logs()), 1);
   assert.ok(during.length >= 3, `only ${during.length} registrations reached the old generation during the hand-over`);

@@ -4,9 +4,7 @@ import type { RequestListener } from 'node:http';
 import bodyParser from 'koa-bodyparser';
 import { Authenticator } from './auth.js';
 import { FrontState } from './context.js';
-import { Drainer } from './drain.js';
 import { authenticate } from './middleware/authenticate.js';
-import { connectionClose } from './middleware/connection.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { fastQuery } from './middleware/fast-query.js';
 import { observe } from './middleware/observe.js';
@@ -22,11 +20,11 @@ export const BODY_LIMIT = '1mb';
 
 /**
  * The Koa app of one front generation, one concern per middleware:
- * drain signalling → request id, metrics, log → error envelope → auth →
+ * request id, metrics, log → error envelope → auth →
  * JSON body → routes (405 for a wrong method). A successful GET /task is
  * answered before Koa by the fast path (see createRequestListener).
  */
-export function createApp(s: FrontServices, auth: Authenticator, drainer: () => Drainer | undefined): Koa<FrontState> {
+export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState> {
   const app = new Koa<FrontState>();
   app.silent = true; // errors become envelopes and log lines; Koa's own stderr printing is not wanted
   const router = new Router<FrontState>();
@@ -36,7 +34,6 @@ export function createApp(s: FrontServices, auth: Authenticator, drainer: () => 
   opsRoutes(router, s);
   if (testFaultsEnabled()) testFaultRoutes(router, s);
 
-  app.use(connectionClose(drainer));
   app.use(observe(s.log, s.metrics));
   app.use(errorEnvelope(s.log));
   app.use(authenticate(auth));
@@ -49,7 +46,9 @@ export function createApp(s: FrontServices, auth: Authenticator, drainer: () => 
 /**
  * The HTTP server's request listener: the GET /task fast path, then Koa
  * for everything else (bench/README.md has the numbers that put it first).
+ * While draining, `Connection: close` is added to every answer by the
+ * Drainer's own request listener, whichever of the two writes it.
  */
-export function createRequestListener(s: FrontServices, auth: Authenticator, drainer: () => Drainer | undefined): RequestListener {
-  return fastQuery(s, auth, drainer, createApp(s, auth, drainer).callback());
+export function createRequestListener(s: FrontServices, auth: Authenticator): RequestListener {
+  return fastQuery(s, auth, createApp(s, auth).callback());
 }

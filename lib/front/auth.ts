@@ -98,7 +98,3 @@ export function checkScope(rule: ApiTokenRule | undefined, appid: string | null,
     throw new ApiError(403, 'out_of_scope', `This API token may not access app ${appid}.`);
   }
 }
-
-export function canSee(rule: ApiTokenRule | undefined, appid: string): boolean {
-  return !rule?.appids || rule.appids.includes(appid);
-}

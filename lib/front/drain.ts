@@ -18,11 +18,6 @@ export class Drainer {
     });
   }
 
-  /** True once draining started: responses must carry `Connection: close`. */
-  get active(): boolean {
-    return this.draining;
-  }
-
   drain(deadlineMs: number): Promise<void> {
     this.draining = true;
     // Not server.close(): since Node 19 that also closes every idle keep-alive

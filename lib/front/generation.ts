@@ -73,7 +73,7 @@ export class Generation {
     this.server = createServer();
     answerClientErrors(this.server);
     this.drainer = new Drainer(this.server);
-    this.server.on('request', createRequestListener(services, new Authenticator(config.tokens, config.trustedProxy), () => this.drainer));
+    this.server.on('request', createRequestListener(services, new Authenticator(config.tokens, config.trustedProxy)));
     this.build = services.build;
   }
 

@@ -4,7 +4,6 @@ import { parse as parseQuery } from 'node:querystring';
 import { isValidAppid } from '../../contract/registration.js';
 import { TaskType } from '../../contract/task-type.js';
 import { Authenticator } from '../auth.js';
-import { Drainer } from '../drain.js';
 import { FrontServices } from '../services.js';
 import { Selector, TaskCache } from '../task-cache.js';
 import { REQUEST_ID } from './observe.js';
@@ -43,7 +42,7 @@ function decodeAppid(raw: string): string | null {
  * odd URL), the request goes to Koa untouched, which answers as before.
  * bench/query.ts measures what this buys (bench/README.md).
  */
-export function fastQuery(s: FrontServices, auth: Authenticator, drainer: () => Drainer | undefined, koa: RequestListener): RequestListener {
+export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestListener): RequestListener {
   // Resolved once: a labelled inc() hashes its labels on every call.
   const served = s.metrics.http.labels({ route: '/task/:appid/:type', status: '200' });
   return (req: IncomingMessage, res: ServerResponse) => {
@@ -70,7 +69,6 @@ export function fastQuery(s: FrontServices, auth: Authenticator, drainer: () => 
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     const headers: Record<string, string | number> = { 'X-Request-Id': id, 'Content-Type': CONTENT_TYPE, 'Content-Length': body.length };
-    if (drainer()?.active) headers.Connection = 'close';
     res.writeHead(200, headers);
     res.end(body);
     served.inc();

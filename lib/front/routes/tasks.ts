@@ -12,9 +12,9 @@ import { pathAppid, pathType, selector } from './params.js';
 /** A stale value longer than any WeChat credential is not one we handed out. */
 const MAX_STALE = 4096;
 
-function findTask(ctx: FrontContext, s: FrontServices, writes: boolean, rawAppid: string = ctx.params.appid, rawType: string = ctx.params.type) {
-  const appid = pathAppid(rawAppid);
-  const type = pathType(rawType);
+function findTask(ctx: FrontContext, s: FrontServices, writes: boolean) {
+  const appid = pathAppid(ctx.params.appid);
+  const type = pathType(ctx.params.type);
   checkScope(ctx.state.token, appid, writes);
   const found = s.cache.find(appid, type, selector(ctx));
   if (!found.ok) throw found.error;
@@ -28,10 +28,6 @@ function serve(ctx: FrontContext, task: CachedTask): void {
   ctx.body = answer.body;
 }
 
-/** GET /task/:appid/:type from the front's memory (what the fast path answers when it can). */
-export function queryTask(ctx: FrontContext, s: FrontServices, rawAppid: string, rawType: string): void {
-  serve(ctx, findTask(ctx, s, false, rawAppid, rawType));
-}
 
 /** The optional `{"stale": "<value that failed>"}` body of a passive refresh. */
 function staleOf(ctx: FrontContext): string | undefined {
@@ -83,7 +79,8 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
 
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
 export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
-  router.get('/task/:appid/:type', (ctx) => queryTask(ctx, s, ctx.params.appid, ctx.params.type));
+  // What the fast path (middleware/fast-query.ts) does not answer itself: errors, 503s, odd URLs.
+  router.get('/task/:appid/:type', (ctx) => serve(ctx, findTask(ctx, s, false)));
 
   router.post('/task/:appid/:type/refresh', async (ctx) => {
     const task = findTask(ctx, s, true);
