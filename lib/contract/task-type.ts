@@ -36,7 +36,3 @@ export interface TaskKey {
   type: TaskType;
   sub: string;
 }
-
-export function taskKeyString(k: TaskKey): string {
-  return `${k.appid}/${k.type}/${k.sub}`;
-}
