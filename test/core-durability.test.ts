@@ -1,6 +1,7 @@
 // API.md §8 durability: kill -9 and restart serve every value at once with
 // no extra WeChat fetch; and the DESIGN.md piscina trap: idle threads' timers fire.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -73,6 +74,48 @@ test('an idle shard thread still refreshes on time (piscina atomics trap)', asyn
   await srv.api.register({ appid: 'wxidle', appsecret: 'si', tasks: [{ type: 0 }] });
   // Only the front is asked from now on; the thread must wake by its own timer.
   await waitFor('three fetches driven by the thread\'s timers', async () => (await sim.stats()).byApp.wxidle?.token >= 3, 20_000, 200);
+  assert.is(await srv.stop(), 0);
+});
+
+/** A port the system just handed out and released. */
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const port = (s.address() as { port: number }).port;
+    s.close(() => resolve(port));
+  });
+});
+/** Running (not gone, not a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    return !/State:\s+[ZX]/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('kill -9 of the supervisor alone: its generation dies with it, and a restart on the same port listens', async () => {
+  const port = await freePort();
+  const dataDir = join(tempDir(), 'data');
+  const first = await startServer({ wechatApi: sim.url, dataDir, args: ['-p', String(port)] });
+  const generation = await waitFor('the generation pid', () => first.logs().find((l) => l.msg === 'generation started')?.pid as number | undefined);
+  assert.ok(alive(generation));
+  first.signal('SIGKILL'); // the supervisor only, not its process group
+  await first.exited;
+  await waitFor('the orphaned generation to die', () => !alive(generation), 3_000, 20);
+  const second = await startServer({ wechatApi: sim.url, dataDir, args: ['-p', String(port)] });
+  assert.is(second.port, port);
+  assert.is(await second.stop(), 0);
+});
+
+test('a port still held at start is retried for a few seconds, then served', async () => {
+  const port = await freePort();
+  const blocker = createServer().listen(port, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const starting = startServer({ wechatApi: sim.url, args: ['-p', String(port)] });
+  setTimeout(() => blocker.close(), 1_000);
+  const srv = await starting;
+  assert.is(srv.port, port);
+  assert.is((await srv.api.get('/healthz')).status, 200);
   assert.is(await srv.stop(), 0);
 });
 
