@@ -7,6 +7,7 @@
 //
 //   node --import tsx bench/scale.ts [--sizes 1000,10000,100000] [--workers 2] [--concurrency 64]
 //        [--authorizers 0.1] [--batch 1000] [--expires 0 (auto per size)] [--wechat-concurrency 32]
+//        [--node-args '--flag …'] [--env 'K=V …'] [--quick 1 (stop after the RSS figure)]
 import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { countConnections } from './lib/conn-counter.js';
 import { cpuSeconds, rssMb, tree } from './lib/proc-stats.js';
 import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 
-const opt = flags({ sizes: '1000,10000,100000', workers: 2, concurrency: 64, authorizers: 0.1, batch: 1000, expires: 0, wechatConcurrency: 32, timeout: 900 });
+const opt = flags({ sizes: '1000,10000,100000', workers: 2, concurrency: 64, authorizers: 0.1, batch: 1000, expires: 0, wechatConcurrency: 32, timeout: 900, nodeArgs: '', env: '', quick: 0 });
 const TOKEN = 'bench-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const COMPONENT = 'wxcomponent0001';
@@ -28,7 +29,7 @@ const expiresFor = (n: number) => opt.expires || (n <= 1_000 ? 60 : n <= 10_000 
 interface Row {
   n: number; apps: number; authorizers: number; expiresIn: number;
   regSeconds: number; regPerSec: number; regPerCpuS: number; tasksPerSec: number; allFetchedS: number;
-  rssMb: number; rssPeakMb: number; cpuS: number; maxOutbound: number;
+  rssMb: number; rssPeakMb: number; rssPerProcess: string; cpuS: number; maxOutbound: number;
   restartListenS: number; restoreS: number; refetches: number;
   latP50: number; latP99: number; latMax: number; refreshed: number; refreshSpreadS: number; peakRefreshPerS: number;
 }
@@ -81,7 +82,11 @@ async function runSize(n: number): Promise<Row> {
   const sim = await startSimulator(expiresIn);
   const counter = await countConnections(sim.port);
   const dataDir = join(tempDir(), 'data');
-  const serverOpts = { wechatApi: counter.url, dataDir, token: TOKEN, workers: opt.workers, extra: opt.wechatConcurrency !== 32 ? ['--config', writeConfig()] : [] };
+  const serverOpts = {
+    wechatApi: counter.url, dataDir, token: TOKEN, workers: opt.workers, extra: opt.wechatConcurrency !== 32 ? ['--config', writeConfig()] : [],
+    nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined,
+    env: opt.env ? Object.fromEntries(opt.env.split(' ').map((kv) => kv.split('=') as [string, string])) : undefined,
+  };
   let server = await startServer(serverOpts);
   let pool = new Pool(server.url, { connections: opt.concurrency, pipelining: 1 });
   let peak = 0;
@@ -112,10 +117,24 @@ async function runSize(n: number): Promise<Row> {
   } while (registered < authorizers);
   const regDone = Date.now();
   const allFetchedS = (regDone - t0) / 1000 + (await waitUntil('every task fetched', async () => (await readyCount(pool)) >= n, opt.timeout, 500));
-  const rssNow = rssMb(tree(server.pid));
+  const pids = tree(server.pid);
+  const rssNow = rssMb(pids);
+  const rssPerProcess = pids.map((p, i) => `${i === 0 ? 'supervisor' : 'generation'} ${fmt(rssMb([p]))}`).join(', ');
   const cpuS = cpuSeconds(tree(server.pid)) - cpu0;
   clearInterval(sampler);
   const maxOutbound = counter.max();
+  if (opt.quick) {
+    await pool.close();
+    await server.stop();
+    await counter.close();
+    await sim.stop();
+    const regSeconds = (regDone - t0) / 1000;
+    return {
+      n, apps, authorizers, expiresIn, regSeconds, regPerSec: apps / ((appsDone - t0) / 1000), regPerCpuS: apps / Math.max(0.01, regCpuS), tasksPerSec: n / regSeconds, allFetchedS,
+      rssMb: rssNow, rssPeakMb: peak, rssPerProcess, cpuS, maxOutbound, restartListenS: NaN, restoreS: NaN, refetches: NaN,
+      latP50: NaN, latP99: NaN, latMax: NaN, refreshed: 0, refreshSpreadS: 0, peakRefreshPerS: 0,
+    };
+  }
 
   // kill -9 the whole tree, restart on the same data dir; nothing may be fetched again.
   await sleep(1000); // let the last group commit of refresh tokens land, as in life
@@ -160,7 +179,7 @@ async function runSize(n: number): Promise<Row> {
   const regSeconds = (regDone - t0) / 1000;
   return {
     n, apps, authorizers, expiresIn, regSeconds, regPerSec: apps / ((appsDone - t0) / 1000), regPerCpuS: apps / Math.max(0.01, regCpuS), tasksPerSec: n / regSeconds, allFetchedS,
-    rssMb: rssNow, rssPeakMb: peak, cpuS, maxOutbound, restartListenS, restoreS, refetches,
+    rssMb: rssNow, rssPeakMb: peak, rssPerProcess, cpuS, maxOutbound, restartListenS, restoreS, refetches,
     latP50: percentile(late, 50) / 1000, latP99: percentile(late, 99) / 1000, latMax: Math.max(...late) / 1000, refreshed: late.length,
     refreshSpreadS: secs.length ? Math.max(...secs) - Math.min(...secs) + 1 : 0, peakRefreshPerS: Math.max(0, ...perSecond.values()),
   };
@@ -192,6 +211,7 @@ async function main(): Promise<void> {
     ['s until all fetched', (r) => fmt(r.allFetchedS, 1)],
     ['RSS MB, tree, all fetched', (r) => fmt(r.rssMb), '≤ 400'],
     ['RSS MB, tree, peak', (r) => fmt(r.rssPeakMb)],
+    ['RSS MB per process, all fetched', (r) => r.rssPerProcess],
     ['CPU s (server tree)', (r) => fmt(r.cpuS, 1)],
     ['max outbound WeChat connections', (r) => String(r.maxOutbound), `≤ ${opt.workers * opt.wechatConcurrency}`],
     ['restart: s to listening', (r) => fmt(r.restartListenS, 2)],

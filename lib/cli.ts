@@ -1,8 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RawOptions, resolveConfig } from './config.js';
 import { ConfigError } from './contract/errors.js';
-import { runSupervisor } from './process/supervisor.js';
-import { runSimulatorCli } from './simulator/index.js';
 import { packageVersion } from './version.js';
 
 /** `-p=8080` is how the original tool was started; commander alone would read the value as `=8080`. */
@@ -53,6 +51,8 @@ function program(): Command {
     .action(async (flags: ServerFlags) => {
       const raw = toRawOptions(flags);
       const config = resolveConfig(raw, process.env);
+      // Imported on use: the supervisor lives for the server's whole life and need not hold the simulator (or vice versa).
+      const { runSupervisor } = await import('./process/supervisor.js');
       await runSupervisor(raw, config);
     });
   cmd
@@ -63,6 +63,7 @@ function program(): Command {
     .option('--expires-in <s>', 'expires_in of issued tokens, seconds (default 7200)')
     .action(async (o: { port: string; host: string; expiresIn?: string }) => {
       const expiresIn = o.expiresIn === undefined ? undefined : simulatorPort(o.expiresIn);
+      const { runSimulatorCli } = await import('./simulator/index.js');
       await runSimulatorCli({ port: simulatorPort(o.port), host: o.host, expiresIn });
     });
   return cmd;
