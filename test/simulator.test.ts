@@ -2,6 +2,7 @@
 // injection and the admin API, exercised over HTTP the way clients use it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -265,6 +266,34 @@ test('stats count every WeChat request, failed ones included, per endpoint and a
   assert.is(byApp.wxAuth.authorizer, 1);
   await post('/__sim/reset', {});
   assert.is((await get('/__sim/stats')).body.total, 0);
+});
+
+test('stats count TCP connections open at once (a client\'s outbound concurrency)', async () => {
+  await post('/__sim/reset', {});
+  const base = ((await get('/__sim/stats')).body.connections as { open: number }).open;
+  // Three raw keep-alive connections, each with one answered request, then closed.
+  const sockets = await Promise.all([0, 1, 2].map(async () => {
+    const s = connect(sim.port, '127.0.0.1');
+    await once(s, 'connect');
+    s.write(`GET /cgi-bin/token?grant_type=client_credential&appid=wxConn&secret=s1 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await once(s, 'data');
+    return s;
+  }));
+  const during = (await get('/__sim/stats')).body.connections as { open: number; max: number };
+  assert.ok(during.open >= base + 3, `open ${JSON.stringify(during)}`);
+  assert.ok(during.max >= base + 3, `max ${JSON.stringify(during)}`);
+  for (const s of sockets) s.destroy();
+  const deadline = Date.now() + 10_000;
+  let after = during;
+  while (Date.now() < deadline && after.open > base + 1) {
+    await sleep(50);
+    after = (await get('/__sim/stats')).body.connections as { open: number; max: number };
+  }
+  assert.ok(after.open <= base + 1, `closed sockets still counted: ${JSON.stringify(after)}`);
+  assert.is(after.max, during.max, 'max keeps the peak');
+  await post('/__sim/reset', {});
+  const reset = (await get('/__sim/stats')).body.connections as { open: number; max: number };
+  assert.ok(reset.max < during.max, `reset lowers max to what is open: ${JSON.stringify(reset)}`);
 });
 
 test('admin: latest token, 400 for bad bodies, 404 for unknown routes', async () => {

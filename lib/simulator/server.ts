@@ -42,6 +42,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   app.use(notFound);
 
   const server = createServer(app.callback());
+  server.on('connection', (socket) => {
+    sim.stats.connectionOpened();
+    socket.once('close', () => sim.stats.connectionClosed());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

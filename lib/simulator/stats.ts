@@ -7,6 +7,8 @@ export interface StatsSnapshot {
   total: number;
   calls: Counts;
   byApp: Record<string, Counts>;
+  /** TCP connections open now and the most open at once since start or reset (a client's outbound concurrency). */
+  connections: { open: number; max: number };
 }
 
 function zero(): Counts {
@@ -17,6 +19,17 @@ export class Stats {
   private total = 0;
   private calls = zero();
   private byApp = new Map<string, Counts>();
+  private open = 0;
+  private maxOpen = 0;
+
+  connectionOpened(): void {
+    this.open++;
+    this.maxOpen = Math.max(this.maxOpen, this.open);
+  }
+
+  connectionClosed(): void {
+    this.open--;
+  }
 
   /** Counts one received request, under each (distinct, non-empty) appid it concerns. */
   count(endpoint: EndpointName, appids: readonly string[]): void {
@@ -33,12 +46,13 @@ export class Stats {
   snapshot(): StatsSnapshot {
     const byApp: Record<string, Counts> = {};
     for (const [appid, counts] of this.byApp) byApp[appid] = { ...counts };
-    return { total: this.total, calls: { ...this.calls }, byApp };
+    return { total: this.total, calls: { ...this.calls }, byApp, connections: { open: this.open, max: this.maxOpen } };
   }
 
   clear(): void {
     this.total = 0;
     this.calls = zero();
     this.byApp.clear();
+    this.maxOpen = this.open;
   }
 }
