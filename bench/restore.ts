@@ -13,7 +13,6 @@ import { Pool } from 'undici';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { fmt, flags, table } from './lib/args.js';
-import { countConnections } from './lib/conn-counter.js';
 import { cpuSeconds, rssMb, threadCpu, tree } from './lib/proc-stats.js';
 import { sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 
@@ -62,7 +61,8 @@ async function main(): Promise<void> {
     process.stderr.write(`filled ${opt.tasks} tasks in ${((Date.now() - f0) / 1000).toFixed(1)} s\n`);
   }
   const sim = await startSimulator();
-  const counter = await countConnections(sim.port);
+  /** The most connections the server opened to WeChat since the last reset (the simulator counts them). */
+  const wechatConnections = async () => ((await (await fetch(`${sim.url}/__sim/stats`)).json()) as { connections: { max: number } }).connections.max;
   const sample = Array.from({ length: 200 }, (_, k) => `/task/wxapp${String(Math.floor((k * apps) / 200)).padStart(7, '0')}/0`);
   if (authorizers > 0) sample.push(`/task/${COMPONENT}/4?authorizer_appid=wxauth${String(authorizers - 1).padStart(7, '0')}`);
 
@@ -70,9 +70,9 @@ async function main(): Promise<void> {
   const restore = async (label: string, bin?: string) => {
     const copy = join(tempDir(), 'data');
     cpSync(dataDir, copy, { recursive: true });
-    counter.resetMax();
+    await fetch(`${sim.url}/__sim/reset`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     const t0 = Date.now();
-    const server = await startServer({ wechatApi: counter.url, dataDir: copy, token: TOKEN, workers: opt.workers, bin, nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined, env: { ...(opt.nodeOptions ? { NODE_OPTIONS: opt.nodeOptions } : {}), ...(opt.mallocArenaMax ? { MALLOC_ARENA_MAX: opt.mallocArenaMax } : {}) } });
+    const server = await startServer({ wechatApi: sim.url, dataDir: copy, token: TOKEN, workers: opt.workers, bin, nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined, env: { ...(opt.nodeOptions ? { NODE_OPTIONS: opt.nodeOptions } : {}), ...(opt.mallocArenaMax ? { MALLOC_ARENA_MAX: opt.mallocArenaMax } : {}) } });
     const listenS = (Date.now() - t0) / 1000;
     const pool = new Pool(server.url, { connections: 16 });
     const get = async (path: string) => {
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${label}: CPU s per thread at served: ${threads}\n`);
     await sleep(5000); // the shards have loaded their apps and set their timers
     const result = {
-      label, listenS, servedS, cpuAtServed, cpuLoaded: cpuSeconds(pids), calls: counter.max(), rss: rssMb(pids),
+      label, listenS, servedS, cpuAtServed, cpuLoaded: cpuSeconds(pids), calls: await wechatConnections(), rss: rssMb(pids),
       perProcess: pids.map((p, i) => `${i === 0 ? 'supervisor' : 'generation'} ${fmt(rssMb([p]))}`).join(', '),
     };
     await pool.close();
@@ -118,7 +118,6 @@ async function main(): Promise<void> {
     ['RSS MB, whole tree (+5 s)', ...runs.map((r) => fmt(r.rss))],
     ['RSS MB per process', ...runs.map((r) => r.perProcess)],
   ]));
-  await counter.close();
   await sim.stop();
 }
 
