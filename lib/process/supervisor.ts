@@ -2,6 +2,7 @@ import cluster, { Worker } from 'node:cluster';
 import { Config, RawOptions, resolveConfig } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
+import { generationExecArgv } from './generation-heap.js';
 import { FromGeneration, releaseBoundMs, ToGeneration } from './ipc.js';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -83,7 +84,7 @@ export class Supervisor {
   async start(): Promise<void> {
     // Each generation accepts on the shared socket itself: no extra hop through this process.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname });
+    cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname, execArgv: generationExecArgv(process.execArgv) });
     // Before anything else: Node's default action for SIGHUP is to exit, and a
     // `systemctl reload` may come while the first generation is still starting
     // (the reload then runs once it is up: the start is the first transition).
