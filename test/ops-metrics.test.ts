@@ -45,6 +45,7 @@ test('/metrics is Prometheus text with the documented families and types', async
     wechat_scheduler_tasks_without_value: 'gauge',
     wechat_scheduler_task_min_expiry_seconds: 'gauge',
     wechat_scheduler_tasks_expiring_within_seconds: 'gauge',
+    wechat_scheduler_heap_bytes: 'gauge',
     process_cpu_user_seconds_total: 'counter',
     process_resident_memory_bytes: 'gauge',
     nodejs_heap_size_used_bytes: 'gauge',
@@ -56,6 +57,18 @@ test('/metrics is Prometheus text with the documented families and types', async
     assert.ok(m.get(name)!.help.length > 10, `${name} has help`);
   }
   assert.is(sum(m, 'wechat_scheduler_fetches_total', { type: '0', result: 'ok' }), 0, 'known series start at zero');
+});
+
+test('heap bytes are reported for the front thread and every shard thread', async () => {
+  const m = await metrics();
+  const samples = m.get('wechat_scheduler_heap_bytes')!.samples;
+  const threads = [...new Set(samples.map((s) => s.labels.thread))].sort();
+  assert.equal(threads, ['front', 'shard-0', 'shard-1'], 'the test server runs two shards');
+  for (const thread of threads) {
+    const used = sum(m, 'wechat_scheduler_heap_bytes', { thread, kind: 'used' });
+    const total = sum(m, 'wechat_scheduler_heap_bytes', { thread, kind: 'total' });
+    assert.ok(used > 1e6 && used <= total, `${thread}: used ${used} of ${total}`);
+  }
 });
 
 test('the fetch counter moves by exactly one after one refresh', async () => {

@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { ShardCommand, ShardReply } from '../lib/contract/messages.js';
 import { Shard } from './shard.js';
 
@@ -15,6 +16,10 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     if (shard) await shard.close();
     shard = new Shard(cmd.settings, cmd.events, cmd.active);
     return OK;
+  }
+  if (cmd.kind === 'heap') {
+    const h = v8.getHeapStatistics();
+    return { kind: 'heap', heap: { used: h.used_heap_size, total: h.total_heap_size } };
   }
   if (!shard) return { kind: 'error', status: 503, message: 'The shard is starting; try again shortly.' };
   switch (cmd.kind) {

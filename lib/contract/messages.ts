@@ -44,6 +44,8 @@ export type ShardCommand =
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */
   | { kind: 'crash'; oom?: boolean }
+  /** This thread's V8 heap, for /metrics. */
+  | { kind: 'heap' }
   | { kind: 'ping' };
 
 /** What a passive refresh did; the front says so in the X-Scheduler-Refresh header. */
@@ -61,7 +63,14 @@ export interface RefreshOutcome {
 export type ShardReply =
   | { kind: 'ok' }
   | { kind: 'refreshed'; update: TaskUpdate; outcome: RefreshOutcome }
+  | { kind: 'heap'; heap: HeapBytes }
   | { kind: 'error'; status: number; message: string };
+
+/** One thread's V8 heap: bytes in use by objects, and bytes V8 holds for it. */
+export interface HeapBytes {
+  used: number;
+  total: number;
+}
 
 /** A task's public status as the front keeps it; never holds a secret. */
 export interface TaskUpdate extends TaskKey {

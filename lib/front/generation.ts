@@ -68,6 +68,7 @@ export class Generation {
     this.cache.setReadThrough(!opts.active);
     const metrics = new Metrics(this.cache);
     this.pool = new ShardPool(shardSettings(config), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
+    metrics.watchShardHeaps(() => this.pool.heaps());
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
     this.server = createServer();

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { ShardEvent, TaskUpdate } from '../contract/messages.js';
+import v8 from 'node:v8';
+import { HeapBytes, ShardEvent, TaskUpdate } from '../contract/messages.js';
 import { TASK_NAMES, TaskType } from '../contract/task-type.js';
 import { isUsable } from '../timing.js';
 
@@ -96,6 +97,7 @@ export class Metrics {
     registers: [this.registry],
   });
   private census: Census | null = null;
+  private shardHeaps: () => Promise<Array<HeapBytes | null>> = async () => [];
 
   constructor(private readonly source: TaskSource) {
     collectDefaultMetrics({ register: this.registry });
@@ -103,6 +105,24 @@ export class Metrics {
     for (const type of TYPES) for (const result of ['ok', 'error']) this.fetches.inc({ type: String(type), name: TASK_NAMES[type], result }, 0);
     for (const result of ['delivered', 'failed']) this.notifies.inc({ result }, 0);
     for (const result of ['forced', 'skipped', 'refused']) this.stableForce.inc({ result }, 0);
+    const shardHeaps = () => this.shardHeaps();
+    new Gauge({
+      name: 'wechat_scheduler_heap_bytes',
+      help: 'V8 heap of each thread of the server process: bytes used by live and not yet collected objects, and total bytes V8 holds.',
+      labelNames: ['thread', 'kind'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const front = v8.getHeapStatistics();
+        const heaps: Array<[string, HeapBytes | null]> = [['front', { used: front.used_heap_size, total: front.total_heap_size }]];
+        (await shardHeaps()).forEach((h, i) => heaps.push([`shard-${i}`, h]));
+        for (const [thread, h] of heaps) {
+          if (!h) continue;
+          this.set({ thread, kind: 'used' }, h.used);
+          this.set({ thread, kind: 'total' }, h.total);
+        }
+      },
+    });
     const census = (fresh = false) => this.currentCensus(fresh);
     // Collected first of the four (registration order): it takes the census the others reuse.
     new Gauge({
@@ -155,6 +175,14 @@ export class Metrics {
         }
       },
     });
+  }
+
+  /**
+   * Heap of every thread of this process (process_heap_* covers the front
+   * thread only): what a shard holds shows whether `shardHeapMb` has room.
+   */
+  watchShardHeaps(read: () => Promise<Array<HeapBytes | null>>): void {
+    this.shardHeaps = read;
   }
 
   onShardEvent(ev: ShardEvent): void {

@@ -1,6 +1,6 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
+import { HeapBytes, ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
 import { Logger } from '../log.js';
 import { releaseBoundMs } from '../process/ipc.js';
 import { shardOf } from '../util/shard-of.js';
@@ -118,6 +118,11 @@ export class ShardPool {
 
   async broadcast(cmd: ShardCommand, timeoutMs = COMMAND_TIMEOUT_MS): Promise<ShardReply[]> {
     return Promise.all(this.slots.map((s) => this.run(s, cmd, timeoutMs)));
+  }
+
+  /** Each shard thread's heap, null for one that did not answer within a second (restarting, busy). */
+  async heaps(): Promise<Array<HeapBytes | null>> {
+    return (await this.broadcast({ kind: 'heap' }, 1_000)).map((r) => (r.kind === 'heap' ? r.heap : null));
   }
 
   /** Own the apps: every shard loads its apps from the store. Throws unless all did. */
