@@ -28,7 +28,7 @@ const expiresFor = (n: number) => opt.expires || (n <= 1_000 ? 60 : n <= 10_000 
 interface Row {
   n: number; apps: number; authorizers: number; expiresIn: number;
   regSeconds: number; regPerSec: number; regPerCpuS: number; tasksPerSec: number; allFetchedS: number;
-  rssMb: number; rssPeakMb: number; rssPerProcess: string; cpuS: number; maxOutbound: number;
+  rssMb: number; rssPeakMb: number; rssPerProcess: string; heaps: string; cpuS: number; maxOutbound: number;
   restartListenS: number; restoreS: number; refetches: number;
   latP50: number; latP99: number; latMax: number; latStartP99: number; refreshed: number; refreshSpreadS: number; peakRefreshPerS: number;
 }
@@ -42,6 +42,16 @@ async function post(pool: Pool, path: string, body: unknown): Promise<void> {
 async function get(pool: Pool, path: string): Promise<{ status: number; text: string }> {
   const r = await pool.request({ method: 'GET', path, headers: auth });
   return { status: r.statusCode, text: await r.body.text() };
+}
+
+/** Each thread's V8 heap as /metrics reports it: "front 40/52, shard-0 …" (MB used/total). */
+async function heaps(pool: Pool): Promise<string> {
+  const text = (await get(pool, '/metrics')).text;
+  const mb = new Map<string, Record<string, number>>();
+  for (const m of text.matchAll(/^wechat_scheduler_heap_bytes\{thread="([^"]+)",kind="(used|total)"\} (\d+)/gm)) {
+    mb.set(m[1], { ...mb.get(m[1]), [m[2]]: Number(m[3]) / 1e6 });
+  }
+  return [...mb].map(([t, h]) => `${t} ${fmt(h.used ?? NaN)}/${fmt(h.total ?? NaN)}`).join(', ');
 }
 
 async function readyCount(pool: Pool): Promise<number> {
@@ -121,6 +131,7 @@ async function runSize(n: number): Promise<Row> {
   const pids = tree(server.pid);
   const rssNow = rssMb(pids);
   const rssPerProcess = pids.map((p, i) => `${i === 0 ? 'supervisor' : 'generation'} ${fmt(rssMb([p]))}`).join(', ');
+  const heapFigures = await heaps(pool);
   const cpuS = cpuSeconds(tree(server.pid)) - cpu0;
   clearInterval(sampler);
   const maxOutbound = (await simStats(sim)).maxConnections;
@@ -131,7 +142,7 @@ async function runSize(n: number): Promise<Row> {
     const regSeconds = (regDone - t0) / 1000;
     return {
       n, apps, authorizers, expiresIn, regSeconds, regPerSec: apps / ((appsDone - t0) / 1000), regPerCpuS: apps / Math.max(0.01, regCpuS), tasksPerSec: n / regSeconds, allFetchedS,
-      rssMb: rssNow, rssPeakMb: peak, rssPerProcess, cpuS, maxOutbound, restartListenS: NaN, restoreS: NaN, refetches: NaN,
+      rssMb: rssNow, rssPeakMb: peak, rssPerProcess, heaps: heapFigures, cpuS, maxOutbound, restartListenS: NaN, restoreS: NaN, refetches: NaN,
       latP50: NaN, latP99: NaN, latMax: NaN, latStartP99: NaN, refreshed: 0, refreshSpreadS: 0, peakRefreshPerS: 0,
     };
   }
@@ -180,7 +191,7 @@ async function runSize(n: number): Promise<Row> {
   const regSeconds = (regDone - t0) / 1000;
   return {
     n, apps, authorizers, expiresIn, regSeconds, regPerSec: apps / ((appsDone - t0) / 1000), regPerCpuS: apps / Math.max(0.01, regCpuS), tasksPerSec: n / regSeconds, allFetchedS,
-    rssMb: rssNow, rssPeakMb: peak, rssPerProcess, cpuS, maxOutbound, restartListenS, restoreS, refetches,
+    rssMb: rssNow, rssPeakMb: peak, rssPerProcess, heaps: heapFigures, cpuS, maxOutbound, restartListenS, restoreS, refetches,
     latP50: percentile(late, 50) / 1000, latP99: percentile(late, 99) / 1000, latMax: Math.max(...late) / 1000, latStartP99: percentile(lateStart, 99) / 1000, refreshed: late.length,
     refreshSpreadS: secs.length ? Math.max(...secs) - Math.min(...secs) + 1 : 0, peakRefreshPerS: Math.max(0, ...perSecond.values()),
   };
@@ -213,6 +224,7 @@ async function main(): Promise<void> {
     ['RSS MB, tree, all fetched', (r) => fmt(r.rssMb), '≤ 400'],
     ['RSS MB, tree, peak', (r) => fmt(r.rssPeakMb)],
     ['RSS MB per process, all fetched', (r) => r.rssPerProcess],
+    ['heap MB used/total, all fetched', (r) => r.heaps],
     ['CPU s (server tree)', (r) => fmt(r.cpuS, 1)],
     ['max outbound WeChat connections', (r) => String(r.maxOutbound), `≤ ${opt.workers * opt.wechatConcurrency}`],
     ['restart: s to listening', (r) => fmt(r.restartListenS, 2)],
