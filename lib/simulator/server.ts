@@ -1,7 +1,7 @@
 // Starts the simulator: a Koa app on its own HTTP server, whose close()
 // ends hanging and keep-alive connections so it never waits on a client.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import Koa from 'koa';
 import { adminRoutes } from './admin-routes.js';
 import { SimulatorState } from './state.js';
@@ -42,7 +42,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   app.use(notFound);
 
   const server = createServer(app.callback());
-  server.on('connection', (socket) => {
+  // Connections that called the WeChat API, not the admin API: a test reading /__sim/stats is not a client of WeChat.
+  const counted = new WeakSet<Socket>();
+  server.on('request', (req: IncomingMessage) => {
+    const socket = req.socket;
+    if (counted.has(socket) || (req.url ?? '').startsWith('/__sim')) return;
+    counted.add(socket);
     sim.stats.connectionOpened();
     socket.once('close', () => sim.stats.connectionClosed());
   });

@@ -7,7 +7,7 @@ export interface StatsSnapshot {
   total: number;
   calls: Counts;
   byApp: Record<string, Counts>;
-  /** TCP connections open now and the most open at once since start or reset (a client's outbound concurrency). */
+  /** Connections that called the WeChat API, open now and most open at once since start or reset (a client's outbound concurrency). */
   connections: { open: number; max: number };
 }
 
