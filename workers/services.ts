@@ -5,6 +5,7 @@ import { AppRow } from '../lib/store/rows.js';
 import { Store } from '../lib/store/store.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { Callbacks } from './callbacks.js';
+import { RefreshTimers } from './refresh-timers.js';
 
 /** What a shard lends its actors: I/O, settings and the event channel. */
 export interface ShardServices {
@@ -13,6 +14,8 @@ export interface ShardServices {
   readonly wechat: WechatClient;
   readonly callbacks: Callbacks;
   readonly log: Logger;
+  /** One timer structure for all refreshes of the shard. */
+  readonly timers: RefreshTimers;
   emit(ev: ShardEvent): void;
 }
 

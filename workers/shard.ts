@@ -9,6 +9,7 @@ import { shardOf } from '../lib/util/shard-of.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { AppActor } from './app-actor.js';
 import { Callbacks } from './callbacks.js';
+import { RefreshTimers } from './refresh-timers.js';
 import { ShardServices } from './services.js';
 
 /**
@@ -20,6 +21,7 @@ export class Shard implements ShardServices {
   readonly wechat: WechatClient;
   readonly callbacks: Callbacks;
   readonly log: Logger;
+  readonly timers = new RefreshTimers();
   private readonly apps = new Map<string, AppActor>();
 
   constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {

@@ -7,22 +7,22 @@ import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
 import { Attempt, fetchStep } from './fetch-step.js';
 import { AppContext, DependencyHandle } from './services.js';
+import { TimerEntry } from './refresh-timers.js';
 import { StableForceBudget } from './stable-force.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One credential of one app: a small state machine
  * pending → (fetching) → ready → (refreshing) … failing,
- * owning its timer, its value and its refresh token. Only this actor, in
- * this thread, fetches this task; its state is written to the store
- * before anybody (front, notify, dependents) hears of it.
+ * owning its place in the shard's timers, its value and its refresh token.
+ * Only this actor, in this thread, fetches this task; its state is written
+ * to the store before anybody (front, notify, dependents) hears of it.
  */
-export class TaskActor implements DependencyHandle {
+export class TaskActor implements DependencyHandle, TimerEntry {
   readonly key: TaskKey;
   private reg: TaskRegistration;
   private st: TaskRow;
-  private timer: NodeJS.Timeout | null = null;
+  /** Place in the shard's RefreshTimers (-1: no refresh scheduled). */
+  heapIndex = -1;
   private inflight: Promise<void> | null = null;
   private failures = 0;
   private attemptStartedAt = 0;
@@ -87,8 +87,7 @@ export class TaskActor implements DependencyHandle {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.ctx.services.timers.cancel(this);
     this.wakeWaiters();
   }
 
@@ -100,8 +99,7 @@ export class TaskActor implements DependencyHandle {
    */
   release(): void {
     this.released = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.ctx.services.timers.cancel(this);
   }
 
   /** Resolves when no fetch is in flight (used when handing ownership over). */
@@ -174,15 +172,15 @@ export class TaskActor implements DependencyHandle {
     return this.key.type === TaskType.AccessToken || this.key.type === TaskType.ComponentToken;
   }
 
+  /** The shard's timer reached this task's refresh time. */
+  fire(): void {
+    void this.run(false);
+  }
+
   private schedule(at: number): void {
     if (this.stopped || this.released) return;
-    if (this.timer) clearTimeout(this.timer);
     this.st.nextRefreshAt = at;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()));
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.run(false);
-    }, delay);
+    this.ctx.services.timers.schedule(this, at);
   }
 
   private run(force: boolean): Promise<void> {
@@ -269,8 +267,7 @@ export class TaskActor implements DependencyHandle {
     const state: TaskState = this.st.value === null ? 'pending' : this.st.state;
     await this.persist({ ...this.stateFields(), state, lastError: message, nextRefreshAt: null });
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.ctx.services.timers.cancel(this);
     dep.onNextValue(() => this.schedule(Date.now()));
   }
 

@@ -1,0 +1,131 @@
+// The shard's one timer structure (workers/refresh-timers.ts), with real
+// timers. Assertions are about order and membership, never about how late a
+// timer fired: the box running the tests may be loaded.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RefreshTimers, TimerEntry } from '../workers/refresh-timers.js';
+import { waitFor } from './helpers/poll.js';
+
+class Entry implements TimerEntry {
+  heapIndex = -1;
+  firedAt: number | null = null;
+  constructor(readonly name: string, private readonly log: Entry[], private readonly onFire?: (e: Entry) => void) {}
+  fire(): void {
+    this.firedAt = Date.now();
+    this.log.push(this);
+    this.onFire?.(this);
+  }
+}
+
+test('entries fire in due order, each at or after its due time', async () => {
+  const timers = new RefreshTimers();
+  const log: Entry[] = [];
+  const now = Date.now();
+  const due = new Map<Entry, number>();
+  const all: Entry[] = [];
+  for (let i = 0; i < 300; i++) {
+    const e = new Entry(`e${i}`, log);
+    const at = now + 20 + Math.floor(Math.random() * 300);
+    due.set(e, at);
+    all.push(e);
+    timers.schedule(e, at);
+  }
+  // Shuffle the heap: cancel some, move others earlier or later.
+  for (let i = 0; i < 200; i++) {
+    const e = all[Math.floor(Math.random() * all.length)]!;
+    if (i % 4 === 0) {
+      timers.cancel(e);
+      due.delete(e);
+    } else {
+      const at = now + 20 + Math.floor(Math.random() * 300);
+      due.set(e, at);
+      timers.schedule(e, at);
+    }
+  }
+  assert.is(timers.size, due.size);
+  await waitFor('all entries fired', () => log.length === due.size);
+  for (let i = 1; i < log.length; i++) assert.ok(due.get(log[i - 1]!)! <= due.get(log[i]!)!, `${log[i - 1]!.name} before ${log[i]!.name}`);
+  // Node's own timers have 1 ms granularity against Date.now(); allow a little of it.
+  for (const e of log) assert.ok(e.firedAt! >= due.get(e)! - 2, `${e.name} fired ${due.get(e)! - e.firedAt!} ms early`);
+  assert.is(timers.size, 0);
+  for (const e of all) assert.is(e.heapIndex, -1);
+  assert.ok(log.every((e) => due.has(e)), 'no cancelled entry fired');
+});
+
+test('a cancelled entry never fires; a moved one fires at its new time only', async () => {
+  const timers = new RefreshTimers();
+  const log: Entry[] = [];
+  const now = Date.now();
+  const [a, b, c, d, sentinel] = ['a', 'b', 'c', 'd', 'sentinel'].map((n) => new Entry(n, log));
+  timers.schedule(a!, now + 50);
+  timers.schedule(b!, now + 60);
+  timers.schedule(c!, now + 400);
+  timers.schedule(d!, now + 30);
+  timers.schedule(sentinel!, now + 250);
+  timers.cancel(b!);
+  timers.cancel(b!); // twice is harmless
+  timers.schedule(c!, now + 100); // earlier
+  timers.schedule(d!, now + 500); // later: must not fire at its old time
+  await waitFor('the sentinel', () => sentinel!.firedAt !== null);
+  assert.equal(log.map((e) => e.name), ['a', 'c', 'sentinel']);
+  assert.is(b!.heapIndex, -1);
+  await waitFor('d at its new time', () => d!.firedAt !== null);
+  assert.equal(log.map((e) => e.name), ['a', 'c', 'sentinel', 'd']);
+  assert.is(timers.size, 0);
+});
+
+test('an earlier head re-arms the timer; a far-future one is clamped, not fired early', async () => {
+  const timers = new RefreshTimers();
+  const log: Entry[] = [];
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const far = new Entry('far', log);
+  const hour = new Entry('hour', log);
+  const soon = new Entry('soon', log);
+  timers.schedule(far, Date.now() + 2 ** 33); // beyond setTimeout's 32-bit delay
+  timers.schedule(hour, Date.now() + 3_600_000);
+  timers.schedule(soon, Date.now() + 50); // new head: the armed timer must move earlier
+  await waitFor('the new head', () => soon.firedAt !== null);
+  assert.equal(log.map((e) => e.name), ['soon']);
+  assert.is(timers.size, 2);
+  timers.cancel(far);
+  timers.cancel(hour);
+  assert.is(timers.size, 0);
+  process.off('warning', onWarning);
+  assert.not.ok(warnings.includes('TimeoutOverflowWarning'), 'no overflowing setTimeout');
+});
+
+test('everything due fires in one turn; a fire may schedule again', async () => {
+  const timers = new RefreshTimers();
+  const log: Entry[] = [];
+  let firedBeforeNextTurn = -1;
+  const at = Date.now() + 30;
+  for (let i = 0; i < 1000; i++) {
+    timers.schedule(new Entry(`e${i}`, log, () => {
+      if (log.length === 1) setImmediate(() => (firedBeforeNextTurn = log.length));
+    }), at);
+  }
+  await waitFor('the next turn', () => firedBeforeNextTurn >= 0);
+  assert.is(firedBeforeNextTurn, 1000);
+
+  const again: Entry[] = [];
+  const self = new Entry('self', again, (e) => {
+    if (again.length < 3) timers.schedule(e, Date.now());
+  });
+  timers.schedule(self, Date.now());
+  await waitFor('three fires', () => again.length === 3);
+  assert.is(timers.size, 0);
+});
+
+test('clear drops every entry', () => {
+  const timers = new RefreshTimers();
+  const log: Entry[] = [];
+  const entries = Array.from({ length: 100 }, (_, i) => new Entry(`e${i}`, log));
+  for (const e of entries) timers.schedule(e, Date.now() + 10_000 + Math.random() * 1000);
+  timers.clear();
+  assert.is(timers.size, 0);
+  for (const e of entries) assert.is(e.heapIndex, -1);
+});
+
+test.run();
