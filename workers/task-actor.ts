@@ -1,7 +1,7 @@
 import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
-import { TaskRegistration, TaskRow, TaskState, TaskStateUpdate } from '../lib/store/rows.js';
+import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } from '../lib/store/rows.js';
 import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt, stableRefreshAt } from '../lib/timing.js';
 import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
@@ -18,9 +18,14 @@ import { StableForceBudget } from './stable-force.js';
  * to the store before anybody (front, notify, dependents) hears of it.
  */
 export class TaskActor implements DependencyHandle, TimerEntry {
-  readonly key: TaskKey;
   private reg: TaskRegistration;
-  private st: TaskRow;
+  /**
+   * What this actor learned from WeChat. At first the very row `reg` is:
+   * its state fields are read here, its registration fields through `reg`,
+   * so a second copy of the row is not needed (a new registration replaces
+   * `reg` only).
+   */
+  private readonly st: TaskStateRow;
   /** Place in the shard's RefreshTimers (-1: no refresh scheduled). */
   heapIndex = -1;
   private inflight: Promise<void> | null = null;
@@ -38,9 +43,14 @@ export class TaskActor implements DependencyHandle, TimerEntry {
   private released = false;
 
   constructor(private readonly ctx: AppContext, row: TaskRow) {
-    this.key = { appid: row.appid, type: row.type, sub: row.sub };
     this.reg = row;
-    this.st = { ...row };
+    this.st = row;
+  }
+
+  /** A fresh object each time: cheaper than one kept per task, and safe to hand out. */
+  get key(): TaskKey {
+    const { appid, type, sub } = this.reg;
+    return { appid, type, sub };
   }
 
   /** Start from the stored state: an unexpired value is kept until its refresh time. */
@@ -165,11 +175,12 @@ export class TaskActor implements DependencyHandle, TimerEntry {
   }
 
   private usesStableToken(): boolean {
-    return this.key.type === TaskType.AccessToken && (this.reg.stable || this.ctx.services.settings.stableToken);
+    return this.reg.type === TaskType.AccessToken && (this.reg.stable || this.ctx.services.settings.stableToken);
   }
 
   private usesSecret(): boolean {
-    return this.key.type === TaskType.AccessToken || this.key.type === TaskType.ComponentToken;
+    const type = this.reg.type;
+    return type === TaskType.AccessToken || type === TaskType.ComponentToken;
   }
 
   /** The shard's timer reached this task's refresh time. */
