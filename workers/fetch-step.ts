@@ -23,8 +23,8 @@ export interface FetchInput {
   force: boolean;
   /** The task's value now (the one a forced refresh replaces). */
   currentValue: string | null;
-  /** The appid's force_refresh budget (20 a day, 30 s apart), kept by the type 0 actor. */
-  forceBudget: StableForceBudget;
+  /** The appid's force_refresh budget (20 a day, 30 s apart), kept by the type 0 actor and made on first use. */
+  forceBudget: () => StableForceBudget;
 }
 
 export type Attempt =

@@ -31,12 +31,13 @@ export async function fetchStableToken(
   appid: string,
   secret: string,
   rejected: string | null,
-  budget: StableForceBudget,
+  budgetOf: () => StableForceBudget,
 ): Promise<{ res: WechatResult; stable: StableOutcome }> {
   const { wechat, settings, log } = services;
   const normal = await wechat.stableToken(appid, secret, false);
   if (rejected === null || !normal.ok || normal.value !== rejected) return { res: normal, stable: { forced: false } };
 
+  const budget = budgetOf();
   const now = Date.now();
   const refusal = budget.refusal(now, { dailyLimit: settings.stableForceDailyLimit, intervalSeconds: settings.stableForceIntervalSeconds });
   if (refusal) {

@@ -10,6 +10,9 @@ import { AppContext, DependencyHandle } from './services.js';
 import { TimerEntry } from './refresh-timers.js';
 import { StableForceBudget } from './stable-force.js';
 
+/** Every actor's first outcome: one shared object, as most never see a passive refresh. */
+const NOTHING_FETCHED: RefreshOutcome = Object.freeze({ result: 'current' });
+
 /**
  * One credential of one app: a small state machine
  * pending → (fetching) → ready → (refreshing) … failing,
@@ -32,12 +35,13 @@ export class TaskActor implements DependencyHandle, TimerEntry {
   private failures = 0;
   private attemptStartedAt = 0;
   /** How the last fetch ended, for passive-refresh callers that shared it. */
-  private lastOutcome: RefreshOutcome = { result: 'current' };
-  /** stable_token force_refresh budget of this appid (type 0 only). */
-  private readonly forceBudget = new StableForceBudget();
+  private lastOutcome: RefreshOutcome = NOTHING_FETCHED;
+  /** stable_token force_refresh budget of this appid (type 0 only); made when a forced call is first considered. */
+  private forceBudget: StableForceBudget | null = null;
   private rejectedRefreshToken: string | null = null;
   private rejectedTicket: string | null = null;
-  private valueWaiters: Array<() => void> = [];
+  /** Dependents waiting for the next value; null while none (most tasks have none). */
+  private valueWaiters: Array<() => void> | null = null;
   private stopped = false;
   /** Ownership moved away: nothing new starts here, but a fetch in flight still lands. */
   private released = false;
@@ -122,7 +126,7 @@ export class TaskActor implements DependencyHandle, TimerEntry {
   }
 
   onNextValue(wake: () => void): void {
-    this.valueWaiters.push(wake);
+    (this.valueWaiters ??= []).push(wake);
   }
 
   /** A dependent's call was rejected with this value: the same compare-and-swap as a passive refresh. */
@@ -230,7 +234,7 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     this.attemptStartedAt = Date.now();
     return fetchStep(this.ctx, {
       key: this.key, reg: this.reg, keptRefreshToken: this.st.refreshToken, authorizerAppid: this.st.authorizerAppid,
-      rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force, forceBudget: this.forceBudget,
+      rejectedRefreshToken: this.rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force, forceBudget: () => (this.forceBudget ??= new StableForceBudget()),
       currentValue: this.st.value,
     });
   }
@@ -304,7 +308,8 @@ export class TaskActor implements DependencyHandle, TimerEntry {
 
   private wakeWaiters(): void {
     const waiters = this.valueWaiters;
-    this.valueWaiters = [];
+    if (!waiters) return;
+    this.valueWaiters = null;
     for (const w of waiters) w();
   }
 }
