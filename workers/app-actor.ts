@@ -2,13 +2,12 @@ import { dependencyOf, TaskType } from '../lib/contract/task-type.js';
 import { AppRow, StoredApp, TaskRow } from '../lib/store/rows.js';
 import { AppContext, DependencyHandle, ShardServices } from './services.js';
 import { TaskActor } from './task-actor.js';
-
-const taskId = (type: TaskType, sub: string) => `${type}/${sub}`;
+import { findTask, tasksOf, TaskSet, withoutTask, withTask } from './task-set.js';
 
 /** One registered app: its secret and its task actors, reconciled with the store. */
 export class AppActor implements AppContext {
   private row: AppRow;
-  private readonly tasks = new Map<string, TaskActor>();
+  private tasks: TaskSet = null;
 
   constructor(readonly services: ShardServices, stored: StoredApp) {
     this.row = stored.app;
@@ -20,15 +19,15 @@ export class AppActor implements AppContext {
   }
 
   dependency(type: TaskType): DependencyHandle | undefined {
-    return this.tasks.get(taskId(type, ''));
+    return findTask(this.tasks, type, '');
   }
 
   task(type: TaskType, sub: string): TaskActor | undefined {
-    return this.tasks.get(taskId(type, sub));
+    return findTask(this.tasks, type, sub);
   }
 
   allTasks(): TaskActor[] {
-    return [...this.tasks.values()];
+    return tasksOf(this.tasks);
   }
 
   async keepVerifyTicket(ticket: string): Promise<void> {
@@ -41,26 +40,26 @@ export class AppActor implements AppContext {
   reconcile(stored: StoredApp): void {
     const secretChanged = stored.app.secretGen !== this.row.secretGen;
     this.row = stored.app;
-    const seen = new Set<string>();
+    const seen = new Set<TaskActor>();
     const added: TaskActor[] = [];
     for (const row of stored.tasks) {
-      const id = taskId(row.type, row.sub);
-      seen.add(id);
-      const actor = this.tasks.get(id);
+      const actor = findTask(this.tasks, row.type, row.sub);
       if (actor) {
+        seen.add(actor);
         actor.updateRegistration(row);
         if (secretChanged) actor.secretChanged();
       } else {
         const created = new TaskActor(this, row);
-        this.tasks.set(id, created);
+        this.tasks = withTask(this.tasks, created);
+        seen.add(created);
         added.push(created);
       }
     }
     const removed: TaskActor[] = [];
-    for (const [id, actor] of this.tasks) {
-      if (!seen.has(id)) {
+    for (const actor of tasksOf(this.tasks)) {
+      if (!seen.has(actor)) {
         actor.stop();
-        this.tasks.delete(id);
+        this.tasks = withoutTask(this.tasks, actor);
         removed.push(actor);
         this.services.emit({ kind: 'task-removed', key: actor.key });
       }
@@ -69,30 +68,30 @@ export class AppActor implements AppContext {
     for (const actor of added) actor.start();
     const depsMoved = [...added, ...removed].some((a) => a.key.sub === '' && (a.key.type === TaskType.AccessToken || a.key.type === TaskType.ComponentToken));
     if (depsMoved) {
-      for (const actor of this.tasks.values()) if (dependencyOf(actor.key.type) !== undefined && !added.includes(actor)) actor.dependencyChanged();
+      for (const actor of tasksOf(this.tasks)) if (dependencyOf(actor.key.type) !== undefined && !added.includes(actor)) actor.dependencyChanged();
     }
   }
 
   stop(): void {
-    for (const actor of this.tasks.values()) actor.stop();
+    for (const actor of tasksOf(this.tasks)) actor.stop();
   }
 
   /** Ownership moves to another generation: see TaskActor.release. */
   release(): void {
-    for (const actor of this.tasks.values()) actor.release();
+    for (const actor of tasksOf(this.tasks)) actor.release();
   }
 
   /** Stop and announce every task gone (the app was deleted). */
   remove(): void {
-    for (const actor of this.tasks.values()) {
+    for (const actor of tasksOf(this.tasks)) {
       actor.stop();
       this.services.emit({ kind: 'task-removed', key: actor.key });
     }
-    this.tasks.clear();
+    this.tasks = null;
   }
 
   idle(): Promise<unknown> {
-    return Promise.allSettled([...this.tasks.values()].map((a) => a.idle()));
+    return Promise.allSettled(tasksOf(this.tasks).map((a) => a.idle()));
   }
 }
 

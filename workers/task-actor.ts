@@ -57,6 +57,10 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     return { appid, type, sub };
   }
 
+  is(type: TaskType, sub: string): boolean {
+    return this.reg.type === type && this.reg.sub === sub;
+  }
+
   /** Start from the stored state: an unexpired value is kept until its refresh time. */
   start(): void {
     const now = Date.now();
