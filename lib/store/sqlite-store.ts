@@ -38,13 +38,27 @@ export function ensureDataDir(dir: string): void {
 
 /** One string per state for all rows (SQLite hands out a fresh copy per row: 100k of them at a restore). */
 const STATES: Record<string, TaskState> = { pending: 'pending', ready: 'ready', failing: 'failing' };
+/** Most tasks have no params: one shared (frozen, as it is shared) object instead of one per row. */
+const NO_PARAMS: ParamsSource = Object.freeze({ kind: 'none' });
 
-function toTaskRow(r: TaskSqlRow): TaskRow {
+function parseParams(text: string): ParamsSource {
+  const params = JSON.parse(text) as ParamsSource;
+  return params.kind === 'none' ? NO_PARAMS : params;
+}
+
+/**
+ * `appid`: the app row's string when the caller has it, so an app's tasks
+ * share it instead of holding a copy each. Likewise a type 4 task's
+ * authorizer appid is usually its sub.
+ */
+function toTaskRow(r: TaskSqlRow, appid: string = r.appid): TaskRow {
+  const sub = r.sub;
   return {
-    appid: r.appid, type: r.type as TaskType, sub: r.sub, notify: r.notify,
-    params: JSON.parse(r.params) as ParamsSource, stable: r.stable === 1, regGen: r.reg_gen,
+    appid, type: r.type as TaskType, sub, notify: r.notify,
+    params: parseParams(r.params), stable: r.stable === 1, regGen: r.reg_gen,
     value: r.value, expiresAt: r.expires_at, expiresIn: r.expires_in, refreshedAt: r.refreshed_at,
-    fetchedSecretGen: r.fetched_secret_gen, refreshToken: r.refresh_token, authorizerAppid: r.authorizer_appid,
+    fetchedSecretGen: r.fetched_secret_gen, refreshToken: r.refresh_token,
+    authorizerAppid: r.authorizer_appid === sub ? sub : r.authorizer_appid,
     state: STATES[r.state] ?? (r.state as TaskState), lastError: r.last_error, nextRefreshAt: r.next_refresh_at,
     fetchCount: r.fetch_count, failCount: r.fail_count,
   };
@@ -223,7 +237,7 @@ export class SqliteStore implements Store {
       appid: a.appid, secret: this.secrets.decode(a.secret), secretGen: a.secret_gen,
       verifyTicket: a.verify_ticket, verifyTicketAt: a.verify_ticket_at,
     };
-    return { app, tasks: (this.stmt.getTasks.all(appid) as TaskSqlRow[]).map(toTaskRow) };
+    return { app, tasks: (this.stmt.getTasks.all(appid) as TaskSqlRow[]).map((r) => toTaskRow(r, app.appid)) };
   }
 
   appids(): string[] {
@@ -249,13 +263,16 @@ export class SqliteStore implements Store {
         };
         out.set(a.appid, { app, tasks: [] });
       }
-      for (const r of tasks.iterate() as IterableIterator<TaskSqlRow>) out.get(r.appid)?.tasks.push(toTaskRow(r));
+      for (const r of tasks.iterate() as IterableIterator<TaskSqlRow>) {
+        const stored = out.get(r.appid);
+        stored?.tasks.push(toTaskRow(r, stored.app.appid));
+      }
       return [...out.values()];
     })();
   }
 
   allTasks(): TaskRow[] {
-    return (this.stmt.allTasks.all() as TaskSqlRow[]).map(toTaskRow);
+    return (this.stmt.allTasks.all() as TaskSqlRow[]).map((r) => toTaskRow(r));
   }
 
   hasTask(appid: string, type: TaskType): boolean {
