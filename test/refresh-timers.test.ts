@@ -118,6 +118,17 @@ test('everything due fires in one turn; a fire may schedule again', async () => 
   assert.is(timers.size, 0);
 });
 
+test('a NaN due time fires at once and keeps the order of the rest', async () => {
+  const timers = new RefreshTimers();
+  const log: Entry[] = [];
+  const later = new Entry('later', log);
+  const nan = new Entry('nan', log);
+  timers.schedule(later, Date.now() + 50);
+  timers.schedule(nan, Number.NaN);
+  await waitFor('both', () => log.length === 2);
+  assert.equal(log.map((e) => e.name), ['nan', 'later']);
+});
+
 test('clear drops every entry', () => {
   const timers = new RefreshTimers();
   const log: Entry[] = [];

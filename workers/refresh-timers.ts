@@ -31,6 +31,8 @@ export class RefreshTimers {
 
   /** Schedule `e` at `at`, moving it when it was scheduled already. */
   schedule(e: TimerEntry, at: number): void {
+    // NaN would break the heap's order; setTimeout took a NaN delay as "now".
+    if (Number.isNaN(at)) at = 0;
     let i = e.heapIndex;
     if (i < 0) {
       i = this.entries.length;

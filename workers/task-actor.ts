@@ -57,6 +57,7 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     return { appid, type, sub };
   }
 
+  /** Whether this is the task of that type and sub (without making a key). */
   is(type: TaskType, sub: string): boolean {
     return this.reg.type === type && this.reg.sub === sub;
   }
