@@ -14,8 +14,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * due time (epoch ms) and ONE Node timer armed for the earliest. A Timeout,
  * its list and closure per task cost ~260 B; at 100k tasks that was 26 MB
  * per shard. Due times live in a Float64Array beside the heap, so no entry
- * carries a boxed number for it. Entries due together all fire in one turn,
- * like Node's own timers would.
+ * carries a boxed number for it. Entries due together all fire in one turn
+ * (unlike Node's timers, without draining microtasks between them); their
+ * fetches queue on the WeChat concurrency limiter anyway.
  */
 export class RefreshTimers {
   private entries: TimerEntry[] = [];
