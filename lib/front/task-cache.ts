@@ -20,21 +20,30 @@ export interface Selector {
 
 export type Lookup = { ok: true; task: CachedTask } | { ok: false; error: ApiError };
 
-function fromRow(r: TaskRow): CachedTask {
+/**
+ * Every entry is built by this one literal, so all 100k share one hidden
+ * class. `{ ...update, body }` of an object that came through postMessage
+ * gave each entry a hidden class of its own: ~500 B per task of V8 maps and
+ * descriptor arrays (a heap snapshot at 100k: 51 MB of the front's 116).
+ */
+function entry(u: TaskUpdate, body: Buffer | null): CachedTask {
   return {
-    appid: r.appid, type: r.type, sub: r.sub, value: r.value, expiresAt: r.expiresAt, state: r.state,
-    lastError: r.lastError, refreshedAt: r.refreshedAt, nextRefreshAt: r.nextRefreshAt,
-    authorizerAppid: r.authorizerAppid, fetchCount: r.fetchCount, failCount: r.failCount,
-    body: r.value === null ? null : okBody(r.value),
+    appid: u.appid, type: u.type, sub: u.sub, value: u.value, expiresAt: u.expiresAt, state: u.state,
+    lastError: u.lastError, refreshedAt: u.refreshedAt, nextRefreshAt: u.nextRefreshAt,
+    authorizerAppid: u.authorizerAppid, fetchCount: u.fetchCount, failCount: u.failCount, body,
   };
 }
 
+function fromRow(r: TaskRow): CachedTask {
+  return entry(r, r.value === null ? null : okBody(r.value));
+}
+
 function pending(appid: string, type: TaskType, sub: string): CachedTask {
-  return {
+  return entry({
     appid, type, sub, value: null, expiresAt: null, state: 'pending', lastError: null, refreshedAt: null,
     nextRefreshAt: Date.now(), authorizerAppid: type === TaskType.AuthorizerToken && sub ? sub : null,
-    fetchCount: 0, failCount: 0, body: null,
-  };
+    fetchCount: 0, failCount: 0,
+  }, null);
 }
 
 /**
@@ -87,7 +96,7 @@ export class TaskCache {
     const prev = this.get(u);
     if (!prev) return; // removed meanwhile
     const body = prev.value === u.value ? prev.body : u.value === null ? null : okBody(u.value);
-    this.put({ ...u, body });
+    this.put(entry(u, body));
   }
 
   remove(key: TaskKey): void {
