@@ -1,20 +1,62 @@
-// Registration-only benchmark (issue 6, round 2): POST /registe of type-0 apps
-// from `concurrency` keep-alive clients while WeChat hangs (a TCP server that
+// Registration-only benchmark (issue 6): POST /registe of type-0 apps from
+// `concurrency` keep-alive connections while WeChat hangs (a TCP server that
 // accepts and never answers), so the figure is what registering costs, not
-// fetching. Servers (this checkout, and `--before DIR` checkouts, built) run
-// in interleaved rounds on fresh data dirs; CPU is the server tree's from /proc.
+// fetching. Servers (this checkout, and `--before DIR` checkouts, built) and
+// load generators (wrk with bench/lib/wrk-register.lua, or an undici Pool in
+// this process) run in interleaved rounds on fresh data dirs; CPU is read
+// from /proc for the server tree and for the load generator.
 //
 //   node --import tsx bench/registration.ts [--apps 12000] [--rounds 3] [--concurrency 64] [--workers 2]
+//        [--loader wrk|undici|wrk,undici] [--wrk-threads 1]
 //        [--before DIR[,DIR2]] [--simulator 0|1 (fetch from the simulator instead of hanging)] [--prof DIR]
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { flags, fmt, median, table } from './lib/args.js';
 import { cpuSeconds, tree } from './lib/proc-stats.js';
 import { Proc, startServer, startSimulator, tempDir } from './lib/procs.js';
+import { verifyApps, wrkRegister } from './lib/wrk-register.js';
 
-const opt = flags({ apps: 12000, rounds: 3, concurrency: 64, workers: 2, before: '', simulator: 0, prof: '' });
+const opt = flags({ apps: 12000, rounds: 3, concurrency: 64, workers: 2, loader: 'wrk', wrkThreads: 1, before: '', simulator: 0, prof: '' });
 const TOKEN = 'bench-token-0123456789abcdef';
+const PREFIX = 'wxapp';
+
+type Loader = 'wrk' | 'undici';
+const loaders = String(opt.loader).split(',').filter(Boolean) as Loader[];
+for (const l of loaders) if (l !== 'wrk' && l !== 'undici') throw new Error(`--loader ${l}: use wrk, undici or wrk,undici`);
+
+/** What one loader run reports: wall time and its own CPU seconds. */
+interface Load { seconds: number; loaderCpuS: number }
+
+/** Node undici Pool in this process: the bench's own CPU is the loader's. */
+async function undiciLoad(url: string): Promise<Load> {
+  const pool = new Pool(url, { connections: opt.concurrency, pipelining: 1 });
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: opt.concurrency }, async () => {
+    while (next < opt.apps) {
+      const i = next++;
+      const r = await pool.request({
+        method: 'POST', path: '/registe',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ appid: `${PREFIX}${String(i).padStart(7, '0')}`, appsecret: `secret-${i}`, tasks: [{ type: 0 }] }),
+      });
+      const text = await r.body.text();
+      if (r.statusCode !== 200) throw new Error(`POST /registe: ${r.statusCode} ${text}`);
+    }
+  }));
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await pool.close();
+  return { seconds, loaderCpuS: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function wrkLoad(url: string): Promise<Load> {
+  const r = await wrkRegister({ url, total: opt.apps, prefix: PREFIX, token: TOKEN, connections: opt.concurrency, threads: opt.wrkThreads });
+  return { seconds: r.seconds, loaderCpuS: r.loaderCpuS };
+}
 
 const hang = createServer(() => undefined);
 await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
@@ -23,44 +65,36 @@ if (opt.simulator) sim = await startSimulator(600);
 const wechatApi = sim ? sim.url : `http://127.0.0.1:${(hang.address() as { port: number }).port}`;
 
 const servers = [{ name: 'current', bin: undefined as string | undefined }, ...String(opt.before).split(',').filter(Boolean).map((d) => ({ name: d, bin: join(d, 'bin', 'wechat-scheduler') }))];
-const results = new Map<string, Array<{ perS: number; perCpuS: number }>>(servers.map((s) => [s.name, []]));
+interface Sample { perS: number; perCpuS: number; loaderMsPerReg: number; load1: number }
+const key = (server: string, loader: Loader) => `${server}\t${loader}`;
+const results = new Map<string, Sample[]>();
 
 for (let round = 0; round < opt.rounds; round++) {
-  for (const s of servers) {
-    const server = await startServer({
-      bin: s.bin, wechatApi, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers,
-      nodeArgs: opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : [],
-    });
-    const pool = new Pool(server.url, { connections: opt.concurrency, pipelining: 1 });
-    let next = 0;
-    const t0 = Date.now();
-    const c0 = cpuSeconds(tree(server.pid));
-    await Promise.all(Array.from({ length: opt.concurrency }, async () => {
-      while (next < opt.apps) {
-        const i = next++;
-        const r = await pool.request({
-          method: 'POST', path: '/registe',
-          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ appid: `wxapp${String(i).padStart(7, '0')}`, appsecret: `secret-${i}`, tasks: [{ type: 0 }] }),
-        });
-        const text = await r.body.text();
-        if (r.statusCode !== 200) throw new Error(`POST /registe: ${r.statusCode} ${text}`);
-      }
-    }));
-    const seconds = (Date.now() - t0) / 1000;
-    const cpu = cpuSeconds(tree(server.pid)) - c0;
-    results.get(s.name)!.push({ perS: opt.apps / seconds, perCpuS: opt.apps / cpu });
-    console.log(`round ${round + 1} ${s.name}: ${fmt(opt.apps / seconds)} registrations/s, ${fmt(opt.apps / cpu)} per server CPU-s`);
-    await pool.close();
-    await server.stop();
+  for (const loader of loaders) {
+    for (const s of servers) {
+      const server = await startServer({
+        bin: s.bin, wechatApi, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers,
+        nodeArgs: opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : [],
+      });
+      const c0 = cpuSeconds(tree(server.pid));
+      const load = loader === 'wrk' ? await wrkLoad(server.url) : await undiciLoad(server.url);
+      const cpu = cpuSeconds(tree(server.pid)) - c0;
+      await verifyApps(server.url, TOKEN, PREFIX, opt.apps);
+      const sample = { perS: opt.apps / load.seconds, perCpuS: opt.apps / cpu, loaderMsPerReg: (load.loaderCpuS * 1000) / opt.apps, load1: loadavg()[0] };
+      results.set(key(s.name, loader), [...(results.get(key(s.name, loader)) ?? []), sample]);
+      console.log(`round ${round + 1} ${s.name} (${loader}): ${fmt(sample.perS)} registrations/s, ${fmt(sample.perCpuS)} per server CPU-s, ` +
+        `server ${fmt((cpu * 1000) / opt.apps, 3)} ms CPU/reg, loader ${fmt(sample.loaderMsPerReg, 3)} ms CPU/reg, load ${fmt(sample.load1, 1)}`);
+      await server.stop();
+    }
   }
 }
 
-console.log(`\nregistration only — ${opt.apps} type-0 apps per round, ${opt.concurrency} clients, --workers ${opt.workers}, WeChat ${sim ? 'simulator' : 'hanging'}`);
-console.log(table(['server', 'registrations/s', 'per server CPU-s', 'rounds (reg/s)'], servers.map((s) => {
-  const rs = results.get(s.name)!;
-  return [s.name, fmt(median(rs.map((r) => r.perS))), fmt(median(rs.map((r) => r.perCpuS))), rs.map((r) => fmt(r.perS)).join(' ')];
-})));
+console.log(`\nregistration only — ${opt.apps} type-0 apps per round, ${opt.concurrency} connections, --workers ${opt.workers}, WeChat ${sim ? 'simulator' : 'hanging'}`);
+console.log(table(['server', 'loader', 'registrations/s', 'per server CPU-s', 'loader CPU ms/reg', 'rounds (reg/s)', 'load avg'], servers.flatMap((s) => loaders.map((l) => {
+  const rs = results.get(key(s.name, l))!;
+  return [s.name, l, fmt(median(rs.map((r) => r.perS))), fmt(median(rs.map((r) => r.perCpuS))), fmt(median(rs.map((r) => r.loaderMsPerReg)), 3),
+    rs.map((r) => fmt(r.perS)).join(' '), rs.map((r) => fmt(r.load1, 1)).join(' ')];
+}))));
 await sim?.stop();
 hang.close();
 // Undici's keep-alive sockets to the hanging server are the server's, not ours; nothing else to wait for.
