@@ -1,6 +1,12 @@
 import type { ParameterizedContext } from 'koa';
 import type { ApiTokenRule } from '../config.js';
 
+/** What a route wants said in the one log line of its request: message and extra fields. */
+export interface RequestNote {
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
 /** What the middleware chain adds to Koa's state. */
 export interface FrontState {
   /** The token rule that authenticated the request; undefined in protected (loopback) mode. */
@@ -11,7 +17,7 @@ export interface FrontState {
    * What a route wants said about the request: merged into observe's one
    * log line per request (message and fields) instead of a line of its own.
    */
-  log?: { msg: string; fields: Record<string, unknown> };
+  log?: RequestNote;
 }
 
 export type FrontContext = ParameterizedContext<FrontState>;

@@ -2,7 +2,7 @@ import type { Next } from 'koa';
 import { ApiError } from '../../contract/errors.js';
 import { Logger } from '../../log.js';
 import { FrontContext } from '../context.js';
-import { envelope } from '../envelope.js';
+import { Envelope, envelope } from '../envelope.js';
 
 /**
  * What the body parser (co-body / raw-body / inflation) raises, as our own
@@ -45,34 +45,42 @@ function unanswered(ctx: FrontContext): void {
   }
 }
 
+/** An error's answer: status, extra headers and the envelope. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Envelope<null>;
+}
+
 /**
- * Turns every failure into the envelope of API.md §2, with a sentence a
- * user can act on; only a truly unexpected error is a 500, and it is logged
- * without the request's body or headers.
+ * Turns any failure into the envelope of API.md §2, with a sentence a user
+ * can act on; only a truly unexpected error is a 500, and it is logged
+ * without the request's body or headers. Used by errorEnvelope and by the
+ * fast registration path, so both answer alike.
  */
+export function errorAnswer(err: unknown, log: Logger, method: string, path: string): ErrorAnswer {
+  const known = err instanceof ApiError ? err : bodyError(err as Record<string, never>);
+  if (known) return { status: known.status, headers: known.headers, body: envelope(known.status, known.message, null) };
+  const status = (err as { status?: number }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, headers: {}, body: envelope(status, `The request was refused (HTTP ${status}).`, null) };
+  }
+  // Our own code's message (never a body-quoting parser error: those were answered above).
+  log.error({ err: String((err as Error).message).slice(0, 300), name: (err as Error).name, method, path: path.slice(0, 200) }, 'unexpected error');
+  return { status: 500, headers: {}, body: envelope(500, 'Internal error; the server log has the details.', null) };
+}
+
+/** The Koa middleware: every failure below it becomes its errorAnswer. */
 export function errorEnvelope(log: Logger) {
   return async (ctx: FrontContext, next: Next) => {
     try {
       await next();
       if (ctx.body === undefined || ctx.body === null) unanswered(ctx);
     } catch (err) {
-      const known = err instanceof ApiError ? err : bodyError(err as Record<string, never>);
-      if (known) {
-        ctx.status = known.status;
-        ctx.set(known.headers);
-        ctx.body = envelope(known.status, known.message, null);
-        return;
-      }
-      const status = (err as { status?: number }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500) {
-        ctx.status = status;
-        ctx.body = envelope(status, `The request was refused (HTTP ${status}).`, null);
-        return;
-      }
-      // Our own code's message (never a body-quoting parser error: those were answered above).
-      log.error({ err: String((err as Error).message).slice(0, 300), name: (err as Error).name, method: ctx.method, path: ctx.path.slice(0, 200) }, 'unexpected error');
-      ctx.status = 500;
-      ctx.body = envelope(500, 'Internal error; the server log has the details.', null);
+      const a = errorAnswer(err, log, ctx.method, ctx.path);
+      ctx.status = a.status;
+      ctx.set(a.headers);
+      ctx.body = a.body;
     }
   };
 }

@@ -1,7 +1,7 @@
 import type { Next } from 'koa';
 import { randomUUID } from 'node:crypto';
 import { Logger } from '../../log.js';
-import { FrontContext } from '../context.js';
+import { FrontContext, RequestNote } from '../context.js';
 import { Metrics } from '../metrics.js';
 
 /** A client's X-Request-Id is echoed when it looks like one; otherwise we make one (also used by the fast path). */
@@ -16,13 +16,37 @@ function routeLabel(ctx: FrontContext): string {
   return typeof matched === 'string' ? matched : 'unmatched';
 }
 
+/** What one request's line and counter say. */
+export interface RequestOutcome {
+  reqId: string;
+  method: string;
+  route: string;
+  status: number;
+  /** performance.now() when the request was taken up. */
+  started: number;
+  note?: RequestNote;
+}
+
+/**
+ * The counter per route and status, and the log line of one request: info
+ * for writes and failures, debug for successful reads. Shared by observe
+ * and the fast registration path, so both count and say the same.
+ */
+export function requestLine(log: Logger, metrics: Metrics, o: RequestOutcome): void {
+  metrics.http.inc({ route: o.route, status: String(o.status) });
+  const quiet = o.method === 'GET' && o.status < 400;
+  if (!quiet || log.isLevelEnabled('debug')) {
+    const ms = Math.round((performance.now() - o.started) * 10) / 10;
+    log[quiet ? 'debug' : 'info']({ reqId: o.reqId, method: o.method, route: o.route, status: o.status, ms, ...o.note?.fields }, o.note?.msg ?? 'request');
+  }
+}
+
 /**
  * A request id on every answer (and in ctx.state for the routes' own log
- * lines), a counter per route and status, and a log line per request: info
- * for writes and failures, debug for successful reads. A route that has
- * something to add (e.g. the registered tasks) puts it in ctx.state.log
- * rather than writing a second line. Successful GET /task
- * never gets here: the fast path in front of Koa counts those itself.
+ * lines) and the request's requestLine. A route that has something to add
+ * (e.g. the registered tasks) puts it in ctx.state.log rather than writing
+ * a second line. Successful GET /task and plain POST /registe never get
+ * here: the fast paths in front of Koa count and log those themselves.
  */
 export function observe(log: Logger, metrics: Metrics) {
   return async (ctx: FrontContext, next: Next) => {
@@ -34,14 +58,7 @@ export function observe(log: Logger, metrics: Metrics) {
     try {
       await next();
     } finally {
-      const route = routeLabel(ctx);
-      metrics.http.inc({ route, status: String(ctx.status) });
-      const quiet = ctx.method === 'GET' && ctx.status < 400;
-      if (!quiet || log.isLevelEnabled('debug')) {
-        const ms = Math.round((performance.now() - started) * 10) / 10;
-        const said = ctx.state.log;
-        log[quiet ? 'debug' : 'info']({ reqId: id, method: ctx.method, route, status: ctx.status, ms, ...said?.fields }, said?.msg ?? 'request');
-      }
+      requestLine(log, metrics, { reqId: id, method: ctx.method, route: routeLabel(ctx), status: ctx.status, started, note: ctx.state.log });
     }
   };
 }
