@@ -7,6 +7,7 @@ import { FrontState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { fastQuery } from './middleware/fast-query.js';
+import { fastRegistration } from './middleware/fast-registration.js';
 import { observe } from './middleware/observe.js';
 import { opsRoutes } from './routes/ops.js';
 import { testFaultRoutes, testFaultsEnabled } from './routes/test-faults.js';
@@ -15,14 +16,15 @@ import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
 import { FrontServices } from './services.js';
 
-/** API.md §5: bodies over 1 MiB are refused with 413. */
-export const BODY_LIMIT = '1mb';
+/** API.md §5: bodies over 1 MiB are refused with 413 (koa-bodyparser's limit and the fast registration path's). */
+export const BODY_LIMIT = 1024 * 1024;
 
 /**
  * The Koa app of one front generation, one concern per middleware:
  * request id, metrics, log → error envelope → auth →
  * JSON body → routes (405 for a wrong method). A successful GET /task is
- * answered before Koa by the fast path (see createRequestListener).
+ * answered before Koa by the fast path, and so is a plain POST /registe
+ * (see createRequestListener).
  */
 export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState> {
   const app = new Koa<FrontState>();
@@ -37,18 +39,20 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
   app.use(observe(s.log, s.metrics));
   app.use(errorEnvelope(s.log));
   app.use(authenticate(auth));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT, strict: true }));
+  // The limit as a string of bytes (its type says string; bytes.parse reads a plain number).
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: String(BODY_LIMIT), strict: true }));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
 }
 
 /**
- * The HTTP server's request listener: the GET /task fast path, then Koa
- * for everything else (bench/README.md has the numbers that put it first).
+ * The HTTP server's request listener: the GET /task fast path, then the
+ * POST /registe one, then Koa for everything else (bench/README.md has the
+ * numbers that put them first).
  * While draining, `Connection: close` is added to every answer by the
- * Drainer's own request listener, whichever of the two writes it.
+ * Drainer's own request listener, whichever of the three writes it.
  */
 export function createRequestListener(s: FrontServices, auth: Authenticator): RequestListener {
-  return fastQuery(s, auth, createApp(s, auth).callback());
+  return fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, createApp(s, auth).callback()));
 }
