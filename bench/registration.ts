@@ -95,6 +95,17 @@ console.log(table(['server', 'loader', 'registrations/s', 'per server CPU-s', 'l
   return [s.name, l, fmt(median(rs.map((r) => r.perS))), fmt(median(rs.map((r) => r.perCpuS))), fmt(median(rs.map((r) => r.loaderMsPerReg)), 3),
     rs.map((r) => fmt(r.perS)).join(' '), rs.map((r) => fmt(r.load1, 1)).join(' ')];
 }))));
+// Per-round ratios against the first server (same loader, same round, so a burst of load elsewhere hits both alike).
+for (const s of servers.slice(1)) {
+  for (const l of loaders) {
+    const cur = results.get(key(servers[0].name, l))!;
+    const other = results.get(key(s.name, l))!;
+    for (const [what, pick] of [['registrations/s', (r: Sample) => r.perS], ['per server CPU-s', (r: Sample) => r.perCpuS]] as const) {
+      const ratios = cur.map((r, i) => pick(r) / pick(other[i]));
+      console.log(`${servers[0].name}/${s.name} ${what} (${l})`.padEnd(60) + `${ratios.map((x) => fmt(x, 2)).join(' ')}  median ${fmt(median(ratios), 2)}`);
+    }
+  }
+}
 await sim?.stop();
 hang.close();
 // Undici's keep-alive sockets to the hanging server are the server's, not ours; nothing else to wait for.
