@@ -7,7 +7,7 @@
 //
 //   node --import tsx bench/scale.ts [--sizes 1000,10000,100000] [--workers 2] [--concurrency 64]
 //        [--authorizers 0.1] [--batch 1000] [--expires 0 (auto per size)] [--wechat-concurrency 32]
-//        [--node-args '--flag …'] [--env 'K=V …'] [--quick 1 (stop after the RSS figure)]
+//        [--node-args '--flag …'] [--env 'K=V …'] [--quick 1 (stop after the RSS figure)] [--settle 20]
 import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import { cpuSeconds, rssMb, tree } from './lib/proc-stats.js';
 import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 import { verifyApps, wrkRegister } from './lib/wrk-register.js';
 
-const opt = flags({ sizes: '1000,10000,100000', workers: 2, concurrency: 64, authorizers: 0.1, batch: 1000, expires: 0, wechatConcurrency: 32, timeout: 900, nodeArgs: '', env: '', quick: 0 });
+const opt = flags({ sizes: '1000,10000,100000', workers: 2, concurrency: 64, authorizers: 0.1, batch: 1000, expires: 0, wechatConcurrency: 32, timeout: 900, nodeArgs: '', env: '', quick: 0, settle: 20 });
 const TOKEN = 'bench-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const COMPONENT = 'wxcomponent0001';
@@ -29,7 +29,7 @@ const expiresFor = (n: number) => opt.expires || (n <= 1_000 ? 60 : n <= 10_000 
 interface Row {
   n: number; apps: number; authorizers: number; expiresIn: number;
   regSeconds: number; regPerSec: number; regPerCpuS: number; loaderMsPerReg: number; tasksPerSec: number; allFetchedS: number;
-  rssMb: number; rssPeakMb: number; rssPerProcess: string; heaps: string; cpuS: number; maxOutbound: number;
+  rssMb: number; rssPeakMb: number; rssPerProcess: string; heaps: string; rssSettled: number; heapsSettled: string; cpuS: number; maxOutbound: number;
   restartListenS: number; restoreS: number; refetches: number;
   latP50: number; latP99: number; latMax: number; latStartP99: number; refreshed: number; refreshSpreadS: number; peakRefreshPerS: number;
 }
@@ -132,14 +132,21 @@ async function runSize(n: number): Promise<Row> {
   const cpuS = cpuSeconds(tree(server.pid)) - cpu0;
   clearInterval(sampler);
   const maxOutbound = (await simStats(sim)).maxConnections;
+  // RSS once the storm is over: V8 gives back what the burst of fetches needed only after it has been idle a while.
+  await sleep(opt.settle * 1000);
+  const rssSettled = rssMb(tree(server.pid));
+  const heapsSettled = await heaps(pool);
+  const regSeconds = (regDone - t0) / 1000;
+  const firstPhase = {
+    n, apps, authorizers, expiresIn, regSeconds, regPerSec: load.perS, regPerCpuS: apps / Math.max(0.01, regCpuS), loaderMsPerReg: (load.loaderCpuS * 1000) / apps, tasksPerSec: n / regSeconds, allFetchedS,
+    rssMb: rssNow, rssPeakMb: peak, rssPerProcess, heaps: heapFigures, rssSettled, heapsSettled, cpuS, maxOutbound,
+  };
   if (opt.quick) {
     await pool.close();
     await server.stop();
     await sim.stop();
-    const regSeconds = (regDone - t0) / 1000;
     return {
-      n, apps, authorizers, expiresIn, regSeconds, regPerSec: load.perS, regPerCpuS: apps / Math.max(0.01, regCpuS), loaderMsPerReg: (load.loaderCpuS * 1000) / apps, tasksPerSec: n / regSeconds, allFetchedS,
-      rssMb: rssNow, rssPeakMb: peak, rssPerProcess, heaps: heapFigures, cpuS, maxOutbound, restartListenS: NaN, restoreS: NaN, refetches: NaN,
+      ...firstPhase, restartListenS: NaN, restoreS: NaN, refetches: NaN,
       latP50: NaN, latP99: NaN, latMax: NaN, latStartP99: NaN, refreshed: 0, refreshSpreadS: 0, peakRefreshPerS: 0,
     };
   }
@@ -185,10 +192,8 @@ async function runSize(n: number): Promise<Row> {
   await pool.close();
   await server.stop();
   await sim.stop();
-  const regSeconds = (regDone - t0) / 1000;
   return {
-    n, apps, authorizers, expiresIn, regSeconds, regPerSec: load.perS, regPerCpuS: apps / Math.max(0.01, regCpuS), loaderMsPerReg: (load.loaderCpuS * 1000) / apps, tasksPerSec: n / regSeconds, allFetchedS,
-    rssMb: rssNow, rssPeakMb: peak, rssPerProcess, heaps: heapFigures, cpuS, maxOutbound, restartListenS, restoreS, refetches,
+    ...firstPhase, restartListenS, restoreS, refetches,
     latP50: percentile(late, 50) / 1000, latP99: percentile(late, 99) / 1000, latMax: Math.max(...late) / 1000, latStartP99: percentile(lateStart, 99) / 1000, refreshed: late.length,
     refreshSpreadS: secs.length ? Math.max(...secs) - Math.min(...secs) + 1 : 0, peakRefreshPerS: Math.max(0, ...perSecond.values()),
   };
@@ -223,6 +228,8 @@ async function main(): Promise<void> {
     ['RSS MB, tree, peak', (r) => fmt(r.rssPeakMb)],
     ['RSS MB per process, all fetched', (r) => r.rssPerProcess],
     ['heap MB used/total, all fetched', (r) => r.heaps],
+    [`RSS MB, tree, ${opt.settle} s later (idle)`, (r) => fmt(r.rssSettled), '≤ 400'],
+    [`heap MB used/total, ${opt.settle} s later`, (r) => r.heapsSettled],
     ['CPU s (server tree)', (r) => fmt(r.cpuS, 1)],
     ['max outbound WeChat connections', (r) => String(r.maxOutbound), `≤ ${opt.workers * opt.wechatConcurrency}`],
     ['restart: s to listening', (r) => fmt(r.restartListenS, 2)],
