@@ -174,10 +174,12 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     }
   }
 
+  /** Spelled out rather than `{ ...this.key, … }`: a spread then more fields makes a hidden class per object. */
   snapshot(): TaskUpdate {
     const s = this.st;
+    const r = this.reg;
     return {
-      ...this.key, value: s.value, expiresAt: s.expiresAt, state: s.state, lastError: s.lastError,
+      appid: r.appid, type: r.type, sub: r.sub, value: s.value, expiresAt: s.expiresAt, state: s.state, lastError: s.lastError,
       refreshedAt: s.refreshedAt, nextRefreshAt: s.nextRefreshAt, authorizerAppid: s.authorizerAppid,
       fetchCount: s.fetchCount, failCount: s.failCount,
     };
@@ -259,7 +261,8 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     });
     if (this.stopped) return;
     this.ctx.services.emit({ kind: 'fetch', type: this.key.type, ok: true, errcode: null });
-    this.ctx.services.log.info({ ...this.key, value: mask(res.value), expiresIn: res.expiresIn }, `${TASK_NAMES[this.key.type]} refreshed`);
+    const { appid, type, sub } = this.reg;
+    this.ctx.services.log.info({ appid, type, sub, value: mask(res.value), expiresIn: res.expiresIn }, `${TASK_NAMES[type]} refreshed`);
     if (this.reg.notify) this.ctx.services.callbacks.notify(this.reg.notify, callbackQuery(this.key, this.st.authorizerAppid), res.raw);
     this.schedule(next);
     this.wakeWaiters();
