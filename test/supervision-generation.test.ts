@@ -1,6 +1,7 @@
 // A front generation process that dies (kill -9) is replaced by the
 // supervisor, which stays up under the same PID; the new generation restores
 // every app from the store without fetching unexpired values again.
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sleep, waitFor } from './helpers/poll.js';
@@ -50,6 +51,18 @@ test('kill -9 of the generation process: the supervisor starts a new one, values
   srv.signal('SIGHUP');
   await waitFor('a reload after the replacement', () => srv.logs().some((l) => l.msg === 'reload: new generation owns the apps'), 60_000);
   assert.is(await srv.api.value('wxgen1', 0), values.get('wxgen1/0'));
+  assert.is(await srv.stop(), 0);
+});
+
+test('the generation process runs with the memory flags, and node flags the user gave come after them', async () => {
+  const srv = await startServer({ wechatApi: sim.url, nodeArgs: ['--max-semi-space-size=8'] });
+  const gen = srv.logs().find((l) => l.msg === 'generation started');
+  assert.ok(gen && gen.pid !== srv.pid, 'the generation is a child process');
+  const argv = readFileSync(`/proc/${gen.pid as number}/cmdline`, 'utf8').split('\0');
+  const at = (flag: string) => argv.indexOf(flag);
+  assert.ok(at('--max-semi-space-size=2') > 0, argv.join(' '));
+  assert.ok(at('--heap-growing-percent=30') > 0, argv.join(' '));
+  assert.ok(at('--max-semi-space-size=8') > at('--max-semi-space-size=2'), `the user's flag wins by coming later: ${argv.join(' ')}`);
   assert.is(await srv.stop(), 0);
 });
 

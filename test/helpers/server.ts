@@ -23,6 +23,8 @@ export interface ServerOptions {
   token?: string;
   /** Another copy of bin/wechat-scheduler to run (e.g. a built tree copied to a temp dir). */
   bin?: string;
+  /** Flags for node itself, before the script. */
+  nodeArgs?: string[];
 }
 
 export interface RunningServer {
@@ -65,7 +67,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const dataDir = o.dataDir ?? join(tempDir(), 'data');
   const args = [o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--wechat-api', o.wechatApi, '--workers', String(o.workers ?? 2), ...(o.args ?? [])];
   // Own process group, so that stopAll() reaches the generation processes too.
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), ...args], { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
