@@ -2,7 +2,6 @@ import { TaskUpdate } from '../contract/messages.js';
 import { ApiError, badRequest, notFound } from '../contract/errors.js';
 import { ValidRegistration } from '../contract/registration.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
-import { TaskRow } from '../store/rows.js';
 import { Store } from '../store/store.js';
 import { BACKOFF_CAP_MS, isUsable } from '../timing.js';
 import { okBody } from './envelope.js';
@@ -34,8 +33,9 @@ function entry(u: TaskUpdate, body: Buffer | null): CachedTask {
   };
 }
 
-function fromRow(r: TaskRow): CachedTask {
-  return entry(r, r.value === null ? null : okBody(r.value));
+/** A cache entry for a task's status (a store row or an owner's update), its answer serialised. */
+export function cachedTask(u: TaskUpdate): CachedTask {
+  return entry(u, u.value === null ? null : okBody(u.value));
 }
 
 function pending(appid: string, type: TaskType, sub: string): CachedTask {
@@ -79,7 +79,7 @@ export class TaskCache {
   warm(): void {
     this.apps.clear();
     this.membership++;
-    for (const row of this.store.allTasks()) this.put(fromRow(row));
+    for (const row of this.store.allTasks()) this.put(cachedTask(row));
   }
 
   setReadThrough(on: boolean): void {
@@ -183,7 +183,7 @@ export class TaskCache {
   reloadApp(appid: string): void {
     const stored = this.store.getApp(appid);
     if (this.apps.delete(appid)) this.membership++;
-    if (stored) for (const row of stored.tasks) this.put(fromRow(row));
+    if (stored) for (const row of stored.tasks) this.put(cachedTask(row));
   }
 
   private refreshFromStore(appid: string): void {
@@ -192,7 +192,7 @@ export class TaskCache {
     if (cached && [...tasksIn(cached)].every((t) => isUsable(t.value, t.expiresAt, now))) return;
     const stored = this.store.getApp(appid);
     if (this.apps.delete(appid)) this.membership++;
-    if (stored) for (const row of stored.tasks) this.put(fromRow(row));
+    if (stored) for (const row of stored.tasks) this.put(cachedTask(row));
   }
 
   private get(k: TaskKey): CachedTask | undefined {

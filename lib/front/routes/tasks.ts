@@ -4,9 +4,9 @@ import { RefreshOutcome, TaskUpdate } from '../../contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../../contract/task-type.js';
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
-import { envelope, okBody } from '../envelope.js';
+import { envelope } from '../envelope.js';
 import { FrontServices } from '../services.js';
-import { CachedTask, TaskCache } from '../task-cache.js';
+import { cachedTask, CachedTask, TaskCache } from '../task-cache.js';
 import { pathAppid, pathType, selector } from './params.js';
 
 /** A stale value longer than any WeChat credential is not one we handed out. */
@@ -28,7 +28,6 @@ function serve(ctx: FrontContext, task: CachedTask): void {
   ctx.body = answer.body;
 }
 
-
 /** The optional `{"stale": "<value that failed>"}` body of a passive refresh. */
 function staleOf(ctx: FrontContext): string | undefined {
   const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.get('content-length') || 0) > 0;
@@ -48,8 +47,6 @@ function staleOf(ctx: FrontContext): string | undefined {
 
 /** Header values are ASCII; the note is for people, so anything else is dropped. */
 const headerText = (s: string) => s.replace(/[^\x20-\x7e]/g, '').slice(0, 300);
-
-const withBody = (u: TaskUpdate): CachedTask => ({ ...u, body: u.value === null ? null : okBody(u.value) });
 
 /** Apply a refresh answer to the cache unless a newer value got there first (events and answers race). */
 function remember(s: FrontServices, u: TaskUpdate): void {
@@ -74,7 +71,7 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
       'Retry-After': String(Math.min(300, Math.max(1, retry))),
     });
   }
-  serve(ctx, withBody(u));
+  serve(ctx, cachedTask(u));
 }
 
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
