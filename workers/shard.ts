@@ -4,6 +4,7 @@ import { TaskKey } from '../lib/contract/task-type.js';
 import { createLogger, Logger, mask } from '../lib/log.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { WriteLock } from '../lib/store/write-lock.js';
 import { Store } from '../lib/store/store.js';
 import { shardOf } from '../lib/util/shard-of.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
@@ -26,7 +27,7 @@ export class Shard implements ShardServices {
 
   constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
-    this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey));
+    this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
     this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
     this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts);
     if (active) this.loadAll();

@@ -27,6 +27,8 @@ export interface ShardSettings {
   secretKey?: string;
   /** Allow-list of notify/params hosts (config file `callbackHosts`); undefined = any. */
   callbackHosts?: string[];
+  /** The generation's SQLite write lock word (WriteLock), shared with the front thread. */
+  writeLock: SharedArrayBuffer;
 }
 
 export type ShardCommand =

@@ -6,6 +6,7 @@ import { createLogger, Logger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { WriteLock } from '../store/write-lock.js';
 import { createRequestListener } from './app.js';
 import { Authenticator } from './auth.js';
 import { answerClientErrors } from './client-error.js';
@@ -33,8 +34,9 @@ export interface GenerationOptions {
   supervisor?: SupervisorChannel;
 }
 
-export function shardSettings(c: Config): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
+export function shardSettings(c: Config, writeLock: WriteLock): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
   return {
+    writeLock: writeLock.buffer,
     dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
     wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
     notifySecret: c.notifySecret, stableToken: c.stableToken, stableForceDailyLimit: c.stableForceDailyLimit, stableForceIntervalSeconds: c.stableForceIntervalSeconds, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
@@ -60,14 +62,15 @@ export class Generation {
   private constructor(private readonly opts: GenerationOptions) {
     const { config } = opts;
     this.log = createLogger(config.logLevel, { generation: opts.generation });
-    this.store = new SqliteStore(config.dataDir, secretCodec(config.secretKey));
+    const writeLock = new WriteLock();
+    this.store = new SqliteStore(config.dataDir, secretCodec(config.secretKey), writeLock);
     // Before any shard reads a secret: encryption turned on/off or a rotated key completes here.
     const rewrapped = this.store.rewrapSecrets();
     if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
     this.cache = new TaskCache(this.store);
     this.cache.setReadThrough(!opts.active);
     const metrics = new Metrics(this.cache);
-    this.pool = new ShardPool(shardSettings(config), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
+    this.pool = new ShardPool(shardSettings(config, writeLock), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
     metrics.watchShardHeaps(() => this.pool.heaps());
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };

@@ -8,6 +8,7 @@ import { GroupCommit } from './group-commit.js';
 import { StoredApp, TaskRow, TaskState, TaskStateUpdate, AppRow } from './rows.js';
 import { SCHEMA, SCHEMA_VERSION } from './sqlite-schema.js';
 import { Store } from './store.js';
+import { WriteLock } from './write-lock.js';
 
 /** How appsecrets are kept at rest (identity, or encryption — see secret-codec.ts). */
 export interface SecretCodec {
@@ -87,7 +88,11 @@ export class SqliteStore implements Store {
     return this.commit.commits;
   }
 
-  constructor(dataDir: string, private readonly secrets: SecretCodec = plainSecrets) {
+  /**
+   * `lock` is shared by the connections of one generation's threads (see
+   * WriteLock); a store on its own (tests, tools) gets a lock of its own.
+   */
+  constructor(dataDir: string, private readonly secrets: SecretCodec = plainSecrets, private readonly lock: WriteLock = new WriteLock()) {
     ensureDataDir(dataDir);
     const file = path.join(dataDir, STORE_FILE);
     this.db = new Database(file);
@@ -133,7 +138,7 @@ export class SqliteStore implements Store {
     // "database is locked" (no busy wait) when another thread committed in between — under
     // load, 10 % of registrations answered 500 (bench/scale.ts). Taking the write lock first
     // makes waiters queue on the busy timeout instead.
-    this.commit = new GroupCommit((body) => this.db.transaction(body).immediate());
+    this.commit = new GroupCommit((body) => this.lock.run(() => this.db.transaction(body).immediate()));
   }
 
   register(reg: ValidRegistration, now: number): Promise<void> {
@@ -174,9 +179,11 @@ export class SqliteStore implements Store {
     if (changes.length === 0) return 0;
     // Only the stored form changes, not the secret: secret_gen stays, nothing is refetched.
     const update = this.db.prepare(`UPDATE apps SET secret = @secret WHERE appid = @appid`);
-    this.db.transaction(() => changes.forEach((c) => update.run(c)))();
-    // Move the new pages into the main file and empty the WAL, which held the old forms.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.lock.run(() => {
+      this.db.transaction(() => changes.forEach((c) => update.run(c)))();
+      // Move the new pages into the main file and empty the WAL, which held the old forms.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    });
     return changes.length;
   }
 
@@ -207,7 +214,7 @@ export class SqliteStore implements Store {
     if (!gone || !this.db.open) return gone;
     let busy = 1;
     try {
-      busy = (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1;
+      busy = this.lock.run(() => (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1);
     } catch {
       busy = 1;
     }
