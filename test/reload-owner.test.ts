@@ -39,8 +39,8 @@ test('a fetch in flight during the hand-over lands in the store once; the next g
 
 test('registrations answered by the old generation during the hand-over are kept and served', async () => {
   const srv = await startServer({ wechatApi: sim.url, workers: 2 });
-  // A fetch in flight makes the old generation's release last ~2 s: a window to register in.
-  await sim.fault({ endpoint: 'token', appid: 'wxslow', delayMs: 2_000 });
+  // A fetch in flight makes the old generation's release last ~5 s: a window to register in.
+  await sim.fault({ endpoint: 'token', appid: 'wxslow', delayMs: 5_000 });
   assert.is((await srv.api.register({ appid: 'wxslow', appsecret: 's-slow', tasks: [{ type: 0 }] })).status, 200);
   await waitFor('the slow fetch to reach WeChat', async () => (await sim.stats()).byApp.wxslow?.token === 1);
   // A keep-alive connection opened before the SIGHUP belongs to the old generation.
@@ -80,15 +80,18 @@ test('registrations answered by the old generation during the hand-over are kept
   // generation after the new owner loaded the store, the hardest case.
   const during: string[] = [];
   let closed = false;
+  let readerClosed = false;
   for (let i = 0; connects === 1 && !closed && i < 300; i++) {
     const appid = `wxduring${i}`;
     closed = await register(appid);
     during.push(appid);
+    // The reader queries along, so that it is never idle long enough for the draining
+    // generation to end its connection by the keep-alive timeout (a loaded box is slow here).
+    if (!readerClosed) readerClosed = await query();
     if (!closed) await sleep(100);
   }
   await old.close();
   assert.ok(closed, 'a registration was answered by the old generation while it drained');
-  let readerClosed = false;
   for (let i = 0; readerConnects === 1 && !readerClosed && i < 100; i++) readerClosed = await query();
   await reader.close();
   assert.ok(readerClosed, 'a fast-path answer of the draining generation said Connection: close');
@@ -96,9 +99,10 @@ test('registrations answered by the old generation during the hand-over are kept
   assert.is(connects, 1, 'every registration went to the old generation');
   assert.is(reloads(srv.logs()), 1);
   assert.ok(during.length >= 3, `only ${during.length} registrations reached the old generation during the hand-over`);
-  // Durable at once, so not held until the next owner is active (that waits for the 2 s fetch).
+  // Durable at once, so not held until the next owner is active (that waits for the 5 s fetch;
+  // the margin is for a loaded CI box).
   console.log(`  ${during.length} registrations during the hand-over, slowest answered in ${slowest} ms`);
-  assert.ok(slowest < 1_500, `a registration took ${slowest} ms`);
+  assert.ok(slowest < 3_500, `a registration took ${slowest} ms`);
   for (const appid of ['wxbefore', ...during]) {
     await waitFor(`${appid} to be served`, () => srv.api.value(appid, 0).catch(() => null), 30_000);
   }

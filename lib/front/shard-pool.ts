@@ -159,7 +159,12 @@ export class ShardPool {
     return Promise.race([slot.pool.run(cmd, transferList ? { transferList } : undefined), timeout])
       // A thread that died under the command (or hangs) is an answer too, never an exception
       // that could end the front process: the shard is being restored meanwhile.
-      .catch((err: Error): ShardReply => ({ kind: 'error', status: 503, message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.` }))
+      .catch((err: Error): ShardReply => {
+        // A thread that dies with a command in flight reports to that command, not to the pool's
+        // 'error' event: log it here, or the reason (e.g. out of memory) would be lost.
+        if (!(err instanceof ShardTimeout) && !this.closing) this.log.error({ shard: slot.index, command: cmd.kind, err: err.message }, 'shard command failed');
+        return { kind: 'error', status: 503, message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.` };
+      })
       .finally(() => clearTimeout(timer));
   }
 
