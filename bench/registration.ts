@@ -9,16 +9,22 @@
 //   node --import tsx bench/registration.ts [--apps 12000] [--rounds 3] [--concurrency 64] [--workers 2]
 //        [--loader wrk|undici|wrk,undici] [--wrk-threads 1]
 //        [--before DIR[,DIR2]] [--simulator 0|1 (fetch from the simulator instead of hanging)] [--prof DIR]
+//        [--node-args '--flag …' (node flags for every server)]
+//
+// With --simulator 1 each round also waits until /metrics reports every app
+// ready and reports the server's CPU per registration *including its first
+// fetch* (load window through the last fetch), split into the generation's
+// main thread (the front) and its other threads (shards, GC, libuv).
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { flags, fmt, median, table } from './lib/args.js';
-import { cpuSeconds, tree } from './lib/proc-stats.js';
-import { Proc, startServer, startSimulator, tempDir } from './lib/procs.js';
+import { cpuSeconds, threadCpu, tree } from './lib/proc-stats.js';
+import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 import { verifyApps, wrkRegister } from './lib/wrk-register.js';
 
-const opt = flags({ apps: 12000, rounds: 3, concurrency: 64, workers: 2, loader: 'wrk', wrkThreads: 1, before: '', simulator: 0, prof: '' });
+const opt = flags({ apps: 12000, rounds: 3, concurrency: 64, workers: 2, loader: 'wrk', wrkThreads: 1, before: '', simulator: 0, prof: '', nodeArgs: '' });
 const TOKEN = 'bench-token-0123456789abcdef';
 const PREFIX = 'wxapp';
 
@@ -65,7 +71,30 @@ if (opt.simulator) sim = await startSimulator(600);
 const wechatApi = sim ? sim.url : `http://127.0.0.1:${(hang.address() as { port: number }).port}`;
 
 const servers = [{ name: 'current', bin: undefined as string | undefined }, ...String(opt.before).split(',').filter(Boolean).map((d) => ({ name: d, bin: join(d, 'bin', 'wechat-scheduler') }))];
-interface Sample { perS: number; perCpuS: number; loaderMsPerReg: number; load1: number }
+interface Sample { perS: number; perCpuS: number; loaderMsPerReg: number; load1: number; fetched?: Fetched }
+/** Server CPU ms per registration from the load's start until every app was fetched: all of it, the front's main thread, the rest. */
+interface Fetched { msPerReg: number; frontMsPerReg: number; otherMsPerReg: number; seconds: number }
+
+/** Ready tasks as /metrics counts them. */
+async function readyCount(url: string): Promise<number> {
+  const r = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const m = /wechat_scheduler_tasks\{state="ready"\} (\d+)/.exec(await r.text());
+  return m ? Number(m[1]) : 0;
+}
+
+/** CPU seconds of the generation's main thread (the front) and of all the server's other threads. */
+function split(pid: number): { front: number; other: number } {
+  const pids = tree(pid);
+  // tree() lists the supervisor first, then the generation process it forked.
+  const generation = pids[1];
+  let front = 0;
+  let other = 0;
+  for (const [k, v] of threadCpu(pids)) {
+    if (k.startsWith(`${generation}:main:`)) front += v;
+    else other += v;
+  }
+  return { front, other };
+}
 const key = (server: string, loader: Loader) => `${server}\t${loader}`;
 const results = new Map<string, Sample[]>();
 
@@ -74,25 +103,40 @@ for (let round = 0; round < opt.rounds; round++) {
     for (const s of servers) {
       const server = await startServer({
         bin: s.bin, wechatApi, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers,
-        nodeArgs: opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : [],
+        nodeArgs: [...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : []), ...String(opt.nodeArgs).split(' ').filter(Boolean)],
       });
       const c0 = cpuSeconds(tree(server.pid));
+      const s0 = split(server.pid);
+      const t0 = Date.now();
       const load = loader === 'wrk' ? await wrkLoad(server.url) : await undiciLoad(server.url);
       const cpu = cpuSeconds(tree(server.pid)) - c0;
       await verifyApps(server.url, TOKEN, PREFIX, opt.apps);
-      const sample = { perS: opt.apps / load.seconds, perCpuS: opt.apps / cpu, loaderMsPerReg: (load.loaderCpuS * 1000) / opt.apps, load1: loadavg()[0] };
+      let fetched: Fetched | undefined;
+      if (sim) {
+        while ((await readyCount(server.url)) < opt.apps) {
+          if (Date.now() - t0 > 600_000) throw new Error('apps not all fetched within 600 s');
+          await sleep(100);
+        }
+        const s1 = split(server.pid);
+        const perReg = (sec: number) => (sec * 1000) / opt.apps;
+        fetched = { msPerReg: perReg(s1.front + s1.other - s0.front - s0.other), frontMsPerReg: perReg(s1.front - s0.front), otherMsPerReg: perReg(s1.other - s0.other), seconds: (Date.now() - t0) / 1000 };
+      }
+      const sample: Sample = { perS: opt.apps / load.seconds, perCpuS: opt.apps / cpu, loaderMsPerReg: (load.loaderCpuS * 1000) / opt.apps, load1: loadavg()[0], fetched };
       results.set(key(s.name, loader), [...(results.get(key(s.name, loader)) ?? []), sample]);
       console.log(`round ${round + 1} ${s.name} (${loader}): ${fmt(sample.perS)} registrations/s, ${fmt(sample.perCpuS)} per server CPU-s, ` +
-        `server ${fmt((cpu * 1000) / opt.apps, 3)} ms CPU/reg, loader ${fmt(sample.loaderMsPerReg, 3)} ms CPU/reg, load ${fmt(sample.load1, 1)}`);
+        `server ${fmt((cpu * 1000) / opt.apps, 3)} ms CPU/reg, loader ${fmt(sample.loaderMsPerReg, 3)} ms CPU/reg, load ${fmt(sample.load1, 1)}` +
+        (fetched ? `; all fetched after ${fmt(fetched.seconds, 1)} s: server ${fmt(fetched.msPerReg, 3)} ms CPU/reg with its fetch (front main ${fmt(fetched.frontMsPerReg, 3)}, other threads ${fmt(fetched.otherMsPerReg, 3)})` : ''));
       await server.stop();
     }
   }
 }
 
 console.log(`\nregistration only — ${opt.apps} type-0 apps per round, ${opt.concurrency} connections, --workers ${opt.workers}, WeChat ${sim ? 'simulator' : 'hanging'}`);
-console.log(table(['server', 'loader', 'registrations/s', 'per server CPU-s', 'loader CPU ms/reg', 'rounds (reg/s)', 'load avg'], servers.flatMap((s) => loaders.map((l) => {
+const withFetch = sim ? ['CPU ms/reg with fetch', 'front main', 'other threads'] : [];
+console.log(table(['server', 'loader', 'registrations/s', 'per server CPU-s', 'loader CPU ms/reg', ...withFetch, 'rounds (reg/s)', 'load avg'], servers.flatMap((s) => loaders.map((l) => {
   const rs = results.get(key(s.name, l))!;
-  return [s.name, l, fmt(median(rs.map((r) => r.perS))), fmt(median(rs.map((r) => r.perCpuS))), fmt(median(rs.map((r) => r.loaderMsPerReg)), 3),
+  const fetchCols = sim ? [fmt(median(rs.map((r) => r.fetched!.msPerReg)), 3), fmt(median(rs.map((r) => r.fetched!.frontMsPerReg)), 3), fmt(median(rs.map((r) => r.fetched!.otherMsPerReg)), 3)] : [];
+  return [s.name, l, fmt(median(rs.map((r) => r.perS))), fmt(median(rs.map((r) => r.perCpuS))), fmt(median(rs.map((r) => r.loaderMsPerReg)), 3), ...fetchCols,
     rs.map((r) => fmt(r.perS)).join(' '), rs.map((r) => fmt(r.load1, 1)).join(' ')];
 }))));
 // Per-round ratios against the first server (same loader, same round, so a burst of load elsewhere hits both alike).
@@ -100,7 +144,11 @@ for (const s of servers.slice(1)) {
   for (const l of loaders) {
     const cur = results.get(key(servers[0].name, l))!;
     const other = results.get(key(s.name, l))!;
-    for (const [what, pick] of [['registrations/s', (r: Sample) => r.perS], ['per server CPU-s', (r: Sample) => r.perCpuS]] as const) {
+    const picks: Array<[string, (r: Sample) => number]> = [['registrations/s', (r) => r.perS], ['per server CPU-s', (r) => r.perCpuS]];
+    if (sim) {
+      picks.push(['CPU ms/reg with fetch', (r) => r.fetched?.msPerReg ?? NaN], ['front main ms/reg', (r) => r.fetched?.frontMsPerReg ?? NaN], ['other threads ms/reg', (r) => r.fetched?.otherMsPerReg ?? NaN]);
+    }
+    for (const [what, pick] of picks) {
       const ratios = cur.map((r, i) => pick(r) / pick(other[i]));
       console.log(`${servers[0].name}/${s.name} ${what} (${l})`.padEnd(60) + `${ratios.map((x) => fmt(x, 2)).join(' ')}  median ${fmt(median(ratios), 2)}`);
     }
