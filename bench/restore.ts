@@ -27,7 +27,7 @@ async function fill(dataDir: string, apps: number, authorizers: number): Promise
     value: `AT_${String(i).padStart(40, '0')}`, expiresAt: now + 7_200_000, expiresIn: 7200, refreshedAt: now, fetchedSecretGen: 1,
     authorizerAppid: null, state: 'ready' as const, lastError: null, nextRefreshAt: now + 6_900_000 - (i % 60_000), fetchCount: 1, failCount: 0,
   });
-  const writes: Array<Promise<void>> = [];
+  const writes: Array<Promise<unknown>> = [];
   for (let i = 0; i < apps; i++) {
     const appid = `wxapp${String(i).padStart(7, '0')}`;
     writes.push(store.register(validateRegistration({ appid, appsecret: `secret-${i}`, tasks: [{ type: 0 }] }), now));

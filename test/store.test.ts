@@ -1,10 +1,13 @@
 // The embedded store on disk: group commit, re-registration semantics, and
 // nothing lost across a reopen.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
+import { newApp } from '../lib/store/new-app.js';
+import { secretCodec } from '../lib/store/secret-codec.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { stopAll, tempDir } from './helpers/server.js';
 
@@ -57,6 +60,31 @@ test('re-registering keeps tasks not named, bumps the secret generation only whe
   assert.not.ok(await store.deleteApp('wxre'), 'second delete reports unknown');
   assert.is(store.getApp('wxre'), undefined);
   store.close();
+});
+
+test('a registration that creates an app stores exactly newApp(), which the owner takes instead of reading it back', async () => {
+  // Encrypted at rest too: getApp decodes, newApp holds the plain secret the registration carried.
+  for (const store of [new SqliteStore(join(tempDir(), 'd')), new SqliteStore(join(tempDir(), 'd'), secretCodec(randomBytes(32).toString('hex')))]) {
+    const regs = [
+      reg('wxnew0', 'secret-0'),
+      reg('wxnew1', 'secret-1', [{ type: 0, stable: true, notify: 'http://biz/n' }, { type: 1, params: 'http://biz/p' }]),
+      reg('wxnew2', 'secret-2', [
+        { type: 4, authorizer_appid: 'wxz', params: { authorizer_refresh_token: 'rt-z' } },
+        { type: 2, openid: 'o-b', params: { refresh_token: 'rt-b' } },
+        { type: 3, params: { component_verify_ticket: 'ticket-1', other: 'x' } },
+        { type: 4, authorizer_appid: 'wxA', params: 'http://biz/p4' },
+        { type: 2, openid: 'o-a', params: 'http://biz/p2' },
+      ]),
+      reg('wxnew3', 'secret-3', [{ type: 3, params: 'http://biz/p3' }]),
+    ];
+    const now = Date.now();
+    assert.equal(await Promise.all(regs.map((r) => store.register(r, now))), [true, true, true, true], 'each created its app');
+    for (const r of regs) assert.equal(newApp(r, now), store.getApp(r.appid), r.appid);
+    assert.is(newApp(regs[2], now).app.verifyTicket, 'ticket-1');
+    // Registering again changes an app the store already holds: the owner reads it back.
+    assert.is(await store.register(reg('wxnew0', 'secret-0', [{ type: 1 }]), now), false);
+    store.close();
+  }
 });
 
 test.run();

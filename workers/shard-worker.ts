@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import { ShardCommand, ShardReply } from '../lib/contract/messages.js';
+import { newApp } from '../lib/store/new-app.js';
 import { Shard } from './shard.js';
 
 /**
@@ -36,11 +37,12 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
       // One app's failure (a store error) must not keep the others from being reconciled.
       const failed: string[] = [];
       let last = '';
-      for (const appid of cmd.appids) {
+      for (const change of cmd.changes) {
         try {
-          shard.reload(appid);
+          if (typeof change === 'string') shard.reload(change);
+          else shard.reload(change.created.appid, newApp(change.created, change.at));
         } catch (err) {
-          failed.push(appid);
+          failed.push(typeof change === 'string' ? change : change.created.appid);
           last = (err as Error).message;
         }
       }

@@ -3,6 +3,7 @@ import { ShardEvent, ShardReply, ShardSettings, TaskUpdate } from '../lib/contra
 import { TaskKey } from '../lib/contract/task-type.js';
 import { createLogger, Logger, mask } from '../lib/log.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
+import { StoredApp } from '../lib/store/rows.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { WriteLock } from '../lib/store/write-lock.js';
 import { Store } from '../lib/store/store.js';
@@ -57,9 +58,13 @@ export class Shard implements ShardServices {
     this.apps.clear();
   }
 
-  reload(appid: string): void {
+  /**
+   * Bring the app's actors in line with the store. `known`: what the store
+   * holds of it, when the caller knows that already (an app just created).
+   */
+  reload(appid: string, known?: StoredApp): void {
     if (!this.active) return;
-    const stored = this.store.getApp(appid);
+    const stored = known ?? this.store.getApp(appid);
     const actor = this.apps.get(appid);
     if (!stored) {
       actor?.remove();

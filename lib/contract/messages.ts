@@ -1,3 +1,4 @@
+import { ValidRegistration } from './registration.js';
 import { TaskKey, TaskType } from './task-type.js';
 import type { MessagePort } from 'node:worker_threads';
 import { TaskState } from '../store/rows.js';
@@ -31,6 +32,14 @@ export interface ShardSettings {
   writeLock: SharedArrayBuffer;
 }
 
+/**
+ * One changed app: its appid, for the owner to read it from the store; or
+ * the registration that just created it, when the store holds exactly
+ * newApp(created, at) (lib/store/new-app.ts) and reading it back would only
+ * cost the owner a query and a decode per registration.
+ */
+export type AppChange = string | { created: ValidRegistration; at: number };
+
 export type ShardCommand =
   /** Open the store, load this shard's apps; start their actors when `active`. */
   | { kind: 'init'; settings: ShardSettings; events: MessagePort; active: boolean }
@@ -41,7 +50,7 @@ export type ShardCommand =
   /** The app's registration changed (or it was deleted): reconcile with the store. */
   | { kind: 'reload'; appid: string }
   /** Several apps changed: one message per shard per event-loop turn instead of one per registration. */
-  | { kind: 'reload-many'; appids: string[] }
+  | { kind: 'reload-many'; changes: AppChange[] }
   /** Forced refresh (API.md §5); answers with the value then current. */
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */

@@ -1,4 +1,4 @@
-import { ShardCommand, ShardReply } from '../contract/messages.js';
+import { AppChange, ShardCommand, ShardReply } from '../contract/messages.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { ShardPool } from './shard-pool.js';
 
@@ -11,9 +11,11 @@ export interface OwnerLink {
   send(appid: string, cmd: ShardCommand): Promise<ShardReply>;
   /**
    * Tell the owner that `appid` changed in the store, without waiting for it
-   * (the change is durable already). False when no owner can be reached now.
+   * (the change is durable already). `change`: what the store now holds of
+   * a newly created app, which spares a local owner reading it back (see
+   * AppChange). False when no owner can be reached now.
    */
-  reload(appid: string): boolean;
+  reload(appid: string, change?: AppChange): boolean;
 }
 
 const FORWARD_TIMEOUT_MS = 60_000;
@@ -28,13 +30,14 @@ export class GenerationOwnerLink implements OwnerLink {
     this.owning = owning;
   }
 
-  reload(appid: string): boolean {
+  reload(appid: string, change?: AppChange): boolean {
     if (this.owning) {
       // Batched per shard; the pool logs a failed batch.
-      this.pool.reloadSoon(appid);
+      this.pool.reloadSoon(appid, change);
       return true;
     }
     if (!this.supervisor) return false;
+    // Another generation owns the app (or is about to): it reads the store, the one truth across generations.
     this.supervisor.send({ t: 'owner-command', id: ++this.nextId, appid, cmd: { kind: 'reload', appid } });
     return true;
   }

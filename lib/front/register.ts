@@ -18,11 +18,13 @@ export async function register(s: FrontServices, body: unknown, token: ApiTokenR
     hasAccessTokenTask: (appid) => s.store.hasTask(appid, TaskType.AccessToken),
     keptRefreshToken: (appid, sub) => s.store.keptRefreshToken(appid, sub),
   });
-  await s.store.register(reg, Date.now());
+  const now = Date.now();
+  const created = await s.store.register(reg, now);
   s.cache.registered(reg);
   // Durable already, so the answer does not wait for the owner: it hears of it in this
   // turn of the event loop (batched per shard); one that is restarting reads the store.
-  if (!s.owner.reload(reg.appid)) {
+  // A new app goes with its registration, which is all the store holds of it (newApp).
+  if (!s.owner.reload(reg.appid, created ? { created: reg, at: now } : undefined)) {
     s.log.warn({ reqId, appid: reg.appid }, 'owner not reached; it will load the registration from the store');
   }
   // One log line per registration: the request's line says what was registered.

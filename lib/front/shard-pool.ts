@@ -1,6 +1,6 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { HeapBytes, ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
+import { AppChange, HeapBytes, ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
 import { Logger } from '../log.js';
 import { releaseBoundMs } from '../process/ipc.js';
 import { shardOf } from '../util/shard-of.js';
@@ -31,7 +31,7 @@ interface ShardSlot {
   restarts: number;
   lastStart: number;
   /** Apps registered since the last flush; sent as one reload-many (see reloadSoon). */
-  pendingReloads: string[];
+  pendingReloads: AppChange[];
 }
 
 /**
@@ -100,18 +100,18 @@ export class ShardPool {
    * the shard flushes the batch first (run), keeping the order per shard.
    * Failures are logged here: nobody awaits the reply.
    */
-  reloadSoon(appid: string): void {
+  reloadSoon(appid: string, change: AppChange = appid): void {
     const slot = this.slots[this.shardFor(appid)];
-    if (slot.pendingReloads.push(appid) === 1) queueMicrotask(() => this.flushReloads(slot));
+    if (slot.pendingReloads.push(change) === 1) queueMicrotask(() => this.flushReloads(slot));
   }
 
   private flushReloads(slot: ShardSlot): void {
     if (slot.pendingReloads.length === 0) return;
-    const appids = slot.pendingReloads;
+    const changes = slot.pendingReloads;
     slot.pendingReloads = [];
-    void this.run(slot, { kind: 'reload-many', appids }, COMMAND_TIMEOUT_MS).then((reply) => {
+    void this.run(slot, { kind: 'reload-many', changes }, COMMAND_TIMEOUT_MS).then((reply) => {
       if (reply.kind === 'error') {
-        this.log.warn({ shard: slot.index, apps: appids.length, err: reply.message }, 'shard did not take the registrations now; it loads them from the store when it (re)starts');
+        this.log.warn({ shard: slot.index, apps: changes.length, err: reply.message }, 'shard did not take the registrations now; it loads them from the store when it (re)starts');
       }
     });
   }

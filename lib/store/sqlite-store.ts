@@ -5,6 +5,7 @@ import { ParamsSource } from '../contract/params.js';
 import { ValidRegistration } from '../contract/registration.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
 import { GroupCommit } from './group-commit.js';
+import { inlineRefreshToken, inlineTicket, sharedParams } from './new-app.js';
 import { StoredApp, TaskRow, TaskState, TaskStateUpdate, AppRow } from './rows.js';
 import { SCHEMA, SCHEMA_VERSION } from './sqlite-schema.js';
 import { Store } from './store.js';
@@ -39,12 +40,8 @@ export function ensureDataDir(dir: string): void {
 
 /** One string per state for all rows (SQLite hands out a fresh copy per row: 100k of them at a restore). */
 const STATES: Record<string, TaskState> = { pending: 'pending', ready: 'ready', failing: 'failing' };
-/** Most tasks have no params: one shared (frozen, as it is shared) object instead of one per row. */
-const NO_PARAMS: ParamsSource = Object.freeze({ kind: 'none' });
-
 function parseParams(text: string): ParamsSource {
-  const params = JSON.parse(text) as ParamsSource;
-  return params.kind === 'none' ? NO_PARAMS : params;
+  return sharedParams(JSON.parse(text) as ParamsSource);
 }
 
 /**
@@ -63,14 +60,6 @@ function toTaskRow(r: TaskSqlRow, appid: string = r.appid): TaskRow {
     state: STATES[r.state] ?? (r.state as TaskState), lastError: r.last_error, nextRefreshAt: r.next_refresh_at,
     fetchCount: r.fetch_count, failCount: r.fail_count,
   };
-}
-
-/** Inline refresh tokens and tickets a registration carries (API.md §3, §5). */
-function inlineRefreshToken(type: TaskType, params: ParamsSource): string | null {
-  if (params.kind !== 'inline') return null;
-  if (type === TaskType.OAuthToken) return params.values.refresh_token ?? null;
-  if (type === TaskType.AuthorizerToken) return params.values.authorizer_refresh_token ?? null;
-  return null;
 }
 
 /**
@@ -141,7 +130,7 @@ export class SqliteStore implements Store {
     this.commit = new GroupCommit((body) => this.lock.run(() => this.db.transaction(body).immediate()));
   }
 
-  register(reg: ValidRegistration, now: number): Promise<void> {
+  register(reg: ValidRegistration, now: number): Promise<boolean> {
     return this.commit.run(() => {
       const stored = this.stmt.getSecret.get(reg.appid) as string | undefined;
       // Keep the stored ciphertext when the secret did not change, so secret_gen does not move.
@@ -152,10 +141,11 @@ export class SqliteStore implements Store {
           appid: reg.appid, type: t.type, sub: t.sub, notify: t.notify, params: JSON.stringify(t.params),
           stable: t.stable ? 1 : 0, refresh_token: inlineRefreshToken(t.type, t.params),
         });
-        if (t.type === TaskType.ComponentToken && t.params.kind === 'inline' && t.params.values.component_verify_ticket) {
-          this.stmt.setTicket.run(t.params.values.component_verify_ticket, now, reg.appid);
-        }
+        const ticket = inlineTicket(t);
+        if (ticket !== null) this.stmt.setTicket.run(ticket, now, reg.appid);
       }
+      // No app row before means no task rows either (the last task's delete takes the app row too).
+      return stored === undefined;
     });
   }
 

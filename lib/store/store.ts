@@ -8,8 +8,11 @@ import { StoredApp, TaskRow, TaskStateUpdate } from './rows.js';
  * Writes resolve only once durable; concurrent writes are group-committed.
  */
 export interface Store {
-  /** Upsert an app and the tasks named; keeps tasks not named. */
-  register(reg: ValidRegistration, now: number): Promise<void>;
+  /**
+   * Upsert an app and the tasks named; keeps tasks not named. True when it
+   * created the app: the store then holds exactly newApp(reg, now).
+   */
+  register(reg: ValidRegistration, now: number): Promise<boolean>;
   /** Removes the app, its tasks, secrets and values. False when unknown. */
   deleteApp(appid: string): Promise<boolean>;
   /** Removes one task; the app row goes too when it was the last one. */
