@@ -120,8 +120,9 @@ export async function spawnNode(args: string[], ready: RegExp, env: Record<strin
   };
 }
 
-export function startSimulator(expiresIn?: number): Promise<Proc> {
-  const args = [BIN, 'simulate', '-p', '0', ...(expiresIn ? ['--expires-in', String(expiresIn)] : [])];
+/** `bin`: another checkout's bin/wechat-scheduler (for before/after runs); default this one. */
+export function startSimulator(expiresIn?: number, bin = BIN): Promise<Proc> {
+  const args = [bin, 'simulate', '-p', '0', ...(expiresIn ? ['--expires-in', String(expiresIn)] : [])];
   return spawnNode(args, /^simulator listening$/);
 }
 
