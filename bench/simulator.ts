@@ -12,7 +12,9 @@
 // the simulator's CPU is read from /proc around each run.
 //
 //   node --import tsx bench/simulator.ts [--tokens 100000] [--calls 30000] [--rounds 4] [--connections 64]
-//        [--authorizers 0.1] [--expires-in 7200] [--wrk-threads 1] [--before REV|DIR[,REV2]]
+//        [--authorizers 0.1] [--expires-in 7200] [--wrk-threads 1] [--before REV|DIR[,REV2]] [--prof DIR]
+//
+// --prof DIR: each simulator writes a V8 CPU profile (fill and rounds) into DIR when it stops.
 import { loadavg } from 'node:os';
 import { flags, fmt, median, table } from './lib/args.js';
 import { checkout } from './lib/checkout.js';
@@ -20,7 +22,7 @@ import { cpuSeconds, rssMb } from './lib/proc-stats.js';
 import { BIN, sleep, startSimulator, type Proc } from './lib/procs.js';
 import { wrkSimToken, type WrkSimTokenOptions } from './lib/wrk-sim-token.js';
 
-const opt = flags({ tokens: 100000, calls: 30000, rounds: 4, connections: 64, authorizers: 0.1, expiresIn: 7200, wrkThreads: 1, before: '' });
+const opt = flags({ tokens: 100000, calls: 30000, rounds: 4, connections: 64, authorizers: 0.1, expiresIn: 7200, wrkThreads: 1, before: '', prof: '' });
 const COMPONENT = 'wxbenchcomp';
 const every = opt.authorizers > 0 ? Math.round(1 / opt.authorizers) : 0;
 const authorizers = every > 0 ? Math.ceil(opt.tokens / every) : 0;
@@ -62,7 +64,7 @@ const targets = [{ name: 'current', bin: BIN }, ...String(opt.before).split(',')
 })];
 const sims: Sim[] = [];
 for (const t of targets) {
-  const proc = await startSimulator(opt.expiresIn, t.bin);
+  const proc = await startSimulator(opt.expiresIn, t.bin, opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : []);
   const sim = { name: t.name, proc, componentToken: await componentToken(proc.url) };
   sims.push(sim);
   const fill = await drive(sim, opt.tokens, 0, 'fill');

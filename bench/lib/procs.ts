@@ -121,8 +121,8 @@ export async function spawnNode(args: string[], ready: RegExp, env: Record<strin
 }
 
 /** `bin`: another checkout's bin/wechat-scheduler (for before/after runs); default this one. */
-export function startSimulator(expiresIn?: number, bin = BIN): Promise<Proc> {
-  const args = [bin, 'simulate', '-p', '0', ...(expiresIn ? ['--expires-in', String(expiresIn)] : [])];
+export function startSimulator(expiresIn?: number, bin = BIN, nodeArgs: string[] = []): Promise<Proc> {
+  const args = [...nodeArgs, bin, 'simulate', '-p', '0', ...(expiresIn ? ['--expires-in', String(expiresIn)] : [])];
   return spawnNode(args, /^simulator listening$/);
 }
 
