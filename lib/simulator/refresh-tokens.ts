@@ -2,7 +2,7 @@
 // bound to the first appid that uses it; with rotation on, every use revokes
 // it and hands out a successor, so a client that does not keep the newest
 // one is caught at its next refresh.
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 
 export const REFRESH_KINDS = ['oauth', 'authorizer'] as const;
 export type RefreshKind = (typeof REFRESH_KINDS)[number];
@@ -54,7 +54,7 @@ export class RefreshTokenRegistry {
   successor(token: string, record: RefreshRecord, rotate: boolean): string {
     if (!rotate) return token;
     record.revoked = true;
-    const next = `${record.kind === 'oauth' ? 'ORT' : 'ART'}_${randomBytes(24).toString('hex')}`;
+    const next = `${record.kind === 'oauth' ? 'ORT' : 'ART'}_${randomHex(24)}`;
     this.tokens.set(next, { ...record, revoked: false });
     return next;
   }

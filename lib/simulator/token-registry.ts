@@ -2,7 +2,7 @@
 // a token lives until its expires_in runs out, but once a newer token is
 // issued for the same owner it survives only a grace period (WeChat keeps the
 // old and the new access_token usable together for 5 minutes).
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 
 export const TOKEN_KINDS = [
   'access_token',
@@ -83,7 +83,7 @@ export class TokenRegistry {
 
   private uniqueValue(kind: TokenKind): string {
     for (;;) {
-      const value = `${PREFIX[kind]}_${randomBytes(24).toString('hex')}`;
+      const value = `${PREFIX[kind]}_${randomHex(24)}`;
       if (!this.byValue.has(value)) return value;
     }
   }
