@@ -44,6 +44,19 @@ export function cpuSeconds(pids: number[]): number {
   return ticks / TICKS_PER_S;
 }
 
+/** User and system CPU seconds used so far by these processes, apart. */
+export function cpuSplit(pids: number[]): { user: number; system: number } {
+  let user = 0;
+  let system = 0;
+  for (const p of pids) {
+    const f = stat(p);
+    if (!f) continue;
+    user += Number(f[11]);
+    system += Number(f[12]);
+  }
+  return { user: user / TICKS_PER_S, system: system / TICKS_PER_S };
+}
+
 /** Resident set size in MB, summed over the processes. */
 export function rssMb(pids: number[]): number {
   let kb = 0;
