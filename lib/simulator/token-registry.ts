@@ -2,6 +2,7 @@
 // a token lives until its expires_in runs out, but once a newer token is
 // issued for the same owner it survives only a grace period (WeChat keeps the
 // old and the new access_token usable together for 5 minutes).
+import { DeadlineHeap } from './deadline-heap.js';
 import { randomHex } from './random-hex.js';
 
 export const TOKEN_KINDS = [
@@ -45,11 +46,22 @@ const SWEEP_EVERY = 1000;
 export class TokenRegistry {
   private readonly byValue = new Map<string, TokenRecord>();
   private readonly newest = new Map<string, TokenRecord>();
+  /**
+   * Replaced tokens by the end of their validity. Only a replaced token is
+   * ever forgotten (the newest one of an owner never is), and its deadline is
+   * known once it is replaced, so a sweep pops what is due instead of
+   * walking every token.
+   */
+  private readonly replaced = new DeadlineHeap<TokenRecord>();
   private issuedSinceSweep = 0;
 
   issue(kind: TokenKind, owner: string, lifetimeSeconds: number, graceSeconds: number, now: number): TokenRecord {
-    const previous = this.newest.get(key(kind, owner));
-    if (previous) previous.supersededUntil = now + graceSeconds * 1000;
+    const k = key(kind, owner);
+    const previous = this.newest.get(k);
+    if (previous) {
+      previous.supersededUntil = now + graceSeconds * 1000;
+      this.replaced.push(deadline(previous), previous);
+    }
     const record: TokenRecord = {
       value: this.uniqueValue(kind),
       kind,
@@ -58,7 +70,7 @@ export class TokenRegistry {
       expiresAt: now + lifetimeSeconds * 1000,
     };
     this.byValue.set(record.value, record);
-    this.newest.set(key(kind, owner), record);
+    this.newest.set(k, record);
     if (++this.issuedSinceSweep >= SWEEP_EVERY) this.sweep(now);
     return record;
   }
@@ -76,9 +88,18 @@ export class TokenRegistry {
     return this.newest.get(key(kind, owner));
   }
 
+  /** Ends a replaced token's grace period at `at` if it ran longer (a forced stable_token refresh). */
+  cutOff(record: TokenRecord, at: number): void {
+    if ((record.supersededUntil ?? Infinity) <= at) return;
+    record.supersededUntil = at;
+    // Its earlier entry stays in the heap; whichever pops first forgets it.
+    this.replaced.push(deadline(record), record);
+  }
+
   clear(): void {
     this.byValue.clear();
     this.newest.clear();
+    this.replaced.clear();
   }
 
   private uniqueValue(kind: TokenKind): string {
@@ -88,14 +109,22 @@ export class TokenRegistry {
     }
   }
 
-  /** Keeps memory bounded when a benchmark issues millions of tokens. */
+  /**
+   * Keeps memory bounded when a benchmark issues millions of tokens: forgets
+   * every replaced token whose validity ended FORGET_AFTER_MS ago.
+   */
   private sweep(now: number): void {
     this.issuedSinceSweep = 0;
-    for (const [value, r] of this.byValue) {
-      const deadline = Math.min(r.expiresAt, r.supersededUntil ?? Infinity);
-      if (deadline + FORGET_AFTER_MS < now && this.newest.get(key(r.kind, r.owner)) !== r) this.byValue.delete(value);
+    while (this.replaced.peekKey() + FORGET_AFTER_MS < now) {
+      const r = this.replaced.pop()!;
+      if (this.byValue.get(r.value) === r && this.newest.get(key(r.kind, r.owner)) !== r) this.byValue.delete(r.value);
     }
   }
+}
+
+/** When a token stops being valid: it runs out, or its grace period ends. */
+function deadline(r: TokenRecord): number {
+  return Math.min(r.expiresAt, r.supersededUntil ?? Infinity);
 }
 
 function key(kind: TokenKind, owner: string): string {

@@ -48,7 +48,7 @@ export const stableEndpoint: Endpoint = {
     }
     const token = sim.issue('stable_access_token', appid, appid);
     // A forced refresh invalidates the previous token at once (no grace period).
-    if (force && current) current.supersededUntil = Math.min(current.supersededUntil ?? Infinity, now);
+    if (force && current) sim.tokens.cutOff(current, now);
     return { access_token: token.value, expires_in: secondsLeft(token, token.issuedAt) };
   },
 };
