@@ -6,8 +6,22 @@ export type JsonBody = { ok: true; value: unknown } | { ok: false; reason: strin
 
 const LIMIT_BYTES = 1024 * 1024;
 
+/** Bodies read before the Koa routes got the request (see keepBody). */
+const kept = new WeakMap<IncomingMessage, JsonBody>();
+
+/**
+ * Hands a body already read to a later readJsonBody of the same request:
+ * the WeChat fast path reads a POST body, then leaves the call to the Koa
+ * routes if a fault rule arrived meanwhile.
+ */
+export function keepBody(req: IncomingMessage, body: JsonBody): void {
+  kept.set(req, body);
+}
+
 /** `value` is undefined for an empty body. */
 export async function readJsonBody(req: IncomingMessage): Promise<JsonBody> {
+  const done = kept.get(req);
+  if (done) return done;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

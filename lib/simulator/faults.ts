@@ -49,6 +49,11 @@ export function parseFaultRule(input: unknown): FaultRule {
 export class FaultQueue {
   private rules: FaultRule[] = [];
 
+  /** Rules still pending. */
+  get size(): number {
+    return this.rules.length;
+  }
+
   push(rule: FaultRule): void {
     this.rules.push(rule);
   }

@@ -1,10 +1,11 @@
 // Starts the simulator: a Koa app on its own HTTP server, whose close()
 // ends hanging and keep-alive connections so it never waits on a client.
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Koa from 'koa';
 import { adminRoutes } from './admin-routes.js';
 import { SimulatorState } from './state.js';
+import { wechatFastPath } from './wechat-fast-path.js';
 import { wechatRoutes } from './wechat-routes.js';
 
 export interface SimulatorOptions {
@@ -41,7 +42,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   app.use(admin.routes());
   app.use(notFound);
 
-  const server = createServer(app.callback());
+  const koa = app.callback();
+  const koaAnswers = (req: IncomingMessage, res: ServerResponse) => void koa(req, res);
+  const fast = wechatFastPath(sim, koaAnswers);
+  const server = createServer((req, res) => {
+    if (!fast(req, res)) koaAnswers(req, res);
+  });
   // Connections that called the WeChat API, not the admin API: a test reading /__sim/stats is not a client of WeChat.
   const counted = new WeakSet<Socket>();
   server.on('request', (req: IncomingMessage) => {
