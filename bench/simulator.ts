@@ -11,7 +11,7 @@
 // `--connections` keep-alive connections, cycling over the same apps, and
 // the simulator's CPU is read from /proc around each run.
 //
-//   node --import tsx bench/simulator.ts [--tokens 100000] [--calls 30000] [--rounds 4] [--connections 64]
+//   node --import tsx bench/simulator.ts [--tokens 100000] [--calls 10000] [--rounds 16] [--connections 64]
 //        [--authorizers 0.1] [--expires-in 7200] [--wrk-threads 1] [--before REV|DIR[,REV2]] [--prof DIR]
 //
 // --prof DIR: each simulator writes a V8 CPU profile (fill and rounds) into DIR when it stops.
@@ -22,7 +22,7 @@ import { cpuSplit, rssMb, threadCpu } from './lib/proc-stats.js';
 import { BIN, sleep, startSimulator, type Proc } from './lib/procs.js';
 import { wrkSimToken, type WrkSimTokenOptions } from './lib/wrk-sim-token.js';
 
-const opt = flags({ tokens: 100000, calls: 30000, rounds: 4, connections: 64, authorizers: 0.1, expiresIn: 7200, wrkThreads: 1, before: '', prof: '' });
+const opt = flags({ tokens: 100000, calls: 10000, rounds: 16, connections: 64, authorizers: 0.1, expiresIn: 7200, wrkThreads: 1, before: '', prof: '' });
 const COMPONENT = 'wxbenchcomp';
 const every = opt.authorizers > 0 ? Math.round(1 / opt.authorizers) : 0;
 const authorizers = every > 0 ? Math.ceil(opt.tokens / every) : 0;
@@ -55,7 +55,7 @@ async function drive(sim: Sim, count: number, start: number, runId: string): Pro
   const c0 = cpuSplit([sim.proc.pid]);
   const m0 = mainThreadCpu(sim.proc.pid);
   const r = await wrkSimToken(load);
-  // Up to connections − 1 calls were still in flight when wrk stopped (≤ 0.2 % of 30,000); let them finish.
+  // Up to connections − 1 calls were still in flight when wrk stopped (≤ 0.6 % of 10,000); let them finish.
   await sleep(200);
   const c1 = cpuSplit([sim.proc.pid]);
   const main = mainThreadCpu(sim.proc.pid) - m0;
