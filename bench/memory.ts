@@ -12,6 +12,7 @@ import v8 from 'node:v8';
 import { TaskUpdate } from '../lib/contract/messages.js';
 import { TaskCache } from '../lib/front/task-cache.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { WriteLock } from '../lib/store/write-lock.js';
 import { Shard } from '../workers/shard.js';
 import { fmt, flags, table } from './lib/args.js';
 import { tempDir } from './lib/procs.js';
@@ -77,6 +78,7 @@ rows.push(await heapOf('shard (all apps, 1 of 1)', () => {
   shard = new Shard({
     shardIndex: 0, shardCount: 1, dataDir: dir, wechatApi: 'http://127.0.0.1:9', wechatTimeoutMs: 10_000, callbackTimeoutMs: 5_000,
     wechatConcurrency: 32, refreshMinIntervalMs: 10_000, logLevel: 'warn', stableToken: false, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
+    writeLock: new WriteLock().buffer,
   }, port2, true);
   return { size: shard.snapshots().length, keep: shard };
 }));

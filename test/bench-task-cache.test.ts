@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateRegistration } from '../lib/contract/registration.js';
+import { TaskType } from '../lib/contract/task-type.js';
 import { TaskCache } from '../lib/front/task-cache.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 
@@ -16,7 +17,7 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const update = (appid: string, type: number, sub: string, value: string) => ({
+const update = (appid: string, type: TaskType, sub: string, value: string) => ({
   appid, type, sub, value, expiresAt: Date.now() + 60_000, state: 'ready' as const, lastError: null, refreshedAt: Date.now(),
   nextRefreshAt: Date.now() + 50_000, authorizerAppid: type === 4 ? sub : null, fetchCount: 1, failCount: 0,
 });
