@@ -2,13 +2,7 @@
 // wrk-register.lua: exactly `total` POST /registe of type-0 apps named
 // prefix + 7-digit index, 0..total-1. wrk costs far less CPU per request than
 // an undici Pool in Node, which matters when it shares 2 cores with the server.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { cpuSeconds } from './proc-stats.js';
-
-const SCRIPT = fileURLToPath(new URL('./wrk-register.lua', import.meta.url));
-const DONE_LINE = 'wrk-register: thread done';
-const RESULT_PREFIX = 'wrk-register: ';
+import { runWrkScript, WrkScriptSummary } from './wrk-script.js';
 
 export interface WrkRegisterOptions {
   url: string;
@@ -36,52 +30,23 @@ export interface WrkRegisterResult {
   filler: number;
 }
 
-interface LuaSummary {
-  ok: number; bad: number; filler: number; durationUs: number; requests: number;
-  socketErrors: number; p50Us: number; p99Us: number; firstError: string;
+interface LuaSummary extends WrkScriptSummary {
+  filler: number;
 }
 
 /** Runs wrk until every registration is answered; throws unless all `total` were answered 200 "success". */
-export function wrkRegister(o: WrkRegisterOptions): Promise<WrkRegisterResult> {
+export async function wrkRegister(o: WrkRegisterOptions): Promise<WrkRegisterResult> {
   const threads = o.threads ?? 1;
   if (o.total < threads) throw new Error(`wrk-register: total ${o.total} is below the ${threads} wrk threads`);
   const timeoutS = o.timeoutS ?? Math.round(60 + o.total / 200);
-  const args = ['-t', String(threads), '-c', String(o.connections), '-d', `${timeoutS}s`, '--timeout', '10s',
-    '-s', SCRIPT, o.url, '--', String(o.total), o.prefix, o.token, String(threads)];
-  const wrk = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let errOut = '';
-    let done = 0;
-    let loaderCpuS = NaN;
-    wrk.on('error', (e) => reject(new Error(`wrk-register: cannot run wrk (apt-get install -y wrk): ${e.message}`)));
-    wrk.stderr.on('data', (d: Buffer) => (errOut += d.toString()));
-    wrk.stdout.on('data', (d: Buffer) => {
-      const before = out.split(DONE_LINE).length;
-      out += d.toString();
-      done += out.split(DONE_LINE).length - before;
-      if (done === threads && Number.isNaN(loaderCpuS)) {
-        // wrk's main thread sleeps until -d even when every thread has stopped; SIGINT ends the sleep.
-        loaderCpuS = cpuSeconds([wrk.pid!]);
-        wrk.kill('SIGINT');
-      }
-    });
-    wrk.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX) && l.includes('{'));
-      if (!line) {
-        reject(new Error(`wrk-register: wrk (exit ${code}) printed no summary:\n${out}${errOut}`));
-        return;
-      }
-      const r = JSON.parse(line.slice(RESULT_PREFIX.length)) as LuaSummary;
-      if (r.ok !== o.total || r.bad !== 0) {
-        reject(new Error(`wrk-register: ${r.ok} of ${o.total} registrations answered 200, ${r.bad} refused, ${r.socketErrors} socket errors` +
-          `${done < threads ? ` (wrk stopped at its ${timeoutS} s deadline)` : ''}; first refusal: ${r.firstError || 'none'}`));
-        return;
-      }
-      const seconds = r.durationUs / 1e6;
-      resolve({ ok: r.ok, seconds, perS: r.ok / seconds, loaderCpuS, p50Ms: r.p50Us / 1000, p99Ms: r.p99Us / 1000, filler: r.filler });
-    });
-  });
+  const { summary: r, loaderCpuS, finished } = await runWrkScript<LuaSummary>('wrk-register', { url: o.url, connections: o.connections, threads, timeoutS },
+    [String(o.total), o.prefix, o.token, String(threads)]);
+  if (r.ok !== o.total || r.bad !== 0) {
+    throw new Error(`wrk-register: ${r.ok} of ${o.total} registrations answered 200, ${r.bad} refused, ${r.socketErrors} socket errors` +
+      `${finished ? '' : ` (wrk stopped at its ${timeoutS} s deadline)`}; first refusal: ${r.firstError || 'none'}`);
+  }
+  const seconds = r.durationUs / 1e6;
+  return { ok: r.ok, seconds, perS: r.ok / seconds, loaderCpuS, p50Ms: r.p50Us / 1000, p99Ms: r.p99Us / 1000, filler: r.filler };
 }
 
 /**
