@@ -8,9 +8,10 @@
 // requests / CPU-seconds is what one core could serve, and is far steadier.
 //
 //   node --import tsx bench/query.ts [--seconds 8] [--rounds 3] [--connections 32] [--threads 1] [--workers 2]
-//                                    [--before /path/to/other/checkout]   (built; measured as a 4th server)
+//                                    [--before REV|DIR]   (a revision, or a built checkout; measured as a 4th server)
 import os from 'node:os';
 import { join } from 'node:path';
+import { checkout } from './lib/checkout.js';
 import { fmt, flags, median, table } from './lib/args.js';
 import { Proc, sleep, startBaseline, startServer, startSimulator, tempDir } from './lib/procs.js';
 import { cpuSeconds, tree } from './lib/proc-stats.js';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   if (opt.before) {
     // The same data dir is fine: both read the one registration; only one of them fetches (the first owns it, the
     // store is shared WAL) — but to keep "one owner" true the before-server gets its own copy of the value instead.
-    const old = await startServer({ wechatApi: sim.url, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers, bin: join(opt.before, 'bin', 'wechat-scheduler') });
+    const old = await startServer({ wechatApi: sim.url, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers, bin: checkout(opt.before).bin });
     await fetch(`${old.url}/registe`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ appid: APPID, appsecret: 'bench-secret', tasks: [{ type: 0 }] }) });
     for (let i = 0; i < 200 && (await getText(old.url + path)).status !== 200; i++) await sleep(100);
     targets.push(['product (before)', old]);

@@ -8,7 +8,7 @@
 //
 //   node --import tsx bench/registration.ts [--apps 12000] [--rounds 3] [--concurrency 64] [--workers 2]
 //        [--loader wrk|undici|wrk,undici] [--wrk-threads 1]
-//        [--before DIR[,DIR2]] [--simulator 0|1 (fetch from the simulator instead of hanging)] [--prof DIR]
+//        [--before REV|DIR[,REV2|DIR2]] [--simulator 0|1 (fetch from the simulator instead of hanging)] [--prof DIR]
 //        [--node-args '--flag …' (node flags for every server)]
 //
 // With --simulator 1 each round also waits until /metrics reports every app
@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { checkout } from './lib/checkout.js';
 import { flags, fmt, median, table } from './lib/args.js';
 import { cpuSeconds, threadCpu, tree } from './lib/proc-stats.js';
 import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
@@ -70,7 +71,7 @@ let sim: Proc | undefined;
 if (opt.simulator) sim = await startSimulator(600);
 const wechatApi = sim ? sim.url : `http://127.0.0.1:${(hang.address() as { port: number }).port}`;
 
-const servers = [{ name: 'current', bin: undefined as string | undefined }, ...String(opt.before).split(',').filter(Boolean).map((d) => ({ name: d, bin: join(d, 'bin', 'wechat-scheduler') }))];
+const servers = [{ name: 'current', bin: undefined as string | undefined }, ...String(opt.before).split(',').filter(Boolean).map((d) => checkout(d))];
 interface Sample { perS: number; perCpuS: number; loaderMsPerReg: number; load1: number; fetched?: Fetched }
 /** Server CPU ms per registration from the load's start until every app was fetched: all of it, the front's main thread, the rest. */
 interface Fetched { msPerReg: number; frontMsPerReg: number; otherMsPerReg: number; seconds: number }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { checkout } from './lib/checkout.js';
 import { fmt, flags, table } from './lib/args.js';
 import { cpuSeconds, rssMb, threadCpu, tree } from './lib/proc-stats.js';
 import { sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
@@ -105,9 +106,10 @@ async function main(): Promise<void> {
   };
 
   const runs = [];
-  if (opt.before) runs.push(await restore('before', join(opt.before, 'bin', 'wechat-scheduler')));
+  const before = opt.before ? checkout(opt.before).bin : '';
+  if (before) runs.push(await restore('before', before));
   runs.push(await restore('current'));
-  if (opt.before) runs.push(await restore('before (again)', join(opt.before, 'bin', 'wechat-scheduler')));
+  if (before) runs.push(await restore('before (again)', before));
   console.log(`\nrestore of ${opt.tasks} tasks (${apps} type-0 apps, ${authorizers} type-4 authorizers), ${opt.workers} shard threads; load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(table(['figure', ...runs.map((r) => r.label)], [
     ['s until listening', ...runs.map((r) => fmt(r.listenS, 2))],

@@ -14,8 +14,10 @@ export interface Checkout {
   bin: string;
 }
 
+const binOf = (dir: string) => join(dir, 'bin', 'wechat-scheduler');
+
 export function checkout(revOrDir: string): Checkout {
-  if (existsSync(revOrDir)) return { name: revOrDir, dir: revOrDir, bin: join(revOrDir, 'bin', 'wechat-scheduler') };
+  if (existsSync(revOrDir)) return { name: revOrDir, dir: revOrDir, bin: binOf(revOrDir) };
   const sha = execFileSync('git', ['rev-parse', '--verify', `${revOrDir}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim();
   const dir = join(tmpdir(), `ws-rev-${sha.slice(0, 12)}`);
   const built = join(dir, 'dist', 'lib', 'cli.js');
@@ -27,5 +29,5 @@ export function checkout(revOrDir: string): Checkout {
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
   }
-  return { name: `${revOrDir} (${sha.slice(0, 8)})`, dir, bin: join(dir, 'bin', 'wechat-scheduler') };
+  return { name: `${revOrDir} (${sha.slice(0, 8)})`, dir, bin: binOf(dir) };
 }

@@ -36,12 +36,8 @@ export function tree(pid: number): number[] {
 
 /** User + system CPU seconds used so far by these processes (all their threads). */
 export function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const p of pids) {
-    const f = stat(p);
-    if (f) ticks += Number(f[11]) + Number(f[12]); // utime, stime
-  }
-  return ticks / TICKS_PER_S;
+  const { user, system } = cpuSplit(pids);
+  return user + system;
 }
 
 /** User and system CPU seconds used so far by these processes, apart. */
@@ -51,8 +47,8 @@ export function cpuSplit(pids: number[]): { user: number; system: number } {
   for (const p of pids) {
     const f = stat(p);
     if (!f) continue;
-    user += Number(f[11]);
-    system += Number(f[12]);
+    user += Number(f[11]); // utime
+    system += Number(f[12]); // stime
   }
   return { user: user / TICKS_PER_S, system: system / TICKS_PER_S };
 }
