@@ -9,11 +9,14 @@ import { waitFor } from './helpers/poll.js';
 class Entry implements TimerEntry {
   heapIndex = -1;
   firedAt: number | null = null;
-  constructor(readonly name: string, private readonly log: Entry[], private readonly onFire?: (e: Entry) => void) {}
-  fire(): void {
+  /** Ends the run this entry's fire() started (runs end at once unless `held`). */
+  finish: () => void = () => {};
+  constructor(readonly name: string, private readonly log: Entry[], private readonly onFire?: (e: Entry) => void, private readonly held = false) {}
+  fire(): Promise<void> {
     this.firedAt = Date.now();
     this.log.push(this);
     this.onFire?.(this);
+    return this.held ? new Promise<void>((resolve) => (this.finish = resolve)) : Promise.resolve();
   }
 }
 
@@ -127,6 +130,47 @@ test('a NaN due time fires at once and keeps the order of the rest', async () =>
   timers.schedule(nan, Number.NaN);
   await waitFor('both', () => log.length === 2);
   assert.equal(log.map((e) => e.name), ['nan', 'later']);
+});
+
+test('at most maxRunning fired entries run at once; the rest wait in due order', async () => {
+  const timers = new RefreshTimers(3, 60_000); // never detached here, however slow the box
+  const log: Entry[] = [];
+  const now = Date.now();
+  const entries = Array.from({ length: 10 }, (_, i) => new Entry(`e${i}`, log, undefined, true));
+  // Scheduled in reverse so that due order, not insertion order, is what the log shows.
+  for (let i = entries.length - 1; i >= 0; i--) timers.schedule(entries[i]!, now + 20 + i);
+  await waitFor('the first three', () => log.length === 3);
+  await new Promise((r) => setTimeout(r, 100)); // all ten are due by now
+  assert.equal(log.map((e) => e.name), ['e0', 'e1', 'e2']);
+  assert.is(timers.runningCount, 3);
+  assert.is(timers.size, 7);
+  entries[1]!.finish();
+  await waitFor('one more after one finished', () => log.length === 4);
+  assert.is(log[3]!.name, 'e3');
+  for (let i = 0; i < entries.length; i++) {
+    await waitFor(`e${i} fired`, () => entries[i]!.firedAt !== null);
+    entries[i]!.finish();
+  }
+  await waitFor('all ten ran', () => timers.runningCount === 0);
+  assert.equal(log.map((e) => e.name), entries.map((e) => e.name));
+  assert.is(timers.size, 0);
+});
+
+test('a run longer than detachMs stops holding its place', async () => {
+  const timers = new RefreshTimers(1, 150);
+  const log: Entry[] = [];
+  const stuck = new Entry('stuck', log, undefined, true);
+  const next = new Entry('next', log);
+  timers.schedule(stuck, Date.now());
+  timers.schedule(next, Date.now() + 1);
+  await waitFor('stuck fired', () => stuck.firedAt !== null);
+  await waitFor('next, once stuck was detached', () => next.firedAt !== null);
+  assert.ok(next.firedAt! - stuck.firedAt! >= 140, `next fired ${next.firedAt! - stuck.firedAt!} ms after stuck`);
+  assert.is(timers.runningCount, 0);
+  stuck.finish(); // finishing late changes nothing
+  await new Promise((r) => setImmediate(r));
+  assert.is(timers.runningCount, 0);
+  assert.equal(log.map((e) => e.name), ['stuck', 'next']);
 });
 
 test('clear drops every entry', () => {

@@ -2,8 +2,8 @@
 export interface TimerEntry {
   /** Position in the heap, -1 when not scheduled. Written by RefreshTimers only. */
   heapIndex: number;
-  /** Called once, in a timer turn, at or after the due time. */
-  fire(): void;
+  /** Called once, in a timer turn, at or after the due time; settles when the work it started is done. */
+  fire(): Promise<void>;
 }
 
 /** Node's setTimeout takes at most a signed 32-bit delay. */
@@ -15,8 +15,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * its list and closure per task cost ~260 B; at 100k tasks that was 26 MB
  * per shard. Due times live in a Float64Array beside the heap, so no entry
  * carries a boxed number for it. Entries due together all fire in one turn
- * (unlike Node's timers, without draining microtasks between them); their
- * fetches queue on the WeChat concurrency limiter anyway.
+ * (unlike Node's timers, without draining microtasks between them).
+ *
+ * At most `maxRunning` fired entries run at once; the others stay in the
+ * heap, in due order, until one finishes. A burst (100k apps registered at
+ * once, or a restore) then waits as heap slots, not as ~1–2 KB of suspended
+ * fetch chains each queued on the WeChat limiter: at 100k that backlog was
+ * 100+ MB of a shard's heap. A run that has not finished after `detachMs`
+ * (a slow params callback, WeChat near its timeout) stops counting, so one
+ * slow tenant holds the others back for that long at most.
  */
 export class RefreshTimers {
   private entries: TimerEntry[] = [];
@@ -25,9 +32,20 @@ export class RefreshTimers {
   /** Due time the Node timer is armed for; when clamped, it fires earlier and re-arms. */
   private armedFor = 0;
   private armedClamped = false;
+  /** Fired entries still running, with when they were fired. */
+  private readonly running = new Map<TimerEntry, number>();
+  private sweeper: NodeJS.Timeout | null = null;
 
+  constructor(private readonly maxRunning = Number.POSITIVE_INFINITY, private readonly detachMs = 2_000) {}
+
+  /** Entries waiting in the heap (fired ones that still run are not counted). */
   get size(): number {
     return this.entries.length;
+  }
+
+  /** Fired entries counted as running. */
+  get runningCount(): number {
+    return this.running.size;
   }
 
   /** Schedule `e` at `at`, moving it when it was scheduled already. */
@@ -59,11 +77,14 @@ export class RefreshTimers {
     this.arm();
   }
 
-  /** Drop every entry and the Node timer. */
+  /** Drop every entry and the Node timers. */
   clear(): void {
     for (const e of this.entries) e.heapIndex = -1;
     this.entries = [];
+    this.running.clear();
     this.disarm();
+    if (this.sweeper) clearTimeout(this.sweeper);
+    this.sweeper = null;
   }
 
   private removeAt(i: number): void {
@@ -94,6 +115,12 @@ export class RefreshTimers {
       this.disarm();
       return;
     }
+    if (this.saturated()) {
+      // A finishing run (or the sweeper) fires what is due next.
+      this.disarm();
+      this.sweepLater();
+      return;
+    }
     const head = this.due[0]!;
     if (this.timer && head >= this.armedFor) return;
     this.disarm();
@@ -111,15 +138,45 @@ export class RefreshTimers {
   private onTimer(): void {
     this.timer = null;
     // Node fired the timer, so by its clock the armed time has come, even when Date.now() lags a millisecond.
-    const upTo = this.armedClamped ? Date.now() : Math.max(Date.now(), this.armedFor);
+    this.fireDue(this.armedClamped ? Date.now() : Math.max(Date.now(), this.armedFor));
+  }
+
+  private saturated(): boolean {
+    return this.running.size >= this.maxRunning;
+  }
+
+  private fireDue(upTo: number): void {
     const fired: TimerEntry[] = [];
-    while (this.entries.length > 0 && this.due[0]! <= upTo) {
+    while (this.entries.length > 0 && this.due[0]! <= upTo && this.running.size + fired.length < this.maxRunning) {
       fired.push(this.entries[0]!);
       this.removeAt(0);
     }
+    const now = Date.now();
+    for (const e of fired) this.running.set(e, now);
     // Re-arm before firing: a fire() may schedule again.
     this.arm();
-    for (const e of fired) e.fire();
+    for (const e of fired) {
+      const done = (): void => this.finished(e);
+      e.fire().then(done, done);
+    }
+  }
+
+  private finished(e: TimerEntry): void {
+    if (!this.running.delete(e)) return; // detached already
+    if (this.entries.length > 0) this.fireDue(Date.now());
+  }
+
+  /** While saturated, look every `detachMs` for runs that took longer than that. */
+  private sweepLater(): void {
+    if (this.sweeper) return;
+    this.sweeper = setTimeout(() => {
+      this.sweeper = null;
+      const now = Date.now();
+      for (const [e, firedAt] of this.running) if (now - firedAt >= this.detachMs) this.running.delete(e);
+      this.fireDue(now);
+    }, this.detachMs);
+    // Runs in flight keep the thread alive by themselves; this only watches them.
+    this.sweeper.unref();
   }
 
   private grow(): void {

@@ -23,11 +23,13 @@ export class Shard implements ShardServices {
   readonly wechat: WechatClient;
   readonly callbacks: Callbacks;
   readonly log: Logger;
-  readonly timers = new RefreshTimers();
+  readonly timers: RefreshTimers;
   private readonly apps = new Map<string, AppActor>();
 
   constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
+    // Twice the WeChat concurrency: enough runs to keep every connection busy while others commit.
+    this.timers = new RefreshTimers(2 * settings.wechatConcurrency);
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
     this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
     this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts);

@@ -195,8 +195,8 @@ export class TaskActor implements DependencyHandle, TimerEntry {
   }
 
   /** The shard's timer reached this task's refresh time. */
-  fire(): void {
-    void this.run(false);
+  fire(): Promise<void> {
+    return this.run(false);
   }
 
   private schedule(at: number): void {
