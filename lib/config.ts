@@ -67,7 +67,7 @@ export const DEFAULTS = {
   stableToken: false,
   stableForceDailyLimit: 20,
   stableForceIntervalSeconds: 30,
-  shardNice: 10,
+  shardNice: 5,
 };
 
 /** Environment variables mirror the flags (API.md §1). */
