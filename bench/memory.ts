@@ -78,7 +78,7 @@ rows.push(await heapOf('shard (all apps, 1 of 1)', () => {
   shard = new Shard({
     shardIndex: 0, shardCount: 1, dataDir: dir, wechatApi: 'http://127.0.0.1:9', wechatTimeoutMs: 10_000, callbackTimeoutMs: 5_000,
     wechatConcurrency: 32, refreshMinIntervalMs: 10_000, logLevel: 'warn', stableToken: false, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
-    writeLock: new WriteLock().buffer, nice: 0, // in this bench's own thread: leave its priority alone
+    writeLock: new WriteLock().buffer,
   }, port2, true);
   return { size: shard.snapshots().length, keep: shard };
 }));

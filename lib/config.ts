@@ -47,8 +47,6 @@ export interface Config {
   secretKey?: string;
   /** Heap limit of each shard thread, MB (config `shardHeapMb`): a shard over it is restored from the store alone. Unset: Node's default. */
   shardHeapMb?: number;
-  /** Nice levels the shard threads run below the front thread (config `shardNice`; 0: same priority). */
-  shardNice: number;
 }
 
 /** Options as they come from flags, env or the config file: all optional, unvalidated. */
@@ -67,7 +65,6 @@ export const DEFAULTS = {
   stableToken: false,
   stableForceDailyLimit: 20,
   stableForceIntervalSeconds: 30,
-  shardNice: 5,
 };
 
 /** Environment variables mirror the flags (API.md §1). */
@@ -86,7 +83,6 @@ const ENV: Array<[keyof RawOptions, string]> = [
   ['stableToken', 'WECHAT_SCHEDULER_STABLE_TOKEN'],
   ['secretKey', 'WECHAT_SCHEDULER_SECRET_KEY'],
   ['shardHeapMb', 'WECHAT_SCHEDULER_SHARD_HEAP_MB'],
-  ['shardNice', 'WECHAT_SCHEDULER_SHARD_NICE'],
 ];
 
 export function envOptions(env: NodeJS.ProcessEnv): RawOptions {
@@ -217,7 +213,6 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
     // Only from the environment: a key in the config file would sit beside the data it protects.
     secretKey: fromEnv.secretKey === undefined ? undefined : checkedSecretKey(fromEnv.secretKey),
     shardHeapMb: m.shardHeapMb === undefined ? undefined : int('shardHeapMb', m.shardHeapMb, 16, 65_536),
-    shardNice: m.shardNice === undefined ? DEFAULTS.shardNice : int('shardNice', m.shardNice, 0, 19),
   };
 }
 

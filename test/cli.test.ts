@@ -37,9 +37,6 @@ test('a bad port exits non-zero with one line naming the problem', () => {
   const env = run([], { WECHAT_SCHEDULER_PORT: 'abc' });
   assert.is.not(env.status, 0);
   assert.match(env.stderr, /invalid port "abc"/);
-  const nice = run([], { WECHAT_SCHEDULER_SHARD_NICE: '20' });
-  assert.is.not(nice.status, 0);
-  assert.match(nice.stderr, /invalid shardNice "20": must be an integer from 0 to 19/);
   const workers = run(['--workers', 'zero']);
   assert.is.not(workers.status, 0);
   assert.match(workers.stderr, /workers/);

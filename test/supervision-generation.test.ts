@@ -1,8 +1,7 @@
 // A front generation process that dies (kill -9) is replaced by the
 // supervisor, which stays up under the same PID; the new generation restores
 // every app from the store without fetching unexpired values again.
-import { readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sleep, waitFor } from './helpers/poll.js';
@@ -66,37 +65,6 @@ test('the generation process runs with the memory flags, and node flags the user
   assert.ok(at('--v8-pool-size=0') > 0, argv.join(' '));
   assert.ok(at('--max-semi-space-size=8') > at('--max-semi-space-size=2'), `the user's flag wins by coming later: ${argv.join(' ')}`);
   assert.is(await srv.stop(), 0);
-});
-
-/** Nice value of every thread of a process, by thread id (Linux /proc; field 19 of stat, after the comm). */
-function threadNice(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-  }
-  return out;
-}
-
-test('shard threads run shardNice (default 5) levels below the front thread; shardNice 0 leaves them alone', async () => {
-  const base = os.getPriority(0);
-  for (const [env, lowered] of [[{}, Math.min(19, base + 5)], [{ WECHAT_SCHEDULER_SHARD_NICE: '0' }, base]] as const) {
-    const srv = await startServer({ wechatApi: sim.url, workers: 3, env });
-    // Traffic first, so that every thread the generation starts (the libuv pool, undici's) exists.
-    assert.is((await srv.api.register({ appid: 'wxnice1', appsecret: 's-wxnice1', tasks: [{ type: 0 }] })).status, 200);
-    await waitFor('wxnice1', () => srv.api.value('wxnice1', 0).catch(() => null));
-    const gen = srv.logs().find((l) => l.msg === 'generation started')!.pid as number;
-    const nice = threadNice(gen);
-    assert.is(nice.get(gen), base, 'the front (main) thread keeps the priority it was started with');
-    const others = [...nice].filter(([tid]) => tid !== gen).map(([, n]) => n);
-    const atLowered = others.filter((n) => n === lowered).length;
-    if (lowered === base) assert.ok(others.every((n) => n === base), `no thread lowered: ${others.join(' ')}`);
-    else {
-      assert.is(atLowered, 3, `exactly the 3 shard threads lowered to ${lowered}: ${others.join(' ')}`);
-      assert.ok(others.every((n) => n === base || n === lowered), others.join(' '));
-    }
-    assert.is(await srv.stop(), 0);
-  }
 });
 
 test.run();

@@ -13,7 +13,6 @@ import { AppActor } from './app-actor.js';
 import { Callbacks } from './callbacks.js';
 import { RefreshTimers } from './refresh-timers.js';
 import { ShardServices } from './services.js';
-import { lowerThreadPriority } from './thread-priority.js';
 
 /**
  * Everything one shard thread owns: the app actors of its appids, and the
@@ -29,9 +28,6 @@ export class Shard implements ShardServices {
 
   constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
-    const priority = lowerThreadPriority(settings.nice);
-    if (priority.kind === 'lowered') this.log.debug({ nice: priority.nice }, 'shard thread priority lowered');
-    if (priority.kind === 'failed') this.log.warn({ err: priority.message }, 'could not lower the shard thread priority; it runs at the front thread\'s');
     // Twice the WeChat concurrency: enough runs to keep every connection busy while others commit.
     this.timers = new RefreshTimers(2 * settings.wechatConcurrency);
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));

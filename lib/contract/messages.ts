@@ -28,8 +28,6 @@ export interface ShardSettings {
   secretKey?: string;
   /** Allow-list of notify/params hosts (config file `callbackHosts`); undefined = any. */
   callbackHosts?: string[];
-  /** Nice levels the shard thread lowers its CPU priority by (config shardNice; 0: none). */
-  nice: number;
   /** The generation's SQLite write lock word (WriteLock), shared with the front thread. */
   writeLock: SharedArrayBuffer;
 }

@@ -37,7 +37,6 @@ export interface GenerationOptions {
 export function shardSettings(c: Config, writeLock: WriteLock): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
   return {
     writeLock: writeLock.buffer,
-    nice: c.shardNice,
     dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
     wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
     notifySecret: c.notifySecret, stableToken: c.stableToken, stableForceDailyLimit: c.stableForceDailyLimit, stableForceIntervalSeconds: c.stableForceIntervalSeconds, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
