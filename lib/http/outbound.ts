@@ -38,7 +38,18 @@ export class OutboundError extends Error {
 }
 
 export async function send(agent: Agent, req: OutboundRequest): Promise<OutboundResponse> {
-  const signal = AbortSignal.timeout(req.timeoutMs);
+  // One timer, cleared when the answer is in. AbortSignal.timeout() would leave its timer (and a
+  // WeakRef and a finalizer) behind for the whole timeout: at 4,000 refreshes/s, 40k of them.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), req.timeoutMs);
+  try {
+    return await exchange(agent, req, abort.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchange(agent: Agent, req: OutboundRequest, signal: AbortSignal): Promise<OutboundResponse> {
   let res;
   try {
     res = await request(req.url, {
