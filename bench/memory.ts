@@ -78,7 +78,7 @@ rows.push(await heapOf('shard (all apps, 1 of 1)', () => {
   shard = new Shard({
     shardIndex: 0, shardCount: 1, dataDir: dir, wechatApi: 'http://127.0.0.1:9', wechatTimeoutMs: 10_000, callbackTimeoutMs: 5_000,
     wechatConcurrency: 32, refreshMinIntervalMs: 10_000, logLevel: 'warn', stableToken: false, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
-    writeLock: new WriteLock().buffer,
+    writeLock: new WriteLock().buffer, frontLoad: new SharedArrayBuffer(4),
   }, port2, true);
   return { size: shard.snapshots().length, keep: shard };
 }));

@@ -156,6 +156,24 @@ test('at most maxRunning fired entries run at once; the rest wait in due order',
   assert.is(timers.size, 0);
 });
 
+test('a bound given as a function is read again each time: one at a time while it says 1', async () => {
+  let busy = true;
+  const timers = new RefreshTimers(() => (busy ? 1 : 10), 60_000);
+  const log: Entry[] = [];
+  const entries = Array.from({ length: 6 }, (_, i) => new Entry(`e${i}`, log, undefined, true));
+  for (const e of entries) timers.schedule(e, Date.now());
+  await waitFor('the first', () => log.length === 1);
+  log[0]!.finish();
+  await waitFor('the second, alone', () => log.length === 2);
+  assert.is(timers.runningCount, 1);
+  busy = false;
+  log[1]!.finish(); // the next start reads the bound again: all the rest at once
+  await waitFor('the other four', () => log.length === 6);
+  assert.is(timers.runningCount, 4);
+  for (const e of entries) e.finish();
+  timers.clear();
+});
+
 test('a run longer than detachMs stops holding its place', async () => {
   const timers = new RefreshTimers(1, 150);
   const log: Entry[] = [];

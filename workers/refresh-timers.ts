@@ -36,7 +36,12 @@ export class RefreshTimers {
   private readonly running = new Map<TimerEntry, number>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly maxRunning = Number.POSITIVE_INFINITY, private readonly detachMs = 2_000) {}
+  private readonly maxRunning: () => number;
+
+  /** `maxRunning`: a bound, or a function read each time an entry could start (it may change). */
+  constructor(maxRunning: number | (() => number) = Number.POSITIVE_INFINITY, private readonly detachMs = 2_000) {
+    this.maxRunning = typeof maxRunning === 'number' ? () => maxRunning : maxRunning;
+  }
 
   /** Entries waiting in the heap (fired ones that still run are not counted). */
   get size(): number {
@@ -142,12 +147,13 @@ export class RefreshTimers {
   }
 
   private saturated(): boolean {
-    return this.running.size >= this.maxRunning;
+    return this.running.size >= this.maxRunning();
   }
 
   private fireDue(upTo: number): void {
     const fired: TimerEntry[] = [];
-    while (this.entries.length > 0 && this.due[0]! <= upTo && this.running.size + fired.length < this.maxRunning) {
+    const max = this.maxRunning();
+    while (this.entries.length > 0 && this.due[0]! <= upTo && this.running.size + fired.length < max) {
       fired.push(this.entries[0]!);
       this.removeAt(0);
     }

@@ -6,11 +6,13 @@ import { secretCodec } from '../lib/store/secret-codec.js';
 import { StoredApp } from '../lib/store/rows.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { WriteLock } from '../lib/store/write-lock.js';
+import { FrontLoad } from '../lib/util/front-load.js';
 import { Store } from '../lib/store/store.js';
 import { shardOf } from '../lib/util/shard-of.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { AppActor } from './app-actor.js';
 import { Callbacks } from './callbacks.js';
+import { RefreshCalendar } from './refresh-calendar.js';
 import { RefreshTimers } from './refresh-timers.js';
 import { ShardServices } from './services.js';
 
@@ -24,12 +26,16 @@ export class Shard implements ShardServices {
   readonly callbacks: Callbacks;
   readonly log: Logger;
   readonly timers: RefreshTimers;
+  readonly calendar = new RefreshCalendar();
   private readonly apps = new Map<string, AppActor>();
 
   constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
-    // Twice the WeChat concurrency: enough runs to keep every connection busy while others commit.
-    this.timers = new RefreshTimers(2 * settings.wechatConcurrency);
+    // Twice the WeChat concurrency keeps every connection busy while other runs commit; one at a
+    // time while the front thread is saturated (lib/util/front-load.ts).
+    const frontLoad = new FrontLoad(settings.frontLoad);
+    const most = 2 * settings.wechatConcurrency;
+    this.timers = new RefreshTimers(() => (frontLoad.saturated ? 1 : most));
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
     this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
     this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts);

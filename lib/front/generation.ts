@@ -7,6 +7,7 @@ import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { WriteLock } from '../store/write-lock.js';
+import { FrontLoad } from '../util/front-load.js';
 import { createRequestListener } from './app.js';
 import { Authenticator } from './auth.js';
 import { answerClientErrors } from './client-error.js';
@@ -34,9 +35,10 @@ export interface GenerationOptions {
   supervisor?: SupervisorChannel;
 }
 
-export function shardSettings(c: Config, writeLock: WriteLock): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
+export function shardSettings(c: Config, writeLock: WriteLock, frontLoad: FrontLoad): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
   return {
     writeLock: writeLock.buffer,
+    frontLoad: frontLoad.buffer,
     dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
     wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
     notifySecret: c.notifySecret, stableToken: c.stableToken, stableForceDailyLimit: c.stableForceDailyLimit, stableForceIntervalSeconds: c.stableForceIntervalSeconds, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
@@ -58,6 +60,7 @@ export class Generation {
   private readonly server: Server;
   private readonly drainer: Drainer;
   private stopping: Promise<void> | null = null;
+  private readonly frontLoad = new FrontLoad();
 
   private constructor(private readonly opts: GenerationOptions) {
     const { config } = opts;
@@ -70,7 +73,8 @@ export class Generation {
     this.cache = new TaskCache(this.store);
     this.cache.setReadThrough(!opts.active);
     const metrics = new Metrics(this.cache);
-    this.pool = new ShardPool(shardSettings(config, writeLock), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
+    this.frontLoad.start();
+    this.pool = new ShardPool(shardSettings(config, writeLock, this.frontLoad), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
     metrics.watchShardHeaps(() => this.pool.heaps());
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
@@ -133,6 +137,7 @@ export class Generation {
     this.stopping ??= (async () => {
       const t0 = Date.now();
       await this.drainer.drain(DRAIN_DEADLINE_MS);
+      this.frontLoad.stop(); // the shards' last fetches need not wait for a busy front
       // What is left of the budget goes to fetches in flight; past it the threads are ended.
       await this.pool.close(Math.max(500, STOP_BUDGET_MS - (Date.now() - t0)));
       this.store.close();
