@@ -15,8 +15,14 @@ export function refreshAt(expiresAt: number, expiresInSec: number): number {
  * not turn into a mass refresh two hours later.
  */
 export function jitteredRefreshAt(expiresAt: number, expiresInSec: number, random: number = Math.random()): number {
-  const spread = Math.min(60_000, 0.05 * expiresInSec * 1000);
-  return refreshAt(expiresAt, expiresInSec) - Math.floor(random * spread);
+  const { earliest, latest } = refreshWindow(expiresAt, expiresInSec);
+  return latest - Math.floor(random * (latest - earliest));
+}
+
+/** Where jitteredRefreshAt may land: the refresh point and up to min(60 s, 5 %) before it. */
+export function refreshWindow(expiresAt: number, expiresInSec: number): { earliest: number; latest: number } {
+  const latest = refreshAt(expiresAt, expiresInSec);
+  return { earliest: latest - Math.min(60_000, 0.05 * expiresInSec * 1000), latest };
 }
 
 /**

@@ -5,6 +5,7 @@ import { AppRow } from '../lib/store/rows.js';
 import { Store } from '../lib/store/store.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { Callbacks } from './callbacks.js';
+import { RefreshCalendar } from './refresh-calendar.js';
 import { RefreshTimers } from './refresh-timers.js';
 
 /** What a shard lends its actors: I/O, settings and the event channel. */
@@ -16,6 +17,8 @@ export interface ShardServices {
   readonly log: Logger;
   /** One timer structure for all refreshes of the shard. */
   readonly timers: RefreshTimers;
+  /** Refreshes booked per second, to level bursts within each task's jitter window. */
+  readonly calendar: RefreshCalendar;
   emit(ev: ShardEvent): void;
 }
 

@@ -2,7 +2,7 @@ import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } from '../lib/store/rows.js';
-import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt, stableRefreshAt } from '../lib/timing.js';
+import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';
 import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
 import { Attempt, fetchStep } from './fetch-step.js';
@@ -252,7 +252,7 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     this.failures = 0;
     this.rejectedRefreshToken = null;
     this.rejectedTicket = null;
-    const next = this.usesStableToken() ? stableRefreshAt(expiresAt, res.expiresIn) : jitteredRefreshAt(expiresAt, res.expiresIn);
+    const next = this.usesStableToken() ? stableRefreshAt(expiresAt, res.expiresIn) : this.bookRefresh(expiresAt, res.expiresIn);
     const refreshToken = res.refreshToken ?? rtUsed ?? this.st.refreshToken;
     await this.persist({
       value: res.value, expiresAt, expiresIn: res.expiresIn, refreshedAt: now, fetchedSecretGen: secretGen,
@@ -266,6 +266,11 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     if (this.reg.notify) this.ctx.services.callbacks.notify(this.reg.notify, callbackQuery(this.key, this.st.authorizerAppid), res.raw);
     this.schedule(next);
     this.wakeWaiters();
+  }
+
+  private bookRefresh(expiresAt: number, expiresIn: number): number {
+    const { earliest, latest } = refreshWindow(expiresAt, expiresIn);
+    return this.ctx.services.calendar.book(earliest, latest);
   }
 
   private async failed(res: WechatFailure, attempt: Attempt & { kind: 'fail' }): Promise<void> {
