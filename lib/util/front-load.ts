@@ -2,12 +2,15 @@ import { performance } from 'node:perf_hooks';
 
 /** How often the front thread publishes its event-loop utilisation. */
 const SAMPLE_MS = 100;
-/** At or above this share of the last sample busy, the front counts as saturated. */
-const SATURATED_PER_MILLE = 900;
+/** The front counts as saturated from a sample this busy on, until one is under RELIEVED. */
+const SATURATED = 0.8;
+const RELIEVED = 0.5;
 
 /**
- * The front thread's event-loop utilisation over the last 100 ms, as one
- * word shared with the shard threads (per mille). Shards read it before
+ * Whether the front thread is saturated, from its event-loop utilisation
+ * every 100 ms, as one word shared with the shard threads. The two
+ * thresholds keep it from flapping: as soon as the shards hold back, the
+ * front has room and its utilisation dips. Shards read it before
  * starting timer-fired fetches: while the thread answering HTTP is
  * saturated, they start one fetch at a time and leave it the CPU, then
  * catch up in due order (workers/refresh-timers.ts). On two cores, 100k
@@ -23,9 +26,8 @@ export class FrontLoad {
     this.word = new Int32Array(buffer);
   }
 
-  /** True when the front's last sample was at least 90 % busy. */
   get saturated(): boolean {
-    return Atomics.load(this.word, 0) >= SATURATED_PER_MILLE;
+    return Atomics.load(this.word, 0) === 1;
   }
 
   /** Front thread only: publish this thread's utilisation every 100 ms until stop(). */
@@ -33,8 +35,10 @@ export class FrontLoad {
     let last = performance.eventLoopUtilization();
     this.sampler = setInterval(() => {
       const now = performance.eventLoopUtilization();
-      Atomics.store(this.word, 0, Math.round(performance.eventLoopUtilization(now, last).utilization * 1000));
+      const busy = performance.eventLoopUtilization(now, last).utilization;
       last = now;
+      if (busy >= SATURATED) Atomics.store(this.word, 0, 1);
+      else if (busy < RELIEVED) Atomics.store(this.word, 0, 0);
     }, SAMPLE_MS);
     this.sampler.unref();
   }
