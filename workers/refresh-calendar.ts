@@ -6,9 +6,9 @@ const PRUNE_EVERY_MS = 60_000;
  * refresh anywhere in its jitter window (lib/timing.ts refreshWindow: up to
  * 5 % of its lifetime, at most 60 s, before the refresh point); picking the
  * least booked second of that window, instead of a uniformly random one,
- * levels a burst. 100k apps fetched in 15 s at ~5,300/s, with uniform
- * jitter over 12 s, came due at up to ~5,000/s again; levelled, the same
- * tasks need ~3,000/s (bench/README.md, round 6).
+ * levels a burst: 60k tasks fetched in 12 s at 5,000/s with 12 s windows
+ * come due at up to ~4,800/s with uniform jitter, ~3,400/s levelled
+ * (test/refresh-calendar.test.ts; bench/README.md, round 6).
  *
  * Bookings are never taken back: a refresh that is moved (a failure, a
  * passive refresh) leaves its old second counted once too often. That only
@@ -39,11 +39,6 @@ export class RefreshCalendar {
     this.booked.set(best, fewest + 1);
     this.prune(Date.now());
     return best * 1000 + Math.floor(random() * 1000);
-  }
-
-  /** Seconds with bookings (tests). */
-  get size(): number {
-    return this.booked.size;
   }
 
   private prune(now: number): void {

@@ -28,7 +28,7 @@ export interface ShardSettings {
   secretKey?: string;
   /** Allow-list of notify/params hosts (config file `callbackHosts`); undefined = any. */
   callbackHosts?: string[];
-  /** The front thread's event-loop utilisation word (FrontLoad), written by the front. */
+  /** Whether the front thread is saturated (FrontLoad): one word, written by the front. */
   frontLoad: SharedArrayBuffer;
   /** The generation's SQLite write lock word (WriteLock), shared with the front thread. */
   writeLock: SharedArrayBuffer;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 
-/** How often the front thread publishes its event-loop utilisation. */
+/** How often the front thread samples its event-loop utilisation. */
 const SAMPLE_MS = 100;
 /** The front counts as saturated from a sample this busy on, until one is under RELIEVED. */
 const SATURATED = 0.8;
@@ -30,7 +30,7 @@ export class FrontLoad {
     return Atomics.load(this.word, 0) === 1;
   }
 
-  /** Front thread only: publish this thread's utilisation every 100 ms until stop(). */
+  /** Front thread only: sample this thread every 100 ms and publish whether it is saturated, until stop(). */
   start(): void {
     let last = performance.eventLoopUtilization();
     this.sampler = setInterval(() => {
