@@ -174,6 +174,24 @@ test('a bound given as a function is read again each time: one at a time while i
   timers.clear();
 });
 
+test('while paceMs gives more than 0, starts are at least that far apart; at 0, at once again', async () => {
+  let pace = 40;
+  const timers = new RefreshTimers(10, 60_000, () => pace);
+  const log: Entry[] = [];
+  for (let i = 0; i < 4; i++) timers.schedule(new Entry(`p${i}`, log), Date.now());
+  await waitFor('four paced starts', () => log.length === 4);
+  for (let i = 1; i < 4; i++) {
+    const gap = log[i]!.firedAt! - log[i - 1]!.firedAt!;
+    assert.ok(gap >= 38, `start ${i} came ${gap} ms after the one before`); // Node's timers: 1 ms granularity
+  }
+  pace = 0;
+  const after: Entry[] = [];
+  const at = Date.now() + 20;
+  for (let i = 0; i < 6; i++) timers.schedule(new Entry(`q${i}`, after), at);
+  await waitFor('six unpaced starts', () => after.length === 6);
+  assert.is(new Set(after.map((e) => e.firedAt)).size <= 2, true, 'all in one turn (two ms at most)');
+});
+
 test('a run longer than detachMs stops holding its place', async () => {
   const timers = new RefreshTimers(1, 150);
   const log: Entry[] = [];

@@ -38,8 +38,19 @@ export class RefreshTimers {
 
   private readonly maxRunning: () => number;
 
-  /** `maxRunning`: a bound, or a function read each time an entry could start (it may change). */
-  constructor(maxRunning: number | (() => number) = Number.POSITIVE_INFINITY, private readonly detachMs = 2_000) {
+  /** When the last fired entry started (for `paceMs`). */
+  private lastStart = 0;
+
+  /**
+   * `maxRunning`: a bound, or a function read each time an entry could start
+   * (it may change). `paceMs`: while it gives more than 0, at most one entry
+   * starts per that many ms.
+   */
+  constructor(
+    maxRunning: number | (() => number) = Number.POSITIVE_INFINITY,
+    private readonly detachMs = 2_000,
+    private readonly paceMs: () => number = () => 0,
+  ) {
     this.maxRunning = typeof maxRunning === 'number' ? () => maxRunning : maxRunning;
   }
 
@@ -126,7 +137,8 @@ export class RefreshTimers {
       this.sweepLater();
       return;
     }
-    const head = this.due[0]!;
+    const pace = this.paceMs();
+    const head = pace > 0 ? Math.max(this.due[0]!, this.lastStart + pace) : this.due[0]!;
     if (this.timer && head >= this.armedFor) return;
     this.disarm();
     const delay = Math.max(0, head - Date.now());
@@ -152,12 +164,15 @@ export class RefreshTimers {
 
   private fireDue(upTo: number): void {
     const fired: TimerEntry[] = [];
-    const max = this.maxRunning();
-    while (this.entries.length > 0 && this.due[0]! <= upTo && this.running.size + fired.length < max) {
+    const now = Date.now();
+    const pace = this.paceMs();
+    let budget = this.maxRunning() - this.running.size;
+    if (pace > 0) budget = now - this.lastStart >= pace ? Math.min(budget, 1) : 0;
+    while (this.entries.length > 0 && this.due[0]! <= upTo && fired.length < budget) {
       fired.push(this.entries[0]!);
       this.removeAt(0);
     }
-    const now = Date.now();
+    if (fired.length > 0) this.lastStart = now;
     for (const e of fired) this.running.set(e, now);
     // Re-arm before firing: a fire() may schedule again.
     this.arm();
