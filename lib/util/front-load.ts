@@ -12,8 +12,9 @@ const RELIEVED = 0.5;
  * thresholds keep it from flapping: as soon as the shards hold back, the
  * front has room and its utilisation dips. Shards read it before
  * starting timer-fired fetches: while the thread answering HTTP is
- * saturated, they start one fetch at a time and leave it the CPU, then
- * catch up in due order (workers/refresh-timers.ts). On two cores, 100k
+ * saturated, they run one fetch at a time, at most one start per 20 ms,
+ * and leave it the CPU, then catch up in due order (workers/shard.ts,
+ * workers/refresh-timers.ts). On two cores, 100k
  * registrations otherwise ran at ~3,000/s with every shard fetching beside
  * them. Unlike a lower nice value for the shards, this costs nothing when
  * the front is not busy (a refresh storm).
