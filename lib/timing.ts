@@ -10,16 +10,11 @@ export function refreshAt(expiresAt: number, expiresInSec: number): number {
 }
 
 /**
- * Spread refreshes of tokens fetched in the same second over up to 5 % of
- * the lifetime (at most 60 s), always earlier, so a mass registration does
- * not turn into a mass refresh two hours later.
+ * Where a refresh may be booked: the refresh point and up to 5 % of the
+ * lifetime (at most 60 s) before it, always earlier, so that tokens fetched
+ * in the same second do not all refresh in the same second two hours later
+ * (workers/refresh-calendar.ts picks the second).
  */
-export function jitteredRefreshAt(expiresAt: number, expiresInSec: number, random: number = Math.random()): number {
-  const { earliest, latest } = refreshWindow(expiresAt, expiresInSec);
-  return latest - Math.floor(random * (latest - earliest));
-}
-
-/** Where jitteredRefreshAt may land: the refresh point and up to min(60 s, 5 %) before it. */
 export function refreshWindow(expiresAt: number, expiresInSec: number): { earliest: number; latest: number } {
   const latest = refreshAt(expiresAt, expiresInSec);
   return { earliest: latest - Math.min(60_000, 0.05 * expiresInSec * 1000), latest };

@@ -16,6 +16,14 @@ test('every booking lies inside its window, short windows included', () => {
   }
 });
 
+test('registrations of one second spread over many seconds of their window', () => {
+  const cal = new RefreshCalendar();
+  const { earliest, latest } = refreshWindow(T + 7_200_000, 7200);
+  const many = Array.from({ length: 1000 }, () => cal.book(earliest, latest));
+  assert.ok(new Set(many).size > 500, 'distinct times');
+  assert.ok(new Set(many.map((at) => Math.floor(at / 1000))).size >= 59, 'every whole second of the 60 s window used');
+});
+
 /** Most refreshes in one second when 60,000 tasks come due at 5,000/s for 12 s, each with a 12 s window. */
 function peak(pick: (earliest: number, latest: number) => number): number {
   const perSecond = new Map<number, number>();

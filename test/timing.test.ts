@@ -1,7 +1,7 @@
 // API.md §4 timing rules as pure functions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt, refreshAt, stableRefreshAt } from '../lib/timing.js';
+import { backoffMs, BACKOFF_CAP_MS, isUsable, refreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';
 
 const T = 1_000_000_000_000;
 
@@ -11,12 +11,9 @@ test('refresh at min(300 s, 20 % of expires_in) before expiry', () => {
   assert.is(refreshAt(T, 1000), T - 200_000);
 });
 
-test('jitter moves refreshes earlier only, by at most 5 % of the lifetime and 60 s', () => {
-  assert.is(jitteredRefreshAt(T, 7200, 0), refreshAt(T, 7200));
-  assert.is(jitteredRefreshAt(T, 7200, 0.999_999), refreshAt(T, 7200) - 59_999);
-  assert.is(jitteredRefreshAt(T, 100, 0.5), refreshAt(T, 100) - 2_500);
-  const many = new Set(Array.from({ length: 1000 }, () => jitteredRefreshAt(T, 7200)));
-  assert.ok(many.size > 500, 'registrations of one second spread over many seconds');
+test('the jitter window moves refreshes earlier only, by at most 5 % of the lifetime and 60 s', () => {
+  assert.equal(refreshWindow(T, 7200), { earliest: refreshAt(T, 7200) - 60_000, latest: refreshAt(T, 7200) });
+  assert.equal(refreshWindow(T, 100), { earliest: refreshAt(T, 100) - 5_000, latest: refreshAt(T, 100) });
 });
 
 test('stable_token refreshes fall just after the refresh point, inside WeChat\'s renewal window', () => {

@@ -122,7 +122,8 @@ export class RefreshTimers {
   }
 
   /**
-   * Keep the Node timer armed for the head. A head later than the armed time
+   * Keep the Node timer armed for the head (while paced, no earlier than the
+   * next start allowed). A head later than the armed time
    * leaves it armed (the early wake just re-arms): cheaper than a new Timeout
    * on every removal.
    */

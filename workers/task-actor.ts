@@ -2,7 +2,7 @@ import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } from '../lib/store/rows.js';
-import { backoffMs, BACKOFF_CAP_MS, isUsable, jitteredRefreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';
+import { backoffMs, BACKOFF_CAP_MS, isUsable, refreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';
 import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
 import { Attempt, fetchStep } from './fetch-step.js';
@@ -67,7 +67,7 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     const now = Date.now();
     const secretChanged = this.usesSecret() && this.st.fetchedSecretGen < this.ctx.app().secretGen;
     if (!secretChanged && isUsable(this.st.value, this.st.expiresAt, now) && this.st.expiresIn !== null) {
-      const latest = this.usesStableToken() ? stableRefreshAt(this.st.expiresAt!, this.st.expiresIn, 1) : jitteredRefreshAt(this.st.expiresAt!, this.st.expiresIn, 0);
+      const latest = this.usesStableToken() ? stableRefreshAt(this.st.expiresAt!, this.st.expiresIn, 1) : refreshAt(this.st.expiresAt!, this.st.expiresIn);
       this.schedule(Math.min(this.st.nextRefreshAt ?? latest, latest));
     } else {
       this.schedule(now);
