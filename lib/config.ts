@@ -47,6 +47,8 @@ export interface Config {
   secretKey?: string;
   /** Heap limit of each shard thread, MB (config `shardHeapMb`): a shard over it is restored from the store alone. Unset: Node's default. */
   shardHeapMb?: number;
+  /** `v0`: answer as the original Go server did (every answer HTTP 200, any Content-Type on /registe); config `compat`. */
+  compat?: 'v0';
 }
 
 /** Options as they come from flags, env or the config file: all optional, unvalidated. */
@@ -83,6 +85,7 @@ const ENV: Array<[keyof RawOptions, string]> = [
   ['stableToken', 'WECHAT_SCHEDULER_STABLE_TOKEN'],
   ['secretKey', 'WECHAT_SCHEDULER_SECRET_KEY'],
   ['shardHeapMb', 'WECHAT_SCHEDULER_SHARD_HEAP_MB'],
+  ['compat', 'WECHAT_SCHEDULER_COMPAT'],
 ];
 
 export function envOptions(env: NodeJS.ProcessEnv): RawOptions {
@@ -112,7 +115,7 @@ export function readConfigFile(file: string): RawOptions {
   }
   const obj = parsed as Record<string, unknown>;
   const out: RawOptions = {};
-  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host', 'trustedProxy', 'callbackHosts', 'shardHeapMb']);
+  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host', 'trustedProxy', 'callbackHosts', 'shardHeapMb', 'compat']);
   for (const [k, v] of Object.entries(obj)) {
     if (!known.has(k)) throw new ConfigError(`config file ${file}: unknown setting "${k}"`);
     (out as Record<string, unknown>)[k] = v;
@@ -213,6 +216,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
     // Only from the environment: a key in the config file would sit beside the data it protects.
     secretKey: fromEnv.secretKey === undefined ? undefined : checkedSecretKey(fromEnv.secretKey),
     shardHeapMb: m.shardHeapMb === undefined ? undefined : int('shardHeapMb', m.shardHeapMb, 16, 65_536),
+    compat: m.compat === undefined ? undefined : compatMode(m.compat),
   };
 }
 
@@ -236,6 +240,11 @@ function checkedSecretKey(v: unknown): string {
   const s = str('WECHAT_SCHEDULER_SECRET_KEY', v);
   parseSecretKeys(s); // throws a ConfigError that never repeats the key
   return s;
+}
+
+function compatMode(v: unknown): 'v0' {
+  if (v !== 'v0') throw new ConfigError(`invalid compat "${String(v)}": the only mode is "v0" (answers as the original Go server gave them)`);
+  return v;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -5,6 +5,7 @@ import bodyParser from 'koa-bodyparser';
 import { Authenticator } from './auth.js';
 import { FrontState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
+import { compatV0 } from './middleware/compat-v0.js';
 import { errorEnvelope } from './middleware/errors.js';
 import { fastQuery } from './middleware/fast-query.js';
 import { fastRegistration } from './middleware/fast-registration.js';
@@ -54,5 +55,6 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
  * Drainer's own request listener, whichever of the three writes it.
  */
 export function createRequestListener(s: FrontServices, auth: Authenticator): RequestListener {
-  return fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, createApp(s, auth).callback()));
+  const listener = fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, createApp(s, auth).callback()));
+  return s.config.compat === 'v0' ? compatV0(listener) : listener;
 }

@@ -6,20 +6,22 @@ import { TaskType } from '../../contract/task-type.js';
 import { Authenticator } from '../auth.js';
 import { FrontServices } from '../services.js';
 import { Selector, TaskCache } from '../task-cache.js';
+import { detailBody, detailWanted } from '../task-detail.js';
 import { REQUEST_ID } from './observe.js';
 
 const TASK_URL = /^\/task\/([^/?]+)\/([0-4])(?:\?(.*))?$/;
 const CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** The selector of a query string, or null when it is not plainly one (the router then answers). */
-function selectorOf(query: string | undefined): Selector | null {
-  if (query === undefined || query === '') return {};
+/** The selector and detail flag of a query string, or null when it is not plainly one (the router then answers). */
+function queryOf(query: string | undefined): { sel: Selector; detail: boolean } | null {
+  if (query === undefined || query === '') return { sel: {}, detail: false };
   const q = parseQuery(query);
   const pick = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === 'string' && v.length <= 128 ? v : null);
   const authorizer_appid = pick(q.authorizer_appid);
   const openid = pick(q.openid);
-  if (authorizer_appid === null || openid === null) return null;
-  return { authorizer_appid, openid };
+  const detail = detailWanted(q.detail);
+  if (authorizer_appid === null || openid === null || detail === null) return null;
+  return { sel: { authorizer_appid, openid }, detail };
 }
 
 function decodeAppid(raw: string): string | null {
@@ -50,19 +52,19 @@ export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestLis
     const m = TASK_URL.exec(req.url ?? '');
     if (!m) return koa(req, res);
     const appid = decodeAppid(m[1]);
-    const sel = selectorOf(m[3]);
-    if (appid === null || sel === null || !isValidAppid(appid)) return koa(req, res);
+    const query = queryOf(m[3]);
+    if (appid === null || query === null || !isValidAppid(appid)) return koa(req, res);
     const outcome = auth.check(req.headers.authorization, req.socket.remoteAddress);
     const rule = outcome.rule;
     if (!outcome.ok || (rule?.appids && !rule.appids.includes(appid))) return koa(req, res);
     let body: Buffer;
     try {
       // find() may read through to the store during a reload hand-over; a failure there is Koa's to answer (500).
-      const found = s.cache.find(appid, Number(m[2]) as TaskType, sel);
+      const found = s.cache.find(appid, Number(m[2]) as TaskType, query.sel);
       if (!found.ok) return koa(req, res);
       const answer = TaskCache.servable(found.task, Date.now());
       if (!answer.ok) return koa(req, res);
-      body = answer.body;
+      body = query.detail ? detailBody(found.task) : answer.body;
     } catch {
       return koa(req, res);
     }

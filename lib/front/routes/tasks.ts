@@ -7,6 +7,7 @@ import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
 import { FrontServices } from '../services.js';
 import { cachedTask, CachedTask, TaskCache } from '../task-cache.js';
+import { badDetail, detailBody, detailWanted } from '../task-detail.js';
 import { pathAppid, pathType, selector } from './params.js';
 
 /** A stale value longer than any WeChat credential is not one we handed out. */
@@ -21,11 +22,18 @@ function findTask(ctx: FrontContext, s: FrontServices, writes: boolean) {
   return found.task;
 }
 
-function serve(ctx: FrontContext, task: CachedTask): void {
+/** `?detail=1`: answer {value, expires_at, refreshed_at} instead of the value alone. */
+function detailOf(ctx: FrontContext): boolean {
+  const wanted = detailWanted(ctx.query.detail);
+  if (wanted === null) throw badDetail();
+  return wanted;
+}
+
+function serve(ctx: FrontContext, task: CachedTask, detail: boolean): void {
   const answer = TaskCache.servable(task, Date.now());
   if (!answer.ok) throw answer.error;
   ctx.type = 'application/json';
-  ctx.body = answer.body;
+  ctx.body = detail ? detailBody(task) : answer.body;
 }
 
 /** The optional `{"stale": "<value that failed>"}` body of a passive refresh. */
@@ -62,7 +70,7 @@ function remember(s: FrontServices, u: TaskUpdate): void {
  * fetch that failed is a 503 naming WeChat's error: handing back the value
  * the caller just saw fail would only start the next failed call.
  */
-function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome): void {
+function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome, detail: boolean): void {
   ctx.set('X-Scheduler-Refresh', outcome.result);
   if (outcome.note) ctx.set('X-Scheduler-Refresh-Note', headerText(outcome.note));
   if (outcome.result === 'failed') {
@@ -71,23 +79,27 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
       'Retry-After': String(Math.min(300, Math.max(1, retry))),
     });
   }
-  serve(ctx, cachedTask(u));
+  serve(ctx, cachedTask(u), detail);
 }
 
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
 export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
   // What the fast path (middleware/fast-query.ts) does not answer itself: errors, 503s, odd URLs.
-  router.get('/task/:appid/:type', (ctx) => serve(ctx, findTask(ctx, s, false)));
+  router.get('/task/:appid/:type', (ctx) => {
+    const task = findTask(ctx, s, false);
+    serve(ctx, task, detailOf(ctx));
+  });
 
   router.post('/task/:appid/:type/refresh', async (ctx) => {
     const task = findTask(ctx, s, true);
+    const detail = detailOf(ctx);
     const stale = staleOf(ctx);
     const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
     const reply = await s.owner.send(task.appid, { kind: 'refresh', key, stale, reqId: ctx.state.reqId });
     if (reply.kind === 'error') throw new ApiError(reply.status, reply.status === 404 ? 'unknown_task' : 'refresh_failed', reply.message);
     if (reply.kind !== 'refreshed') throw new ApiError(503, 'refresh_failed', 'The owner of this app did not answer; try again.');
     remember(s, reply.update);
-    answerRefresh(ctx, reply.update, reply.outcome);
+    answerRefresh(ctx, reply.update, reply.outcome, detail);
   });
 
   router.delete('/task/:appid/:type', async (ctx) => {
