@@ -38,9 +38,16 @@ export async function call(base: string, method: string, path: string, o: CallOp
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
-/** A client bound to one base URL (and optionally one API token). */
-export function client(base: string, token?: string) {
-  const c = (method: string, path: string, o: CallOptions = {}) => call(base, method, path, { token, ...o });
+/** Called with every answer a client gets (helpers/contract.ts holds a server's answers to its OpenAPI description). */
+export type AnswerCheck = (method: string, path: string, reply: Reply) => void;
+
+/** A client bound to one base URL (and optionally one API token), its answers checked by `check`. */
+export function client(base: string, token?: string, check?: AnswerCheck) {
+  const c = async (method: string, path: string, o: CallOptions = {}) => {
+    const reply = await call(base, method, path, { token, ...o });
+    check?.(method, path, reply);
+    return reply;
+  };
   return {
     base,
     call: c,

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkAnswer } from './contract.js';
 import { client, Client } from './http.js';
 import { waitFor } from './poll.js';
 
@@ -95,7 +96,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const port = listening.port as number;
   const url = `http://127.0.0.1:${port}`;
   return {
-    url, port, pid: proc.pid!, dataDir, proc, api: client(url, o.token), exited,
+    url, port, pid: proc.pid!, dataDir, proc, api: client(url, o.token, checkAnswer), exited,
     output: () => out,
     logs,
     signal: (s) => process.kill(proc.pid!, s),

@@ -2,15 +2,18 @@ import type { Next } from 'koa';
 import { Authenticator, checkMethod, checkUnscoped } from '../auth.js';
 import { FrontContext } from '../context.js';
 
+/** Routes anyone may read: they hold nothing but the build and the API's description. */
+const OPEN_PATHS = new Set(['/healthz', '/openapi.json']);
+
 /**
- * Every route but /healthz needs a valid token (or a loopback client in
+ * Every route but /healthz and /openapi.json needs a valid token (or a loopback client in
  * protected mode). What a token may do is checked as early as it can be:
  * a read-only token is refused any write here, before its body is read;
  * appid scopes are checked by the routes, which know the appid.
  */
 export function authenticate(auth: Authenticator) {
   return async (ctx: FrontContext, next: Next) => {
-    if (ctx.path === '/healthz') return next();
+    if (OPEN_PATHS.has(ctx.path)) return next();
     const outcome = auth.check(ctx.get('authorization') || undefined, ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined);
     if (!outcome.ok) throw outcome.error;
     ctx.state.token = outcome.rule;

@@ -1,10 +1,16 @@
 import Router from '@koa/router';
 import { FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
+import { openApiDocument } from '../openapi/document.js';
 import { FrontServices } from '../services.js';
 
-/** GET /healthz (open, with the build stamp in a header) and GET /metrics. */
+/** GET /healthz (open, with the build stamp in a header), GET /metrics and GET /openapi.json (open). */
 export function opsRoutes(router: Router<FrontState>, s: FrontServices): void {
+  const description = Buffer.from(JSON.stringify(openApiDocument()));
+  router.get('/openapi.json', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = description;
+  });
   router.get('/healthz', (ctx) => {
     ctx.set('X-Scheduler-Build', s.build);
     ctx.body = envelope(200, '', 'ok');
