@@ -8,6 +8,8 @@ export interface Reply {
   /** Parsed JSON, or `{ text }` when the body is not JSON. */
   body: Json;
   text: string;
+  /** The URL that answered (differs from the one asked when a redirect was followed). */
+  url: string;
 }
 
 export interface CallOptions {
@@ -35,7 +37,7 @@ export async function call(base: string, method: string, path: string, o: CallOp
   } catch {
     parsed = { text };
   }
-  return { status: res.status, headers: res.headers, body: parsed, text };
+  return { status: res.status, headers: res.headers, body: parsed, text, url: res.url };
 }
 
 /** Called with every answer a client gets (helpers/contract.ts holds a server's answers to its OpenAPI description). */
@@ -45,7 +47,8 @@ export type AnswerCheck = (method: string, path: string, reply: Reply) => void;
 export function client(base: string, token?: string, check?: AnswerCheck) {
   const c = async (method: string, path: string, o: CallOptions = {}) => {
     const reply = await call(base, method, path, { token, ...o });
-    check?.(method, path, reply);
+    // After a followed redirect the answer is the target's.
+    check?.(method, reply.url && reply.url !== base + path ? new URL(reply.url).pathname : path, reply);
     return reply;
   };
   return {

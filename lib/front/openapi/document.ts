@@ -94,7 +94,7 @@ const paths = {
       operationId: 'clearQuota',
       tags: ['open platform'],
       summary: 'Reset the app\'s API call quota (WeChat clear_quota/v2)',
-      responses: { 200: ok('WeChat\'s answer.', ref('WechatResult')), 404: r('NotFound'), 409: r('Conflict'), 503: r('Unavailable'), ...authErrors },
+      responses: { 200: ok('WeChat\'s answer.', ref('WechatResult')), 404: r('NotFound'), 409: r('Conflict'), 502: r('BadGateway'), 503: r('Unavailable'), ...authErrors },
     },
   },
   '/apps': {
@@ -141,7 +141,10 @@ const paths = {
       requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } }, 'text/xml': { schema: { type: 'string' } } } },
       responses: {
         200: { description: 'Taken.', content: { 'text/plain': { schema: { const: 'success' } } } },
-        400: r('BadRequest'), 401: { description: 'The signature or appid does not match; nothing changed.' }, 404: r('NotFound'), 500: r('InternalError'),
+        400: { description: 'Not a message of WeChat\'s format.' },
+        401: { description: 'The signature or appid does not match; nothing changed.' },
+        404: { description: 'No type 3 task with `push` settings for this component appid.' },
+        500: r('InternalError'),
       },
     },
   },
@@ -151,7 +154,7 @@ const paths = {
       operationId: 'importAuthorizers',
       tags: ['open platform'],
       summary: 'Register a type 4 task for every authorizer of the component (api_get_authorizer_list)',
-      responses: { 200: ok('How many were new and how many were already registered.', ref('ImportResult')), 404: r('NotFound'), 503: r('Unavailable'), ...authErrors },
+      responses: { 200: ok('How many were new and how many were already registered.', ref('ImportResult')), 400: r('BadRequest'), 404: r('NotFound'), 502: r('BadGateway'), 503: r('Unavailable'), ...authErrors },
     },
   },
   '/healthz': {

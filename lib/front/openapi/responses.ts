@@ -38,6 +38,7 @@ export const responses = {
   Conflict: error(409, 'WeChat refused: the resets of this month are used up (48006).'),
   PayloadTooLarge: error(413, 'The body is larger than 1 MiB.'),
   UnsupportedMediaType: error(415, 'The body is not JSON (Content-Type: application/json), or its encoding or charset is not supported.'),
+  BadGateway: error(502, 'WeChat answered with an error; the message has its errcode and errmsg.'),
   NoValue: error(503, 'No unexpired value yet (first fetch pending or failing); the message has the last error.', {
     'Retry-After': { ...headers.RetryAfter, required: true },
   }),
