@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
 
 const REGISTRATION = new Set(['/registe', '/register']);
-const JSON_TYPE = /^application\/json\b/i;
+const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 
 /**
  * `compat: "v0"`, for clients written against the original Go server, which
@@ -13,7 +13,8 @@ const JSON_TYPE = /^application\/json\b/i;
  */
 export function compatV0(next: RequestListener): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method === 'POST' && REGISTRATION.has(req.url ?? '') && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (req.method === 'POST' && REGISTRATION.has(path) && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
       req.headers['content-type'] = 'application/json';
     }
     // Every answer, written by whichever path, passes through writeHead (end() calls it implicitly).
