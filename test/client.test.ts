@@ -52,6 +52,19 @@ test('40 token() calls (20 at once, then 20 in turn) cause at most two HTTP requ
   assert.ok(requests >= 1 && requests <= 2, `${requests} HTTP requests for 40 token() calls`);
 });
 
+test('a cached value is used until shortly before expires_at (injected clock), then asked for again', async () => {
+  let now = Date.now();
+  const timed = new SchedulerClient({ url: srv.url, token: TOKEN, now: () => now, refreshMarginMs: 60_000 });
+  const before = await taskRequests();
+  const d = await timed.detail('wxcli40');
+  now = d.expiresAt.getTime() - 61_000; // just outside the margin: still cached
+  await timed.token('wxcli40');
+  assert.is((await taskRequests()) - before, 1, 'one request while the value is fresh');
+  now = d.expiresAt.getTime() - 59_000; // inside the last minute: asked again
+  await timed.token('wxcli40');
+  assert.is((await taskRequests()) - before, 2, 'a second request once inside the margin');
+});
+
 test('withToken(): a WeChat 40001 costs exactly one WeChat token call and returns the second run\'s result', async () => {
   await srv.api.register({ appid: 'wxcliwt', appsecret: 's', tasks: [{ type: 0 }] });
   const first = await client.token('wxcliwt');
