@@ -91,7 +91,7 @@ test('withToken(): a WeChat 40001 costs exactly one WeChat token call and return
   assert.is(await client.token('wxcliwt'), seen[1], 'the client cached the new token');
 });
 
-test('withToken(): an error thrown with errcode 42001 refreshes too; other errors are thrown untouched', async () => {
+test('withToken(): an error thrown with errcode 42001 refreshes; so does any thrown error, once', async () => {
   const before = await simCalls('wxcliwt');
   let runs = 0;
   const out = await client.withToken('wxcliwt', { type: 0 }, (token) => {
@@ -102,17 +102,34 @@ test('withToken(): an error thrown with errcode 42001 refreshes too; other error
   assert.is(runs, 2);
   assert.is(out, await srv.api.value('wxcliwt', 0));
   assert.is((await simCalls('wxcliwt')).token - before.token, 1);
+
+  // A plain error (an SDK that only says "40001" in its text): one refresh, one more run.
   const mid = await simCalls('wxcliwt');
-  const boom = new Error('unrelated');
+  let plainRuns = 0;
+  const second = await client.withToken('wxcliwt', {}, (token) => {
+    plainRuns++;
+    if (plainRuns === 1) throw new Error('invalid credential, access_token is invalid or not latest');
+    return token;
+  });
+  assert.is(plainRuns, 2);
+  assert.is(second, await srv.api.value('wxcliwt', 0));
+  assert.is((await simCalls('wxcliwt')).token - mid.token, 1);
+
+  // The second run's error is final: no third run, no second refresh.
+  const late = await simCalls('wxcliwt');
+  const boom = new Error('still failing');
+  let failingRuns = 0;
   try {
     await client.withToken('wxcliwt', {}, () => {
+      failingRuns++;
       throw boom;
     });
     assert.unreachable('should have thrown');
   } catch (err) {
     assert.is(err, boom);
   }
-  assert.equal(await simCalls('wxcliwt'), mid, 'no WeChat call for an error that says nothing about the token');
+  assert.is(failingRuns, 2);
+  assert.is((await simCalls('wxcliwt')).token - late.token, 1);
 });
 
 test('jsapiSignature() matches an independent SHA-1 of the JS-SDK string', async () => {

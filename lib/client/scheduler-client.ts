@@ -135,19 +135,20 @@ export class SchedulerClient {
   }
 
   /**
-   * Run `fn(value)`. When it returns a WeChat answer with errcode 40001,
-   * 40014 or 42001, or throws an error carrying one (as `errcode` or
-   * `code`), the value is refreshed with it as `stale` and `fn` runs once
-   * more with the new value; that second run's result (or error) is final.
-   * Other errors are thrown as they are: they say nothing about the token.
+   * Run `fn(value)`. When it throws, or returns a WeChat answer with
+   * errcode 40001, 40014 or 42001, the value is refreshed with it as
+   * `stale` and `fn` runs once more with the new value; that second run's
+   * result (or error) is final. Any thrown error counts: SDKs often report a
+   * rejected token only in the error's text, and with `stale` the server
+   * fetches only when nobody has replaced that value yet.
    */
   async withToken<T>(appid: string, sel: TaskSelector, fn: (value: string) => T | Promise<T>): Promise<T> {
     const value = await this.token(appid, sel);
     try {
       const result = await fn(value);
       if (!isRejectedToken(result)) return result;
-    } catch (err) {
-      if (!isRejectedToken(err)) throw err;
+    } catch {
+      // Fall through to one refresh and a second run.
     }
     const fresh = await this.refresh(appid, sel, value);
     return fn(fresh.value);
