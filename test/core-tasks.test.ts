@@ -188,6 +188,34 @@ test('type 4 with params naming a component_access_token and no type 3 task', as
   assert.ok(await sim.valid(await value('wxcomp2', 4)));
 });
 
+test('type 5 with type 0: the wx_card api_ticket uses the same app\'s access_token, and is not the jsapi_ticket', async () => {
+  await srv.api.register({ appid: 'wxcard05', appsecret: 's05', tasks: [{ type: 5, notify: `${biz.url}/n5` }, { type: 1 }, { type: 0 }] });
+  const card = await value('wxcard05', 5);
+  const jsapi = await value('wxcard05', 1);
+  assert.match(card, /^CARD_/, 'getticket was asked for type=wx_card');
+  assert.match(jsapi, /^TICKET_/);
+  assert.ok(await sim.valid(card));
+  const stats = await sim.stats();
+  assert.is(stats.byApp.wxcard05.token, 1, 'one access_token for both tickets');
+  assert.is(stats.byApp.wxcard05.ticket, 2, 'one getticket per ticket kind, none before the token existed');
+  const n = await waitFor('the type 5 notify', () => notifies('/n5')[0]);
+  assert.is(n.query.get('type'), '5');
+  assert.is((JSON.parse(n.body) as Json).ticket, card);
+  const status = await srv.api.get('/apps/wxcard05');
+  const tasks = (status.body.result as { tasks: Array<{ type: number; name: string }> }).tasks;
+  assert.ok(tasks.some((t) => t.type === 5 && t.name === 'wx_card_ticket'), '/apps names type 5');
+});
+
+test('type 5 alone: params supplies the access_token; without type 0 or params it is refused with a sentence', async () => {
+  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcard5p&secret=own`).then((x) => x.json())) as Json;
+  await srv.api.register({ appid: 'wxcard5p', appsecret: 'own', tasks: [{ type: 5, params: { access_token: at.access_token as string } }] });
+  assert.match(await value('wxcard5p', 5), /^CARD_/);
+  const bad = await srv.api.register({ appid: 'wxcard5x', appsecret: 'own', tasks: [{ type: 5 }] });
+  assert.is(bad.status, 400);
+  assert.match(String(bad.body.message), /type 5, wx_card api_ticket\) needs a type 0 task/);
+  assert.is((await srv.api.get('/task/wxcard5x/5')).status, 404, 'nothing was registered');
+});
+
 test('a notify URL that answers 500 is retried at least three times', async () => {
   const slow = await startBusiness();
   slow.notifyStatus = 500;

@@ -47,7 +47,7 @@ const badBodies: Array<[string, unknown, RegExp]> = [
   ['1001 tasks', { ...ok, tasks: Array.from({ length: 1001 }, (_, i) => ({ type: 2, openid: `u${i}`, params: { refresh_token: 'r' } })) }, /1000/],
   ['task not an object', { ...ok, tasks: [0] }, /tasks\[0\]/],
   ['type missing', { ...ok, tasks: [{}] }, /tasks\[0\]\.type/],
-  ['type 5', { ...ok, tasks: [{ type: 5 }] }, /type must be an integer from 0 to 4/],
+  ['type 6', { ...ok, tasks: [{ type: 6 }] }, /type must be an integer from 0 to 5/],
   ['type -1', { ...ok, tasks: [{ type: -1 }] }, /type/],
   ['type 1.5', { ...ok, tasks: [{ type: 1.5 }] }, /type/],
   ['type "0"', { ...ok, tasks: [{ type: '0' }] }, /type/],
@@ -96,7 +96,7 @@ test('a body that is not JSON: 400; not application/json: 415; over 1 MiB: 413',
 
 test('GET /task: bad type 400, unknown app 404, unknown task 404', async () => {
   for (const [path, status, pattern] of [
-    ['/task/wxkeep/5', 400, /type/],
+    ['/task/wxkeep/6', 400, /type/],
     ['/task/wxkeep/x', 400, /type/],
     ['/task/wxnobody/0', 404, /not registered/],
     ['/task/wxkeep/3', 404, /no task of type 3/],

@@ -151,7 +151,7 @@ test('deleting the last task removes the app; unknown apps and tasks are 404', a
     assert.is(r.status, 404, path);
     assert.is(r.body.code, 404, path);
   }
-  assert.is((await srv.api.del('/task/wxdelB/7')).status, 400, 'type not 0-4');
+  assert.is((await srv.api.del('/task/wxdelB/7')).status, 400, 'type not 0-5');
 });
 
 test('deleted apps stay deleted across a restart, with no fetch for them', async () => {

@@ -126,8 +126,8 @@ test('task gauges and the expiry distribution cover every task, with series per 
   assert.is(sum(m, expiring, { type: '0', le: '7200' }), withValue0);
   const min = sum(m, 'wechat_scheduler_task_min_expiry_seconds', { type: '1' });
   assert.ok(min > 7000 && min <= 7200, `min expiry of type 1: ${min}`);
-  // Per type and bound, never per task: 5 types x 11 bounds whatever the number of apps.
-  assert.is(m.get(expiring)!.samples.length, 55);
+  // Per type and bound, never per task: 6 types x 11 bounds whatever the number of apps.
+  assert.is(m.get(expiring)!.samples.length, 66);
   assert.ok(m.get(expiring)!.samples.every((s) => !('appid' in s.labels)));
 });
 

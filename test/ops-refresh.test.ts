@@ -194,7 +194,7 @@ test('bad refresh requests get the envelope with a sentence, and change nothing'
   const notFound = await refresh('/task/wxnosuchapp/0/refresh', { stale: 'x' });
   assert.is(notFound.status, 404);
   assert.is((await refresh('/task/wxref10/3/refresh', { stale: 'x' })).status, 404, 'no task of that type');
-  assert.is((await refresh('/task/wxref10/9/refresh', { stale: 'x' })).status, 400, 'type not 0-4');
+  assert.is((await refresh('/task/wxref10/9/refresh', { stale: 'x' })).status, 400, 'type not 0-5');
   const ambiguous = await refresh('/task/wxrefcomp/4/refresh', { stale: 'x' });
   assert.is(ambiguous.status, 400);
   assert.match(ambiguous.body.message as string, /authorizer_appid/);

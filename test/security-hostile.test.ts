@@ -14,7 +14,7 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const JSON_CT = { ...AUTH, 'content-type': 'application/json' };
 
 const BAD_APPID_PATH = 'No app is registered under that appid: an appid is 1-64 characters of A-Z, a-z, 0-9, _ or -.';
-const BAD_TYPE_PATH = 'The task type must be an integer from 0 to 4.';
+const BAD_TYPE_PATH = 'The task type must be an integer from 0 to 5.';
 const BAD_APPID_BODY = 'appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.';
 const BAD_SECRET = 'appsecret must be a non-empty string of at most 512 characters.';
 const NOT_JSON = 'The request body must be JSON (Content-Type: application/json).';
@@ -24,7 +24,7 @@ const PROTO = 'The request body must not contain "__proto__" or "constructor.pro
 const TOO_LARGE = 'The request body is larger than 1 MiB.';
 const BAD_NOTIFY = 'tasks[0].notify must be an absolute http(s) URL.';
 const BAD_PARAMS = 'tasks[0].params must be an absolute http(s) URL or a JSON object of strings.';
-const BAD_TASK_TYPE = 'tasks[0].type must be an integer from 0 to 4.';
+const BAD_TASK_TYPE = 'tasks[0].type must be an integer from 0 to 5.';
 const BAD_LIMIT = 'limit must be an integer from 1 to 1000.';
 
 interface Case {
@@ -114,7 +114,7 @@ const CASES: Case[] = [
   { name: 'tasks missing', method: 'POST', path: '/registe', headers: JSON_CT, body: '{"appid":"wxhostile9","appsecret":"x"}', status: 400, message: 'tasks must be a non-empty array.' },
   { name: '1001 tasks', method: 'POST', path: '/registe', headers: JSON_CT, body: reg({ tasks: Array.from({ length: 1001 }, (_, i) => ({ type: 4, authorizer_appid: `wxa${i}`, params: { authorizer_refresh_token: 'r' } })) }), status: 400, message: 'tasks may hold at most 1000 entries.' },
   { name: 'task that is a string', method: 'POST', path: '/registe', headers: JSON_CT, body: reg({ tasks: ['0'] }), status: 400, message: 'tasks[0] must be an object with a "type".' },
-  { name: 'type 5', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 5 }), status: 400, message: BAD_TASK_TYPE },
+  { name: 'type 6', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 6 }), status: 400, message: BAD_TASK_TYPE },
   { name: 'type as a string', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: '0' }), status: 400, message: BAD_TASK_TYPE },
   { name: 'type 1e400 (Infinity)', method: 'POST', path: '/registe', headers: JSON_CT, body: reg({}).replace('"type":0', '"type":1e400'), status: 400, message: BAD_TASK_TYPE },
   { name: 'type 0.5', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 0.5 }), status: 400, message: BAD_TASK_TYPE },
@@ -132,7 +132,7 @@ const CASES: Case[] = [
   { name: 'stable as a string', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ stable: 'yes' }), status: 400, message: 'tasks[0].stable must be true or false.' },
   { name: 'type 3 without params', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 3 }), status: 400, message: 'tasks[0] (type 3, component_access_token) needs params giving a component_verify_ticket.' },
   // A half-bad re-registration of a live app must change nothing of it (not even its appsecret).
-  { name: 're-registration with one bad task', method: 'POST', path: '/registe', headers: JSON_CT, body: JSON.stringify({ appid: 'wxh1', appsecret: 'changed-secret', tasks: [{ type: 0 }, { type: 9 }] }), status: 400, message: 'tasks[1].type must be an integer from 0 to 4.' },
+  { name: 're-registration with one bad task', method: 'POST', path: '/registe', headers: JSON_CT, body: JSON.stringify({ appid: 'wxh1', appsecret: 'changed-secret', tasks: [{ type: 0 }, { type: 9 }] }), status: 400, message: 'tasks[1].type must be an integer from 0 to 5.' },
   // Credentials.
   { name: 'no token', path: '/task/wxh1/0', headers: {}, status: 401, message: 'This server needs Authorization: Bearer <token>.' },
   { name: 'Basic credentials', path: '/task/wxh1/0', headers: { authorization: 'Basic aG9zdGlsZTp0ZXN0' }, status: 401, message: 'This server needs Authorization: Bearer <token>.' },

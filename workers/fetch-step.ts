@@ -83,6 +83,8 @@ export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Att
     }
     case TaskType.JsapiTicket:
       return withCredential(ctx, TaskType.AccessToken, params, 'access_token', (token) => wechat.jsapiTicket(token));
+    case TaskType.CardTicket:
+      return withCredential(ctx, TaskType.AccessToken, params, 'access_token', (token) => wechat.cardTicket(token));
     case TaskType.OAuthToken: {
       const rt = await refreshToken(input, params, 'refresh_token');
       if ('fail' in rt) return rt.fail;

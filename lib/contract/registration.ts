@@ -1,7 +1,7 @@
 import { hostAllowed } from './callback-hosts.js';
 import { badRequest } from './errors.js';
 import { ParamsSource } from './params.js';
-import { isTaskType, TaskType } from './task-type.js';
+import { isTaskType, MAX_TASK_TYPE, TaskType } from './task-type.js';
 
 /** One task of a registration, validated (API.md §5). */
 export interface ValidTask {
@@ -124,7 +124,7 @@ function validateSub(t: Json, type: TaskType, where: string, params: ParamsSourc
 function validateTask(v: unknown, i: number, policy: RegistrationPolicy): ValidTask {
   const where = `tasks[${i}]`;
   if (!isObject(v)) throw badRequest('bad_task', `${where} must be an object with a "type".`);
-  if (!isTaskType(v.type)) throw badRequest('bad_type', `${where}.type must be an integer from 0 to 4.`);
+  if (!isTaskType(v.type)) throw badRequest('bad_type', `${where}.type must be an integer from 0 to ${MAX_TASK_TYPE}.`);
   // JSON's -0 is an integer too; store it as the 0 it means.
   const type = (v.type === 0 ? 0 : v.type) as TaskType;
   const params = validateParams(v.params, where, policy);
@@ -177,6 +177,9 @@ export function checkRequiredInputs(reg: ValidRegistration, facts: RegistrationF
     switch (t.type) {
       case TaskType.JsapiTicket:
         if (!hasType0 && !hasParams) throw badRequest('missing_input', `${where} (type 1, jsapi_ticket) needs a type 0 task for the same appid or params giving an access_token.`);
+        break;
+      case TaskType.CardTicket:
+        if (!hasType0 && !hasParams) throw badRequest('missing_input', `${where} (type 5, wx_card api_ticket) needs a type 0 task for the same appid or params giving an access_token.`);
         break;
       case TaskType.OAuthToken:
         if (!hasParams && !facts.keptRefreshToken(reg.appid, t.sub)) throw badRequest('missing_input', `${where} (type 2, OAuth2 access_token) needs params giving a refresh_token.`);

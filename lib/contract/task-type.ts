@@ -1,10 +1,11 @@
-// The five credentials of API.md §3, by their wire numbers.
+// The six credentials, by their wire numbers.
 export const TaskType = {
   AccessToken: 0,
   JsapiTicket: 1,
   OAuthToken: 2,
   ComponentToken: 3,
   AuthorizerToken: 4,
+  CardTicket: 5,
 } as const;
 export type TaskType = (typeof TaskType)[keyof typeof TaskType];
 
@@ -14,15 +15,19 @@ export const TASK_NAMES: Record<TaskType, string> = {
   2: 'oauth2_access_token',
   3: 'component_access_token',
   4: 'authorizer_access_token',
+  5: 'wx_card_ticket',
 };
 
+/** The highest type number. */
+export const MAX_TASK_TYPE = 5;
+
 export function isTaskType(n: unknown): n is TaskType {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 4;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_TASK_TYPE;
 }
 
 /** Which task of the same appid a type depends on, if registered. */
 export function dependencyOf(type: TaskType): TaskType | undefined {
-  if (type === TaskType.JsapiTicket) return TaskType.AccessToken;
+  if (type === TaskType.JsapiTicket || type === TaskType.CardTicket) return TaskType.AccessToken;
   if (type === TaskType.AuthorizerToken) return TaskType.ComponentToken;
   return undefined;
 }

@@ -9,7 +9,7 @@ export interface TaskSource {
   forEachTask(fn: (t: TaskUpdate) => void): void;
 }
 
-const TYPES = [0, 1, 2, 3, 4] as const satisfies readonly TaskType[];
+const TYPES = [0, 1, 2, 3, 4, 5] as const satisfies readonly TaskType[];
 const STATES = ['pending', 'ready', 'failing'] as const;
 
 /**
@@ -35,7 +35,7 @@ interface Census {
 
 function takeCensus(source: TaskSource, now: number): Census {
   const c: Census = {
-    at: now, byState: {}, withoutValue: [0, 0, 0, 0, 0], minExpiry: [null, null, null, null, null],
+    at: now, byState: {}, withoutValue: TYPES.map(() => 0), minExpiry: TYPES.map(() => null),
     expiring: TYPES.map(() => EXPIRY_BOUNDS.map(() => 0)),
   };
   source.forEachTask((t) => {

@@ -32,7 +32,7 @@ export class SimulatorState {
    * then the app's own expiresIn, then the global one.
    */
   lifetime(kind: TokenKind, appid: string): number {
-    if (kind === 'jsapi_ticket' && this.config.ticketExpiresIn !== null) return this.config.ticketExpiresIn;
+    if ((kind === 'jsapi_ticket' || kind === 'wx_card_ticket') && this.config.ticketExpiresIn !== null) return this.config.ticketExpiresIn;
     return this.apps.get(appid)?.expiresIn ?? this.config.expiresIn;
   }
 

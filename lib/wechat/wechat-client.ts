@@ -31,6 +31,7 @@ const VALUE_FIELD: Record<TaskType, string> = {
   2: 'access_token',
   3: 'component_access_token',
   4: 'authorizer_access_token',
+  5: 'ticket',
 };
 const REFRESH_FIELD: Partial<Record<TaskType, string>> = { 2: 'refresh_token', 4: 'authorizer_refresh_token' };
 
@@ -65,6 +66,12 @@ export class WechatClient {
   jsapiTicket(accessToken: string): Promise<WechatResult> {
     const q = new URLSearchParams({ access_token: accessToken, type: 'jsapi' });
     return this.call(TaskType.JsapiTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
+  }
+
+  /** The wx_card api_ticket (卡券 api_ticket). */
+  cardTicket(accessToken: string): Promise<WechatResult> {
+    const q = new URLSearchParams({ access_token: accessToken, type: 'wx_card' });
+    return this.call(TaskType.CardTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
   }
 
   oauthRefresh(appid: string, refreshToken: string): Promise<WechatResult> {

@@ -9,7 +9,7 @@ import { Selector, TaskCache } from '../task-cache.js';
 import { detailBody, detailWanted } from '../task-detail.js';
 import { REQUEST_ID } from './observe.js';
 
-const TASK_URL = /^\/task\/([^/?]+)\/([0-4])(?:\?(.*))?$/;
+const TASK_URL = /^\/task\/([^/?]+)\/([0-5])(?:\?(.*))?$/;
 const CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** The selector and detail flag of a query string, or null when it is not plainly one (the router then answers). */

@@ -12,7 +12,7 @@ export function pathAppid(raw: string): string {
 }
 
 export function pathType(raw: string): TaskType {
-  if (!/^[0-4]$/.test(raw)) throw badRequest('bad_type', 'The task type must be an integer from 0 to 4.');
+  if (!/^[0-5]$/.test(raw)) throw badRequest('bad_type', 'The task type must be an integer from 0 to 5.');
   return Number(raw) as TaskType;
 }
 

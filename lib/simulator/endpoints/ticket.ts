@@ -1,5 +1,6 @@
-// GET /cgi-bin/ticket/getticket: the jsapi_ticket (task type 1). It needs a
-// currently valid access_token of the app; each call issues a new ticket.
+// GET /cgi-bin/ticket/getticket: the jsapi_ticket (task type 1, type=jsapi)
+// and the wx_card api_ticket (task type 5, type=wx_card). It needs a currently
+// valid access_token of the app; each call issues a new ticket of that type.
 import { ERR, fail } from '../errors.js';
 import { field, type Endpoint } from '../endpoint.js';
 import { secondsLeft, type SimulatorState } from '../state.js';
@@ -19,8 +20,9 @@ export const ticketEndpoint: Endpoint = {
   handle(req, sim) {
     const token = requireToken(sim, field(req.query, 'access_token'), ACCESS_TOKEN_KINDS);
     if (isWeChatError(token)) return fail(token);
-    if (field(req.query, 'type') !== 'jsapi') return fail(ERR.invalidArgs);
-    const ticket = sim.issue('jsapi_ticket', token.owner, token.owner);
+    const type = field(req.query, 'type');
+    if (type !== 'jsapi' && type !== 'wx_card') return fail(ERR.invalidArgs);
+    const ticket = sim.issue(type === 'jsapi' ? 'jsapi_ticket' : 'wx_card_ticket', token.owner, token.owner);
     return { errcode: 0, errmsg: 'ok', ticket: ticket.value, expires_in: secondsLeft(ticket, ticket.issuedAt) };
   },
 };
