@@ -130,7 +130,7 @@ const CASES: Case[] = [
   { name: 'authorizer_appid on type 0', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ authorizer_appid: 'wxa1' }), status: 400, message: 'tasks[0].authorizer_appid is only allowed on type 4 tasks.' },
   { name: 'authorizer_appid with ../', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 4, authorizer_appid: '../x', params: { authorizer_refresh_token: 'r' } }), status: 400, message: 'tasks[0].authorizer_appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.' },
   { name: 'stable as a string', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ stable: 'yes' }), status: 400, message: 'tasks[0].stable must be true or false.' },
-  { name: 'type 3 without params', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 3 }), status: 400, message: 'tasks[0] (type 3, component_access_token) needs params giving a component_verify_ticket.' },
+  { name: 'type 3 without params', method: 'POST', path: '/registe', headers: JSON_CT, body: task({ type: 3 }), status: 400, message: 'tasks[0] (type 3, component_access_token) needs push settings (WeChat then pushes the component_verify_ticket) or params giving one.' },
   // A half-bad re-registration of a live app must change nothing of it (not even its appsecret).
   { name: 're-registration with one bad task', method: 'POST', path: '/registe', headers: JSON_CT, body: JSON.stringify({ appid: 'wxh1', appsecret: 'changed-secret', tasks: [{ type: 0 }, { type: 9 }] }), status: 400, message: 'tasks[1].type must be an integer from 0 to 5.' },
   // Credentials.

@@ -30,8 +30,8 @@ export class AppActor implements AppContext {
     return tasksOf(this.tasks);
   }
 
-  async keepVerifyTicket(ticket: string): Promise<void> {
-    const at = Date.now();
+  /** `at`: when WeChat made it (a pushed ticket's CreateTime), else now. */
+  async keepVerifyTicket(ticket: string, at = Date.now()): Promise<void> {
     await this.services.store.saveVerifyTicket(this.row.appid, ticket, at);
     this.row = { ...this.row, verifyTicket: ticket, verifyTicketAt: at };
   }

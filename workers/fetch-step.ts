@@ -4,6 +4,7 @@ import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { ErrorClass } from '../lib/wechat/errcodes.js';
 import { TaskRegistration } from '../lib/store/rows.js';
 import { callbackQuery } from './callbacks.js';
+import { recovery, startPushWhenDue } from './component-recovery.js';
 import { AppContext, DependencyHandle } from './services.js';
 import { StableForceBudget } from './stable-force.js';
 import { fetchStableToken, StableOutcome } from './stable-token.js';
@@ -172,9 +173,13 @@ async function verifyTicket(ctx: AppContext, params: ParamsReader, input: FetchI
   if (!ticket && app.verifyTicket && app.verifyTicketAt !== null && Date.now() - app.verifyTicketAt < TICKET_KEEP_MS) {
     ticket = app.verifyTicket;
   }
-  if (!ticket) return { fail: fail(p.ok ? 'ticket' : 'transient', p.ok ? 'params gave no component_verify_ticket' : p.message) };
-  if (ticket === input.rejectedTicket) {
-    return { fail: fail('ticket', 'WeChat rejected the component_verify_ticket; waiting for a new one') };
+  if (!ticket || ticket === input.rejectedTicket) {
+    // WeChat pushes a ticket every 10 minutes; after 10 minutes without a usable one, ask for one.
+    if (input.reg.push) await startPushWhenDue(ctx);
+    if (ticket) return { fail: fail('ticket', 'WeChat rejected the component_verify_ticket; waiting for a new one') };
+    if (input.reg.push && p.ok) return { fail: fail('ticket', 'waiting for WeChat to push a component_verify_ticket to POST /component/:appid/events (every 10 minutes)') };
+    return { fail: fail(p.ok ? 'ticket' : 'transient', p.ok ? 'params gave no component_verify_ticket' : p.message) };
   }
+  if (input.reg.push) recovery.ticketUsable(input.key.appid);
   return { value: ticket };
 }

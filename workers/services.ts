@@ -28,7 +28,7 @@ export interface AppContext {
   app(): AppRow;
   /** The same appid's task this type depends on (type 0 for 1, type 3 for 4), when registered. */
   dependency(type: TaskType): DependencyHandle | undefined;
-  keepVerifyTicket(ticket: string): Promise<void>;
+  keepVerifyTicket(ticket: string, at?: number): Promise<void>;
 }
 
 /** The face a dependency shows its dependents. */

@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import { ShardCommand, ShardReply } from '../lib/contract/messages.js';
 import { newApp } from '../lib/store/new-app.js';
+import { clearQuota, componentEvent, importAuthorizers } from './component-events.js';
 import { Shard } from './shard.js';
 
 /**
@@ -51,6 +52,12 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     }
     case 'refresh':
       return shard.refresh(cmd.key, cmd.stale, cmd.reqId);
+    case 'component-event':
+      return componentEvent(shard, cmd.appid, cmd.event);
+    case 'component-import':
+      return importAuthorizers(shard, cmd.appid);
+    case 'clear-quota':
+      return clearQuota(shard, cmd.appid);
     case 'ping':
       return OK;
     case 'crash':

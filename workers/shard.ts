@@ -98,6 +98,10 @@ export class Shard implements ShardServices {
     return { kind: 'refreshed', update: task.snapshot(), outcome };
   }
 
+  appActor(appid: string): AppActor | undefined {
+    return this.apps.get(appid);
+  }
+
   snapshots(): TaskUpdate[] {
     return [...this.apps.values()].flatMap((a) => a.allTasks().map((t) => t.snapshot()));
   }

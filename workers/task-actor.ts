@@ -5,6 +5,7 @@ import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } f
 import { backoffMs, BACKOFF_CAP_MS, isUsable, refreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';
 import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { callbackQuery } from './callbacks.js';
+import { lookUpRefreshToken } from './component-recovery.js';
 import { Attempt, fetchStep } from './fetch-step.js';
 import { AppContext, DependencyHandle } from './services.js';
 import { TimerEntry } from './refresh-timers.js';
@@ -89,6 +90,18 @@ export class TaskActor implements DependencyHandle, TimerEntry {
         this.schedule(Date.now());
       }
     }
+  }
+
+  /** This task's registration (its settings), to read. */
+  registration(): TaskRegistration {
+    return this.reg;
+  }
+
+  /** A value WeChat handed over outside a fetch (api_query_auth of an authorization): kept as if fetched. */
+  async adopt(res: WechatSuccess, authorizerAppid: string): Promise<void> {
+    if (this.stopped || this.released) return;
+    this.attemptStartedAt = Date.now();
+    await this.succeeded(res, null, authorizerAppid, this.ctx.app().secretGen);
   }
 
   /** The appsecret changed: types 0 and 3 refetch at once. */
@@ -222,6 +235,15 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     if (attempt.kind === 'fail' && attempt.res.errorClass === 'dependency' && !this.stopped) {
       if (attempt.dep) await attempt.dep.handle.refreshIfStale(attempt.dep.value);
       attempt = await this.attempt(force);
+    }
+    // An authorizer refresh token WeChat calls invalid (61023): look its current one up, and retry once.
+    if (attempt.kind === 'fail' && attempt.res.errcode === 61023 && this.reg.type === TaskType.AuthorizerToken && !this.stopped) {
+      const current = await lookUpRefreshToken(this.ctx, this.reg.sub || this.st.authorizerAppid || '', attempt.refreshTokenUsed?.value);
+      if (current && !this.stopped) {
+        this.st.refreshToken = current;
+        this.rejectedRefreshToken = null;
+        attempt = await this.attempt(force);
+      }
     }
     // A kept refresh token WeChat rejected: fall back to the one from params, once.
     if (attempt.kind === 'fail' && attempt.res.errorClass === 'refresh_token' && attempt.refreshTokenUsed?.kept && !this.stopped) {

@@ -1,3 +1,4 @@
+import { ComponentEvent } from './component-event.js';
 import { ValidRegistration } from './registration.js';
 import { TaskKey, TaskType } from './task-type.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -55,6 +56,12 @@ export type ShardCommand =
   | { kind: 'reload-many'; changes: AppChange[] }
   /** Forced refresh (API.md §5); answers with the value then current. */
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
+  /** A checked event WeChat pushed to the component `appid` (lib/front/routes/component.ts). */
+  | { kind: 'component-event'; appid: string; event: ComponentEvent }
+  /** Register a type-4 task for every authorizer of the component `appid` WeChat lists. */
+  | { kind: 'component-import'; appid: string }
+  /** Reset the app's WeChat API quotas (clear_quota/v2, the component one for a component). */
+  | { kind: 'clear-quota'; appid: string }
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */
   | { kind: 'crash'; oom?: boolean }
   /** This thread's V8 heap, for /metrics. */
@@ -77,6 +84,8 @@ export type ShardReply =
   | { kind: 'ok' }
   | { kind: 'refreshed'; update: TaskUpdate; outcome: RefreshOutcome }
   | { kind: 'heap'; heap: HeapBytes }
+  /** A command's JSON answer (component import, clear-quota). */
+  | { kind: 'result'; result: Record<string, unknown> }
   | { kind: 'error'; status: number; message: string };
 
 /** One thread's V8 heap: bytes in use by objects, and bytes V8 holds for it. */

@@ -4,6 +4,16 @@ export type ParamsSource =
   | { kind: 'url'; url: string }
   | { kind: 'inline'; values: Record<string, string> };
 
+/**
+ * A type-3 task's settings for WeChat's pushes to the platform (its message
+ * token and EncodingAESKey) and where each event is also posted.
+ */
+export interface PushSettings {
+  token: string;
+  encodingAesKey: string;
+  notify: string | null;
+}
+
 /** What the params of each task type may provide (API.md §6). */
 export interface ParamValues {
   access_token?: string;

@@ -1,6 +1,7 @@
 import { hostAllowed } from './callback-hosts.js';
 import { badRequest } from './errors.js';
-import { ParamsSource } from './params.js';
+import { ParamsSource, PushSettings } from './params.js';
+import { isEncodingAesKey } from '../wechat/msg-crypto.js';
 import { isTaskType, MAX_TASK_TYPE, TaskType } from './task-type.js';
 
 /** One task of a registration, validated (API.md §5). */
@@ -12,6 +13,8 @@ export interface ValidTask {
   params: ParamsSource;
   /** Type 0 only: use /cgi-bin/stable_token instead of /cgi-bin/token. */
   stable: boolean;
+  /** Type 3 only: WeChat pushes its events (verify tickets, authorizations) to POST /component/:appid/events. */
+  push: PushSettings | null;
 }
 
 export interface ValidRegistration {
@@ -136,7 +139,26 @@ function validateTask(v: unknown, i: number, policy: RegistrationPolicy): ValidT
   if (v.stable === true && type !== TaskType.AccessToken) {
     throw badRequest('bad_task', `${where}.stable is only allowed on type 0 tasks.`);
   }
-  return { type, sub, notify, params, stable: v.stable === true };
+  const push = validatePush(v.push, type, where, policy);
+  return { type, sub, notify, params, stable: v.stable === true, push };
+}
+
+const PUSH_TOKEN_RE = /^[\x21-\x7e]{1,128}$/;
+
+function validatePush(v: unknown, type: TaskType, where: string, policy: RegistrationPolicy): PushSettings | null {
+  if (v === undefined || v === null) return null;
+  if (type !== TaskType.ComponentToken) throw badRequest('bad_task', `${where}.push is only allowed on type 3 tasks.`);
+  if (!isObject(v)) throw badRequest('bad_push', `${where}.push must be an object with token, encoding_aes_key and optionally notify.`);
+  for (const k of Object.keys(v)) {
+    if (k !== 'token' && k !== 'encoding_aes_key' && k !== 'notify') throw badRequest('bad_push', `${where}.push has an unknown field "${k.slice(0, 64)}"; it takes token, encoding_aes_key and notify.`);
+  }
+  if (typeof v.token !== 'string' || !PUSH_TOKEN_RE.test(v.token)) {
+    throw badRequest('bad_push', `${where}.push.token must be the platform's message token: 1-128 printable ASCII characters without spaces.`);
+  }
+  if (typeof v.encoding_aes_key !== 'string' || !isEncodingAesKey(v.encoding_aes_key)) {
+    throw badRequest('bad_push', `${where}.push.encoding_aes_key must be the platform's EncodingAESKey: 43 characters of A-Z, a-z, 0-9, + or /.`);
+  }
+  return { token: v.token, encodingAesKey: v.encoding_aes_key, notify: validateNotify(v.notify, `${where}.push`, policy) };
 }
 
 /** Shape checks of a POST /registe body; throws ApiError 400 naming the field. */
@@ -185,7 +207,7 @@ export function checkRequiredInputs(reg: ValidRegistration, facts: RegistrationF
         if (!hasParams && !facts.keptRefreshToken(reg.appid, t.sub)) throw badRequest('missing_input', `${where} (type 2, OAuth2 access_token) needs params giving a refresh_token.`);
         break;
       case TaskType.ComponentToken:
-        if (!hasParams) throw badRequest('missing_input', `${where} (type 3, component_access_token) needs params giving a component_verify_ticket.`);
+        if (!hasParams && !t.push) throw badRequest('missing_input', `${where} (type 3, component_access_token) needs push settings (WeChat then pushes the component_verify_ticket) or params giving one.`);
         break;
       case TaskType.AuthorizerToken:
         if (!hasParams) throw badRequest('missing_input', `${where} (type 4, authorizer_access_token) needs params giving an authorizer_refresh_token.`);

@@ -10,6 +10,7 @@ import { errorEnvelope } from './middleware/errors.js';
 import { fastQuery } from './middleware/fast-query.js';
 import { fastRegistration } from './middleware/fast-registration.js';
 import { observe } from './middleware/observe.js';
+import { componentRoutes } from './routes/component.js';
 import { opsRoutes } from './routes/ops.js';
 import { testFaultRoutes, testFaultsEnabled } from './routes/test-faults.js';
 import { registrationRoutes } from './routes/registration.js';
@@ -35,6 +36,7 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
   taskRoutes(router, s);
   statusRoutes(router, s);
   opsRoutes(router, s);
+  componentRoutes(router, s);
   if (testFaultsEnabled()) testFaultRoutes(router, s);
 
   app.use(observe(s.log, s.metrics));

@@ -9,8 +9,14 @@ export interface SimConfig {
   ticketExpiresIn: number | null;
   /** How long a token stays valid after a newer one was issued for its owner. */
   graceSeconds: number;
-  /** Whether a used refresh token is revoked and replaced by a new one. */
+  /** Whether a used OAuth2 refresh token is revoked and replaced by a new one. */
   rotateRefreshTokens: boolean;
+  /** Whether api_authorizer_token rotates the authorizer refresh token (WeChat does not: it changes on re-authorization only). */
+  rotateAuthorizerRefreshTokens: boolean;
+  /** clear_quota resets per appid per calendar month (WeChat: 10), then 48006. */
+  clearQuotaMonthlyLimit: number;
+  /** Whether errmsgs end with " rid: …" like WeChat's. */
+  rid: boolean;
   /** Open mode: unknown appids, refresh tokens and verify tickets are accepted. */
   open: boolean;
   /** stable_token force_refresh calls allowed per appid per day (WeChat: 20). */
@@ -25,6 +31,9 @@ export function defaultConfig(expiresIn = 7200): SimConfig {
     ticketExpiresIn: null,
     graceSeconds: 300,
     rotateRefreshTokens: true,
+    rotateAuthorizerRefreshTokens: false,
+    clearQuotaMonthlyLimit: 10,
+    rid: true,
     open: true,
     stableForceDailyLimit: 20,
     stableForceIntervalSeconds: 30,
@@ -32,8 +41,8 @@ export function defaultConfig(expiresIn = 7200): SimConfig {
 }
 
 const KEYS = [
-  'expiresIn', 'ticketExpiresIn', 'graceSeconds', 'rotateRefreshTokens',
-  'open', 'stableForceDailyLimit', 'stableForceIntervalSeconds',
+  'expiresIn', 'ticketExpiresIn', 'graceSeconds', 'rotateRefreshTokens', 'rotateAuthorizerRefreshTokens',
+  'clearQuotaMonthlyLimit', 'rid', 'open', 'stableForceDailyLimit', 'stableForceIntervalSeconds',
 ] as const;
 
 /** Applies a /__sim/config body to `config`; validates everything before changing anything. */
@@ -48,6 +57,9 @@ export function applyConfig(config: SimConfig, input: unknown): void {
   next.stableForceDailyLimit = nonNull(body, 'stableForceDailyLimit', 0) ?? next.stableForceDailyLimit;
   next.stableForceIntervalSeconds = nonNull(body, 'stableForceIntervalSeconds', 0) ?? next.stableForceIntervalSeconds;
   next.rotateRefreshTokens = optionalBoolean(body, 'rotateRefreshTokens') ?? next.rotateRefreshTokens;
+  next.rotateAuthorizerRefreshTokens = optionalBoolean(body, 'rotateAuthorizerRefreshTokens') ?? next.rotateAuthorizerRefreshTokens;
+  next.clearQuotaMonthlyLimit = nonNull(body, 'clearQuotaMonthlyLimit', 0) ?? next.clearQuotaMonthlyLimit;
+  next.rid = optionalBoolean(body, 'rid') ?? next.rid;
   next.open = optionalBoolean(body, 'open') ?? next.open;
   Object.assign(config, next);
 }

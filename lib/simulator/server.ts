@@ -6,7 +6,8 @@ import Koa from 'koa';
 import { adminRoutes } from './admin-routes.js';
 import { SimulatorState } from './state.js';
 import { wechatFastPath } from './wechat-fast-path.js';
-import { wechatRoutes } from './wechat-routes.js';
+import { ERR, fail } from './errors.js';
+import { wechatBody, wechatRoutes } from './wechat-routes.js';
 
 export interface SimulatorOptions {
   /** 0 (the default) picks a free port. */
@@ -40,7 +41,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   const admin = adminRoutes(sim);
   app.use(wechat.routes());
   app.use(admin.routes());
-  app.use(notFound);
+  app.use(notFound(sim));
 
   const koa = app.callback();
   const koaAnswers = (req: IncomingMessage, res: ServerResponse) => void koa(req, res);
@@ -92,7 +93,14 @@ async function jsonErrors(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   }
 }
 
-async function notFound(ctx: Koa.Context): Promise<void> {
-  ctx.status = 404;
-  ctx.body = { error: `No such route: ${ctx.method} ${ctx.path}.` };
+/** WeChat answers a path it does not serve with 40066 "invalid url"; the admin API with a 404 sentence. */
+function notFound(sim: SimulatorState) {
+  return async (ctx: Koa.Context): Promise<void> => {
+    if (ctx.path.startsWith('/__sim')) {
+      ctx.status = 404;
+      ctx.body = { error: `No such route: ${ctx.method} ${ctx.path}.` };
+      return;
+    }
+    ctx.body = wechatBody(sim, fail(ERR.invalidUrl));
+  };
 }

@@ -1,6 +1,10 @@
 // Everything one simulator instance knows. Endpoints and the admin API read
 // and change it; nothing is shared between two simulators.
 import { AppRegistry } from './apps.js';
+import { AuthorizerRegistry } from './authorizers.js';
+import { PushTargets, type PushResult } from './push-targets.js';
+import { QuotaResets } from './quota-resets.js';
+import { randomHex } from './random-hex.js';
 import { defaultConfig, type SimConfig } from './config.js';
 import { FaultQueue } from './faults.js';
 import { RefreshTokenRegistry } from './refresh-tokens.js';
@@ -18,6 +22,9 @@ export class SimulatorState {
   readonly faults = new FaultQueue();
   readonly stats = new Stats();
   readonly forceQuota = new ForceRefreshQuota();
+  readonly authorizers = new AuthorizerRegistry(this.refreshTokens);
+  readonly pushTargets = new PushTargets();
+  readonly quotaResets = new QuotaResets();
 
   constructor(expiresIn?: number) {
     this.config = defaultConfig(expiresIn);
@@ -41,6 +48,23 @@ export class SimulatorState {
     return this.tokens.issue(kind, owner, this.lifetime(kind, appid), this.config.graceSeconds, this.now());
   }
 
+  /** A request id for errmsgs, WeChat's shape: three groups of 8 hex digits. */
+  rid(): string {
+    const h = randomHex(12);
+    return `${h.slice(0, 8)}-${h.slice(8, 16)}-${h.slice(16)}`;
+  }
+
+  /** A new verify ticket (valid for WeChat), pushed to the component's event URL. */
+  async pushVerifyTicket(component: string): Promise<{ ticket: string; push: PushResult }> {
+    const ticket = `ticket@@@${randomHex(24)}`;
+    this.verifyTickets.mark(ticket, 'valid');
+    const now = this.now();
+    const push = await this.pushTargets.push(component, {
+      AppId: component, CreateTime: Math.floor(now / 1000), InfoType: 'component_verify_ticket', ComponentVerifyTicket: ticket,
+    }, now);
+    return { ticket, push };
+  }
+
   /** Forgets everything but the global config. */
   reset(): void {
     this.apps.clear();
@@ -50,6 +74,9 @@ export class SimulatorState {
     this.faults.clear();
     this.stats.clear();
     this.forceQuota.clear();
+    this.authorizers.clear();
+    this.pushTargets.clear();
+    this.quotaResets.clear();
   }
 }
 

@@ -90,6 +90,11 @@ export class TokenRegistry {
     return this.newest.get(key(kind, owner));
   }
 
+  /** The newest token of its owner lives `lifetimeSeconds` from `now` (an OAuth2 refresh of an unexpired token). */
+  extend(record: TokenRecord, lifetimeSeconds: number, now: number): void {
+    record.expiresAt = now + lifetimeSeconds * 1000;
+  }
+
   /** Ends a replaced token's grace period at `at` if it ran longer (a forced stable_token refresh). */
   cutOff(record: TokenRecord, at: number): void {
     if ((record.supersededUntil ?? Infinity) <= at) return;

@@ -12,6 +12,7 @@ import type { Endpoint, EndpointRequest } from './endpoint.js';
 import { ENDPOINTS } from './endpoints/index.js';
 import { ERR, fail, type WeChatBody } from './errors.js';
 import type { SimulatorState } from './state.js';
+import { wechatBody } from './wechat-routes.js';
 
 /** Characters that make Koa's URL parser (parseurl) fall back to url.parse: leave those URLs to Koa. */
 const ODD_URL = /[\t\n\f\r #\u00a0\ufeff]/;
@@ -73,10 +74,10 @@ function answer(sim: SimulatorState, endpoint: Endpoint, req: EndpointRequest | 
   try {
     if (!req) {
       sim.stats.count(endpoint.name, []);
-      body = fail(ERR.dataFormat);
+      body = wechatBody(sim, fail(ERR.dataFormat));
     } else {
       sim.stats.count(endpoint.name, endpoint.appids(req, sim));
-      body = endpoint.handle(req, sim);
+      body = wechatBody(sim, endpoint.handle(req, sim));
     }
   } catch (err) {
     // As server.ts' jsonErrors: a simulator bug answers 500 JSON.

@@ -31,7 +31,7 @@ export function inlineTicket(t: ValidTask): string | null {
  */
 export function newTaskRow(appid: string, t: ValidTask): TaskRow {
   return {
-    appid, type: t.type, sub: t.sub, notify: t.notify, params: sharedParams(t.params), stable: t.stable, regGen: 1,
+    appid, type: t.type, sub: t.sub, notify: t.notify, params: sharedParams(t.params), stable: t.stable, push: t.push, regGen: 1,
     value: null, expiresAt: null, expiresIn: null, refreshedAt: null, fetchedSecretGen: 0,
     refreshToken: inlineRefreshToken(t.type, t.params), authorizerAppid: null, state: 'pending', lastError: null,
     nextRefreshAt: null, fetchCount: 0, failCount: 0,

@@ -1,4 +1,4 @@
-import { ParamsSource } from '../contract/params.js';
+import { ParamsSource, PushSettings } from '../contract/params.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
 
 export type TaskState = 'pending' | 'ready' | 'failing';
@@ -18,6 +18,8 @@ export interface TaskRegistration extends TaskKey {
   notify: string | null;
   params: ParamsSource;
   stable: boolean;
+  /** Type 3: settings for WeChat's pushes, or null. */
+  push: PushSettings | null;
   /** Grows with every registration naming this task: "a new registration retries at once". */
   regGen: number;
 }

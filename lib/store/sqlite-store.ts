@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { ParamsSource } from '../contract/params.js';
+import { ParamsSource, PushSettings } from '../contract/params.js';
 import { ValidRegistration } from '../contract/registration.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
 import { GroupCommit } from './group-commit.js';
@@ -40,8 +40,14 @@ export function ensureDataDir(dir: string): void {
 
 /** One string per state for all rows (SQLite hands out a fresh copy per row: 100k of them at a restore). */
 const STATES: Record<string, TaskState> = { pending: 'pending', ready: 'ready', failing: 'failing' };
-function parseParams(text: string): ParamsSource {
-  return sharedParams(JSON.parse(text) as ParamsSource);
+/** The params column also holds a type-3 task's push settings, so the schema stays as it is. */
+function parseParams(text: string): { params: ParamsSource; push: PushSettings | null } {
+  const { push, ...params } = JSON.parse(text) as ParamsSource & { push?: PushSettings };
+  return { params: sharedParams(params), push: push ?? null };
+}
+
+export function paramsColumn(params: ParamsSource, push: PushSettings | null): string {
+  return JSON.stringify(push ? { ...params, push } : params);
 }
 
 /**
@@ -51,9 +57,10 @@ function parseParams(text: string): ParamsSource {
  */
 function toTaskRow(r: TaskSqlRow, appid: string = r.appid): TaskRow {
   const sub = r.sub;
+  const { params, push } = parseParams(r.params);
   return {
     appid, type: r.type as TaskType, sub, notify: r.notify,
-    params: parseParams(r.params), stable: r.stable === 1, regGen: r.reg_gen,
+    params, stable: r.stable === 1, push, regGen: r.reg_gen,
     value: r.value, expiresAt: r.expires_at, expiresIn: r.expires_in, refreshedAt: r.refreshed_at,
     fetchedSecretGen: r.fetched_secret_gen, refreshToken: r.refresh_token,
     authorizerAppid: r.authorizer_appid === sub ? sub : r.authorizer_appid,
@@ -138,7 +145,7 @@ export class SqliteStore implements Store {
       this.stmt.upsertApp.run({ appid: reg.appid, secret, now });
       for (const t of reg.tasks) {
         this.stmt.upsertTask.run({
-          appid: reg.appid, type: t.type, sub: t.sub, notify: t.notify, params: JSON.stringify(t.params),
+          appid: reg.appid, type: t.type, sub: t.sub, notify: t.notify, params: paramsColumn(t.params, t.push),
           stable: t.stable ? 1 : 0, refresh_token: inlineRefreshToken(t.type, t.params),
         });
         const ticket = inlineTicket(t);

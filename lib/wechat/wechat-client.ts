@@ -24,6 +24,9 @@ export interface WechatFailure {
 
 export type WechatResult = WechatSuccess | WechatFailure;
 
+/** An answer of a call that is not a credential fetch (errcode 0 or absent). */
+export type WechatJson = { ok: true; json: Record<string, unknown> } | WechatFailure;
+
 /** The field holding each task type's value (API.md §3). */
 const VALUE_FIELD: Record<TaskType, string> = {
   0: 'access_token',
@@ -36,6 +39,8 @@ const VALUE_FIELD: Record<TaskType, string> = {
 const REFRESH_FIELD: Partial<Record<TaskType, string>> = { 2: 'refresh_token', 4: 'authorizer_refresh_token' };
 
 const MAX_ANSWER = 64 * 1024;
+/** A page of 500 authorizers with their refresh tokens is larger than a token answer. */
+const MAX_LIST_ANSWER = 2 * 1024 * 1024;
 
 export interface WechatClientOptions {
   baseUrl: string;
@@ -90,11 +95,50 @@ export class WechatClient {
     return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body);
   }
 
+  /** An authorization code (from an authorized event) → the authorizer's first token and its refresh token. */
+  queryAuth(componentToken: string, componentAppid: string, authorizationCode: string): Promise<WechatJson> {
+    const q = new URLSearchParams({ component_access_token: componentToken });
+    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_query_auth?${q}`, { component_appid: componentAppid, authorization_code: authorizationCode });
+  }
+
+  /** One page of the authorizers of a component, with their refresh tokens. */
+  authorizerList(componentToken: string, componentAppid: string, offset: number, count: number): Promise<WechatJson> {
+    const q = new URLSearchParams({ component_access_token: componentToken });
+    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_get_authorizer_list?${q}`, { component_appid: componentAppid, offset, count });
+  }
+
+  /** Asks WeChat to push a component_verify_ticket now. */
+  startPushTicket(componentAppid: string, secret: string): Promise<WechatJson> {
+    return this.json(TaskType.ComponentToken, '/cgi-bin/component/api_start_push_ticket', { component_appid: componentAppid, component_secret: secret });
+  }
+
+  /** Resets the app's (or, for a component, the platform's) API call quotas with its secret. */
+  clearQuota(appid: string, secret: string, component: boolean): Promise<WechatJson> {
+    return component
+      ? this.json(TaskType.ComponentToken, '/cgi-bin/component/clear_quota/v2', { component_appid: appid, appid, appsecret: secret })
+      : this.json(TaskType.AccessToken, '/cgi-bin/clear_quota/v2', { appid, appsecret: secret });
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }
 
-  private call(type: TaskType, method: 'GET' | 'POST', pathAndQuery: string, body?: object): Promise<WechatResult> {
+  /** A POST whose answer is not a credential: errcode 0 (or none) is success. `type` classifies errcodes. */
+  private async json(type: TaskType, pathAndQuery: string, body: object): Promise<WechatJson> {
+    const r = await this.request('POST', pathAndQuery, body, MAX_LIST_ANSWER);
+    if (!r.ok) return r;
+    const errcode = typeof r.json.errcode === 'number' ? r.json.errcode : 0;
+    if (errcode === 0) return r;
+    const errmsg = typeof r.json.errmsg === 'string' ? r.json.errmsg.slice(0, 300) : '';
+    return failure(classifyErrcode(type, errcode), errcode, `WeChat errcode ${errcode}: ${errmsg}`);
+  }
+
+  private async call(type: TaskType, method: 'GET' | 'POST', pathAndQuery: string, body?: object): Promise<WechatResult> {
+    const r = await this.request(method, pathAndQuery, body);
+    return r.ok ? interpret(type, r.json) : r;
+  }
+
+  private request(method: 'GET' | 'POST', pathAndQuery: string, body?: object, maxBytes = MAX_ANSWER): Promise<WechatJson> {
     return this.limit.run(async () => {
       let res;
       try {
@@ -104,7 +148,7 @@ export class WechatClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { 'content-type': 'application/json' },
           timeoutMs: this.opts.timeoutMs,
-          maxBytes: MAX_ANSWER,
+          maxBytes,
         });
       } catch (e) {
         const why = e instanceof OutboundError ? e.message : 'request failed';
@@ -113,7 +157,7 @@ export class WechatClient {
       if (res.status >= 500) return failure('transient', null, `WeChat API answered HTTP ${res.status}`);
       const json = parseJsonObject(res.text);
       if (res.status !== 200 || !json) return failure('transient', null, `WeChat API answered HTTP ${res.status} without a JSON object`);
-      return interpret(type, json);
+      return { ok: true, json };
     });
   }
 }

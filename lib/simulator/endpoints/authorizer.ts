@@ -1,6 +1,7 @@
 // POST /cgi-bin/component/api_authorizer_token: an authorizer's access_token
 // (task type 4), paid for with the component's current access token and the
-// authorizer's refresh token (rotated on every use unless disabled).
+// authorizer's refresh token, which WeChat keeps the same until the account
+// authorizes again (rotateAuthorizerRefreshTokens rotates it on every use).
 import { ERR, fail } from '../errors.js';
 import { field, type Endpoint } from '../endpoint.js';
 import { secondsLeft } from '../state.js';
@@ -23,7 +24,7 @@ export const authorizerEndpoint: Endpoint = {
     if (appErr) return fail(appErr);
     const record = sim.refreshTokens.accept(refreshToken, 'authorizer', authorizerAppid, sim.config.open);
     if (!record) return fail(ERR.authorizerRefreshTokenInvalid);
-    const next = sim.refreshTokens.successor(refreshToken, record, sim.config.rotateRefreshTokens);
+    const next = sim.refreshTokens.successor(refreshToken, record, sim.config.rotateAuthorizerRefreshTokens);
     const token = sim.issue('authorizer_access_token', authorizerAppid, authorizerAppid);
     return {
       authorizer_access_token: token.value,

@@ -10,11 +10,13 @@ export function isWeChatError(x: TokenRecord | WeChatError): x is WeChatError {
 
 /**
  * The record of a currently valid token of one of `kinds` (and of `owner`,
- * when given); else 42001 when it merely ran out, 40001 for anything else.
+ * when given); else 41001 when none is given, 42001 when it merely ran
+ * out, 40001 for anything else.
  */
 export function requireToken(
   sim: SimulatorState, value: string, kinds: readonly TokenKind[], owner?: string,
 ): TokenRecord | WeChatError {
+  if (value === '') return ERR.accessTokenMissing;
   const check = sim.tokens.check(value, sim.now());
   const record = check.record;
   if (!record || !kinds.includes(record.kind) || (owner !== undefined && record.owner !== owner)) {

@@ -1,5 +1,8 @@
 // GET /sns/oauth2/refresh_token: a web OAuth2 access_token for one user
-// (task type 2). The refresh token is rotated on every use unless disabled.
+// (task type 2). While the user's access_token is unexpired, WeChat keeps it
+// and only extends its lifetime ("若access_token未超时，那么进行refresh_token
+// 不会改变access_token，但超时时间会刷新"); once it ran out, a new one is
+// issued. The refresh token is rotated on every use unless disabled.
 import { ERR, fail } from '../errors.js';
 import { field, type Endpoint } from '../endpoint.js';
 import { secondsLeft } from '../state.js';
@@ -21,7 +24,16 @@ export const oauthEndpoint: Endpoint = {
     // Without a seeded openid every refresh token of an app is "the same user".
     const openid = record.openid ?? `o_${appid}`;
     const next = sim.refreshTokens.successor(refreshToken, record, sim.config.rotateRefreshTokens);
-    const token = sim.issue('oauth_access_token', `${appid}:${openid}`, appid);
+    const owner = `${appid}:${openid}`;
+    const current = sim.tokens.latest('oauth_access_token', owner);
+    const now = sim.now();
+    let token;
+    if (current && sim.tokens.check(current.value, now).status === 'valid') {
+      sim.tokens.extend(current, sim.lifetime('oauth_access_token', appid), now);
+      token = { ...current, issuedAt: now };
+    } else {
+      token = sim.issue('oauth_access_token', owner, appid);
+    }
     return {
       access_token: token.value,
       expires_in: secondsLeft(token, token.issuedAt),
