@@ -22,18 +22,26 @@ export interface ListedAuthorizer {
  * api_start_push_ticket once it has gone 10 minutes without a usable
  * verify ticket, at most once per 10 minutes.
  */
+export interface RecoveryIntervals {
+  listLookupMs: number;
+  startPushMs: number;
+}
+
 export class ComponentRecovery {
   private readonly listedAt = new Map<string, number>();
   private readonly noTicketSince = new Map<string, number>();
   private readonly pushStartedAt = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly intervals: RecoveryIntervals = { listLookupMs: LIST_LOOKUP_INTERVAL_MS, startPushMs: START_PUSH_AFTER_MS },
+  ) {}
 
   /** Whether a lookup may run now; taking it starts the minute. */
   takeListLookup(component: string): boolean {
     const t = this.now();
     const last = this.listedAt.get(component);
-    if (last !== undefined && t - last < LIST_LOOKUP_INTERVAL_MS) return false;
+    if (last !== undefined && t - last < this.intervals.listLookupMs) return false;
     this.listedAt.set(component, t);
     return true;
   }
@@ -50,16 +58,26 @@ export class ComponentRecovery {
       this.noTicketSince.set(component, t);
       return false;
     }
-    if (t - since < START_PUSH_AFTER_MS) return false;
+    if (t - since < this.intervals.startPushMs) return false;
     const last = this.pushStartedAt.get(component);
-    if (last !== undefined && t - last < START_PUSH_AFTER_MS) return false;
+    if (last !== undefined && t - last < this.intervals.startPushMs) return false;
     this.pushStartedAt.set(component, t);
     return true;
   }
 }
 
+/**
+ * Shorter intervals for the test suite only (with WECHAT_SCHEDULER_TEST_FAULTS=1), so that a test
+ * can watch api_start_push_ticket happen end to end instead of waiting 10 minutes.
+ */
+function testIntervals(): RecoveryIntervals | undefined {
+  const ms = Number(process.env.WECHAT_SCHEDULER_TEST_START_PUSH_MS);
+  if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1' || !Number.isInteger(ms) || ms <= 0) return undefined;
+  return { listLookupMs: LIST_LOOKUP_INTERVAL_MS, startPushMs: ms };
+}
+
 /** The shard's one instance (each shard is a thread of its own, and a component belongs to one shard). */
-export const recovery = new ComponentRecovery();
+export const recovery = new ComponentRecovery(Date.now, testIntervals());
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
