@@ -1,6 +1,6 @@
 import { ComponentEvent } from '../lib/contract/component-event.js';
 import { ShardReply } from '../lib/contract/messages.js';
-import { ValidTask } from '../lib/contract/registration.js';
+import { isObject, ValidTask } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
 import { WechatJson, WechatSuccess } from '../lib/wechat/wechat-client.js';
@@ -17,7 +17,6 @@ export interface ComponentHost extends ShardServices {
 
 const OK: ShardReply = { kind: 'ok' };
 const error = (status: number, message: string): ShardReply => ({ kind: 'error', status, message });
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function component(host: ComponentHost, appid: string): { app: AppActor } | { reply: ShardReply } {
   const app = host.appActor(appid);

@@ -1,3 +1,4 @@
+import { isObject } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
 import { WechatClient, WechatFailure } from '../lib/wechat/wechat-client.js';
 import { AppContext } from './services.js';
@@ -79,7 +80,6 @@ function testIntervals(): RecoveryIntervals | undefined {
 /** The shard's one instance (each shard is a thread of its own, and a component belongs to one shard). */
 export const recovery = new ComponentRecovery(Date.now, testIntervals());
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Every authorizer WeChat lists for the component, a page (500) at a time, each page handed to `onPage`. */
 export async function pageAuthorizers(

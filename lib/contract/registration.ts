@@ -44,7 +44,7 @@ function checkHost(url: string, field: string, policy: RegistrationPolicy): void
     throw badRequest('host_not_allowed', `${field} host ${u.host.slice(0, 100)} is not in callbackHosts of the server's config file.`);
   }
 }
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isValidAppid(s: string): boolean {
   return ID_RE.test(s);
