@@ -148,7 +148,7 @@ test('WeChat refuses the force (45009, 45011): the normal answer stands, the tas
   const r = await refresh('wxstrefuse', s2);
   assert.is(r.status, 200, r.text);
   assert.is(r.body.result, s2);
-  assert.match(note(r), /WeChat refused stable_token force_refresh \(WeChat errcode 45009: reach max api daily quota limit\)/);
+  assert.match(note(r), /WeChat refused stable_token force_refresh \(WeChat errcode 45009: reach max api daily quota limit rid: [0-9a-f-]+\)/);
   assert.is((await calls('wxstrefuse')).stable - before.stable, 2, 'normal, then the refused force');
   assert.is(await forceMetric('refused'), refusedBefore + 1);
   const status = await srv.api.get('/apps/wxstrefuse');

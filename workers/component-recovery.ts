@@ -122,7 +122,7 @@ export async function lookUpRefreshToken(ctx: AppContext, authorizer: string, re
   return found !== null && found !== rejected ? found : null;
 }
 
-/** A component without a usable verify ticket: after 10 minutes, ask WeChat to push one (at most every 10 minutes). */
+/** A component without a usable verify ticket: after 10 minutes, ask WeChat to push one (at most every 10 minutes), to wherever the platform receives them. */
 export async function startPushWhenDue(ctx: AppContext): Promise<void> {
   const app = ctx.app();
   if (!recovery.takeStartPush(app.appid)) return;

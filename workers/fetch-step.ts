@@ -174,12 +174,13 @@ async function verifyTicket(ctx: AppContext, params: ParamsReader, input: FetchI
     ticket = app.verifyTicket;
   }
   if (!ticket || ticket === input.rejectedTicket) {
-    // WeChat pushes a ticket every 10 minutes; after 10 minutes without a usable one, ask for one.
-    if (input.reg.push) await startPushWhenDue(ctx);
+    // WeChat pushes a ticket every 10 minutes (to us, or to a business system relaying it through
+    // params); after 10 minutes without a usable one, ask it to push one now.
+    await startPushWhenDue(ctx);
     if (ticket) return { fail: fail('ticket', 'WeChat rejected the component_verify_ticket; waiting for a new one') };
     if (input.reg.push && p.ok) return { fail: fail('ticket', 'waiting for WeChat to push a component_verify_ticket to POST /component/:appid/events (every 10 minutes)') };
     return { fail: fail(p.ok ? 'ticket' : 'transient', p.ok ? 'params gave no component_verify_ticket' : p.message) };
   }
-  if (input.reg.push) recovery.ticketUsable(input.key.appid);
+  recovery.ticketUsable(input.key.appid);
   return { value: ticket };
 }
