@@ -35,7 +35,10 @@ let gen: Generation | undefined;
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
   if (!gen?.owner.owning) return { kind: 'error', status: 503, message: 'Ownership of this app is moving between generations; try again.' };
   if (cmd.kind === 'reload') gen.changedElsewhere(appid);
-  return gen.owner.send(appid, cmd);
+  const reply = await gen.owner.send(appid, cmd);
+  // Component commands register and remove tasks in the owner: this front's copy is re-read too.
+  if (cmd.kind === 'component-event' || cmd.kind === 'component-import') gen.changedElsewhere(appid);
+  return reply;
 }
 
 async function handle(msg: ToGeneration): Promise<void> {
