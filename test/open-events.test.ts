@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MsgCrypto } from '../lib/wechat/msg-crypto.js';
 import { Business, startBusiness } from './helpers/business.js';
+import { checkAnswer } from './helpers/contract.js';
 import { call, client, Json } from './helpers/http.js';
 import { waitFor } from './helpers/poll.js';
 import { RunningServer, startServer, stopAll } from './helpers/server.js';
@@ -176,6 +177,7 @@ test('hostile pushes: 401/400/413 with a sentence, no API token needed, and noth
     assert.is(r.status, c.status, `${c.name}: ${r.text}`);
     assert.is(r.body.code, c.status, c.name);
     assert.match(String(r.body.message), c.message, c.name);
+    checkAnswer('POST', c.path ?? `/component/${COMP}/events`, r);
   }
   assert.is(await snapshot(), before, 'nothing stored or called');
   // The genuine message is accepted without a token; the other component routes still need one.
@@ -183,6 +185,7 @@ test('hostile pushes: 401/400/413 with a sentence, no API token needed, and noth
   const accepted = await call(srv.url, 'POST', `/component/${COMP}/events?${ok.query}`, { raw: ok.body, headers: { 'content-type': 'text/xml' } });
   assert.is(accepted.status, 200, accepted.text);
   assert.is(accepted.text, 'success');
+  checkAnswer('POST', `/component/${COMP}/events`, accepted);
   assert.is((await call(srv.url, 'POST', `/component/${COMP}/authorizers/import`)).status, 401);
   assert.is((await call(srv.url, 'POST', `/app/${COMP}/clear-quota`)).status, 401);
 });

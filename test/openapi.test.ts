@@ -135,6 +135,11 @@ test('routes of other parts of the product answer as described where this build 
   await tryRoute('GET', '/cluster');
   await tryRoute('POST', '/app/wxoa_none/clear-quota');
   await tryRoute('POST', '/component/wxoa_none/authorizers/import');
+  // Their successes: an app's quota reset, and the import of a component that holds a token.
+  await tryRoute('POST', '/app/wxoa_a/clear-quota');
+  expect(await as(WRITE).register({ appid: 'wxoa_comp', appsecret: 's', tasks: [{ type: 3, params: { component_verify_ticket: 'ticket@@@oa' } }] }), 200);
+  await as(WRITE).awaitValue('wxoa_comp', 3);
+  await tryRoute('POST', '/component/wxoa_comp/authorizers/import');
   await tryRoute('GET', '/apps?prefix=wxoa_&state=ready&limit=5');
 });
 

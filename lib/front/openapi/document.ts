@@ -1,5 +1,5 @@
 import { packageVersion } from '../../version.js';
-import { headers, r, responses } from './responses.js';
+import { error, headers, r, responses } from './responses.js';
 import { okEnvelope, ref, schemas } from './schemas.js';
 
 /** GET /openapi.json: the API as OpenAPI 3.1, built from the same constants the routes use. */
@@ -141,9 +141,13 @@ const paths = {
       requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } }, 'text/xml': { schema: { type: 'string' } } } },
       responses: {
         200: { description: 'Taken.', content: { 'text/plain': { schema: { const: 'success' } } } },
-        400: { description: 'Not a message of WeChat\'s format.' },
-        401: { description: 'The signature or appid does not match; nothing changed.' },
-        404: { description: 'No type 3 task with `push` settings for this component appid.' },
+        400: error(400, 'Not a message of WeChat\'s format (query, XML, base64, AES blocks, padding, fields); nothing changed.'),
+        401: error(401, 'The signature or an appid does not match, or the component has no push settings; nothing changed.'),
+        404: r('NotFound'),
+        413: error(413, 'The body is larger than 64 KiB, which no WeChat event is.'),
+        415: error(415, 'The body is JSON; WeChat\'s events are XML.'),
+        502: r('BadGateway'),
+        503: r('Unavailable'),
         500: r('InternalError'),
       },
     },

@@ -22,7 +22,7 @@ export const headers = {
 
 const hdr = (name: keyof typeof headers) => ({ $ref: `#/components/headers/${name}` });
 
-const error = (code: number, description: string, extra: Record<string, unknown> = {}) => ({
+export const error = (code: number, description: string, extra: Record<string, unknown> = {}) => ({
   description,
   headers: { 'X-Request-Id': hdr('RequestId'), ...extra },
   content: { 'application/json': { schema: errorEnvelope(code) } },

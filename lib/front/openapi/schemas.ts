@@ -1,10 +1,7 @@
 import { MAX_TASKS } from '../../contract/registration.js';
-import { TaskType } from '../../contract/task-type.js';
+import { MAX_TASK_TYPE } from '../../contract/task-type.js';
 
 /** The JSON Schema (2020-12, as OpenAPI 3.1 uses it) of every body the API takes or gives. */
-
-/** The highest task type this build serves, so the description follows the code. */
-export const MAX_TASK_TYPE = Math.max(...Object.values(TaskType));
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' };
 const TIME = { type: 'string', format: 'date-time' };
@@ -38,7 +35,7 @@ export const schemas = {
     type: 'integer',
     minimum: 0,
     maximum: MAX_TASK_TYPE,
-    description: '0 access_token, 1 jsapi_ticket, 2 OAuth2 access_token, 3 component_access_token, 4 authorizer_access_token, 5 wx_card api_ticket (where supported).',
+    description: '0 access_token, 1 jsapi_ticket, 2 OAuth2 access_token, 3 component_access_token, 4 authorizer_access_token, 5 wx_card api_ticket.',
   },
   Params: {
     description: 'Where extra inputs come from: an absolute http(s) URL the server GETs, or static string values; "" for none.',
@@ -49,8 +46,8 @@ export const schemas = {
     description: 'Type 3 only: the third-party platform\'s message settings, so WeChat\'s pushes (verify tickets, authorizations) reach POST /component/{component_appid}/events.',
     required: ['token', 'encoding_aes_key'],
     properties: {
-      token: { type: 'string', minLength: 1 },
-      encoding_aes_key: { type: 'string', minLength: 43, maxLength: 43 },
+      token: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$', description: 'The platform\'s message token (消息校验 Token).' },
+      encoding_aes_key: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}$', description: 'The platform\'s EncodingAESKey (消息加解密 Key).' },
       notify: { type: 'string', description: 'Optional URL each event is also POSTed to as JSON.' },
     },
   },

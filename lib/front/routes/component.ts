@@ -69,7 +69,8 @@ async function ask(s: FrontServices, appid: string, cmd: ShardCommand): Promise<
 
 /**
  * POST /component/:appid/events (WeChat's pushes, signed and encrypted),
- * POST /component/:appid/authorizers/import and POST /app/:appid/clear-quota.
+ * POST /component/:appid/authorizers/import and POST /app/:appid/clear-quota
+ * (the component variant of clear_quota for an app with a type-3 task).
  */
 export function componentRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.post('/component/:appid/events', async (ctx) => {
@@ -127,5 +128,4 @@ export function componentRoutes(router: Router<FrontState>, s: FrontServices): v
     ctx.body = envelope(200, '', result);
   };
   router.post('/app/:appid/clear-quota', clearQuota);
-  router.post('/component/:appid/clear-quota', clearQuota);
 }
