@@ -207,16 +207,18 @@ test('data directory 0700 and files 0600 from the first byte, even when started 
   assert.is(await srv.stop(), 0);
 });
 
-test('an existing data directory that is open to others is closed to 0700', async () => {
-  const dir = join(tempDir(), 'open-data');
-  mkdirSync(dir, { mode: 0o755 });
+test('an existing data directory of ours that is open to others is closed to 0700', async () => {
+  const parent = tempDir();
+  const dir = join(parent, 'open-data');
   const old = process.umask(0o000);
   try {
-    mkdirSync(join(dir, 'x'), { mode: 0o777 }); // proof the umask is really 000 here
+    mkdirSync(dir, { mode: 0o755 });
+    mkdirSync(join(parent, 'x'), { mode: 0o777 }); // proof the umask is really 000 here
   } finally {
     process.umask(old);
   }
-  assert.is(statSync(join(dir, 'x')).mode & 0o777, 0o777);
+  assert.is(statSync(join(parent, 'x')).mode & 0o777, 0o777);
+  assert.is(statSync(dir).mode & 0o777, 0o755);
   const srv = await startServer({ wechatApi: sim.url, dataDir: dir, args: ['--token', TOKEN] });
   assert.is(statSync(dir).mode & 0o777, 0o700);
   assert.is(await srv.stop(), 0);

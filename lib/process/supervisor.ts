@@ -2,6 +2,8 @@ import cluster, { Worker } from 'node:cluster';
 import { Config, RawOptions, resolveConfig } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
+import { DataDirLock } from './data-dir-lock.js';
+import { prepareDataDir } from './data-dir.js';
 import { generationExecArgv } from './generation-heap.js';
 import { FromGeneration, releaseBoundMs, ToGeneration } from './ipc.js';
 
@@ -75,7 +77,8 @@ export class Supervisor {
    */
   private listenPort: number;
 
-  constructor(private readonly flags: RawOptions, private config: Config) {
+  /** `lock` is held here so that it lives as long as the supervisor. */
+  constructor(private readonly flags: RawOptions, private config: Config, private readonly lock?: DataDirLock) {
     this.log = createLogger(config.logLevel, { role: 'supervisor' });
     this.port = config.port;
     this.listenPort = config.port;
@@ -128,6 +131,7 @@ export class Supervisor {
       return g.exited;
     }));
     clearTimeout(hard);
+    this.lock?.release();
     this.log.info({ signal }, 'stopped');
     process.exit(0);
   }
@@ -322,5 +326,7 @@ export class Supervisor {
 
 export async function runSupervisor(flags: RawOptions, config: Config): Promise<void> {
   process.umask(0o077);
-  await new Supervisor(flags, config).start();
+  prepareDataDir(config.dataDir);
+  const lock = DataDirLock.acquire(config.dataDir);
+  await new Supervisor(flags, config, lock).start();
 }

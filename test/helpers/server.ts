@@ -130,3 +130,18 @@ export async function stopAll(): Promise<void> {
   await Promise.all(waits);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
+
+/** The binary run to its exit (a start that must be refused): exit code and everything it printed. */
+export function runToExit(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => process.kill(-proc.pid!, 'SIGKILL'), timeoutMs);
+  return new Promise((resolve) => proc.on('exit', (code) => {
+    clearTimeout(timer);
+    running.delete(proc);
+    resolve({ code, out });
+  }));
+}
