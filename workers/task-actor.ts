@@ -4,6 +4,7 @@ import { mask } from '../lib/log.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } from '../lib/store/rows.js';
 import { backoffMs, BACKOFF_CAP_MS, isUsable, refreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';
 import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
+import { scrubSecrets } from '../lib/wechat/scrub.js';
 import { callbackQuery } from './callbacks.js';
 import { lookUpRefreshToken } from './component-recovery.js';
 import { Attempt, fetchStep } from './fetch-step.js';
@@ -335,10 +336,9 @@ export class TaskActor implements DependencyHandle, TimerEntry {
     if (!this.stopped) this.ctx.services.emit({ kind: 'task', update: this.snapshot() });
   }
 
-  /** WeChat's messages never echo a secret, but never trust that. */
+  /** WeChat's messages never echo a secret, but never trust that (every spelling: scrub.ts). */
   private scrub(message: string): string {
-    const secret = this.ctx.app().secret;
-    return secret ? message.split(secret).join('***') : message;
+    return scrubSecrets(message, [this.ctx.app().secret]);
   }
 
   private wakeWaiters(): void {

@@ -205,6 +205,10 @@ export function checkRequiredInputs(reg: ValidRegistration, facts: RegistrationF
         break;
       case TaskType.OAuthToken:
         if (!hasParams && !facts.keptRefreshToken(reg.appid, t.sub)) throw badRequest('missing_input', `${where} (type 2, OAuth2 access_token) needs params giving a refresh_token.`);
+        // A params object is all there is to ask: without the refresh_token the task could never fetch.
+        if (t.params.kind === 'inline' && !t.params.values.refresh_token && !facts.keptRefreshToken(reg.appid, t.sub)) {
+          throw badRequest('missing_input', `${where}.params.refresh_token is missing: a type 2 (OAuth2 access_token) task needs params giving a refresh_token.`);
+        }
         break;
       case TaskType.ComponentToken:
         if (!hasParams && !t.push) throw badRequest('missing_input', `${where} (type 3, component_access_token) needs push settings (WeChat then pushes the component_verify_ticket) or params giving one.`);

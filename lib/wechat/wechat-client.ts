@@ -3,6 +3,8 @@ import { TaskType } from '../contract/task-type.js';
 import { createAgent, OutboundError, parseJsonObject, send } from '../http/outbound.js';
 import { Semaphore } from '../util/semaphore.js';
 import { classifyErrcode, ErrorClass } from './errcodes.js';
+import { checkedExpiresIn, errcodeOf } from './answer-fields.js';
+import { redactUrlSecrets, scrubSecrets } from './scrub.js';
 
 export interface WechatSuccess {
   ok: true;
@@ -60,12 +62,12 @@ export class WechatClient {
 
   accessToken(appid: string, secret: string): Promise<WechatResult> {
     const q = new URLSearchParams({ grant_type: 'client_credential', appid, secret });
-    return this.call(TaskType.AccessToken, 'GET', `/cgi-bin/token?${q}`);
+    return this.call(TaskType.AccessToken, 'GET', `/cgi-bin/token?${q}`, undefined, [secret]);
   }
 
   stableToken(appid: string, secret: string, forceRefresh: boolean): Promise<WechatResult> {
     const body = { grant_type: 'client_credential', appid, secret, force_refresh: forceRefresh };
-    return this.call(TaskType.AccessToken, 'POST', '/cgi-bin/stable_token', body);
+    return this.call(TaskType.AccessToken, 'POST', '/cgi-bin/stable_token', body, [secret]);
   }
 
   jsapiTicket(accessToken: string): Promise<WechatResult> {
@@ -81,18 +83,18 @@ export class WechatClient {
 
   oauthRefresh(appid: string, refreshToken: string): Promise<WechatResult> {
     const q = new URLSearchParams({ appid, grant_type: 'refresh_token', refresh_token: refreshToken });
-    return this.call(TaskType.OAuthToken, 'GET', `/sns/oauth2/refresh_token?${q}`);
+    return this.call(TaskType.OAuthToken, 'GET', `/sns/oauth2/refresh_token?${q}`, undefined, [refreshToken]);
   }
 
   componentToken(componentAppid: string, secret: string, ticket: string): Promise<WechatResult> {
     const body = { component_appid: componentAppid, component_appsecret: secret, component_verify_ticket: ticket };
-    return this.call(TaskType.ComponentToken, 'POST', '/cgi-bin/component/api_component_token', body);
+    return this.call(TaskType.ComponentToken, 'POST', '/cgi-bin/component/api_component_token', body, [secret, ticket]);
   }
 
   authorizerToken(componentToken: string, componentAppid: string, authorizerAppid: string, refreshToken: string): Promise<WechatResult> {
     const q = new URLSearchParams({ component_access_token: componentToken });
     const body = { component_appid: componentAppid, authorizer_appid: authorizerAppid, authorizer_refresh_token: refreshToken };
-    return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body);
+    return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body, [refreshToken, componentToken]);
   }
 
   /** An authorization code (from an authorized event) → the authorizer's first token and its refresh token. */
@@ -109,33 +111,34 @@ export class WechatClient {
 
   /** Asks WeChat to push a component_verify_ticket now. */
   startPushTicket(componentAppid: string, secret: string): Promise<WechatJson> {
-    return this.json(TaskType.ComponentToken, '/cgi-bin/component/api_start_push_ticket', { component_appid: componentAppid, component_secret: secret });
+    return this.json(TaskType.ComponentToken, '/cgi-bin/component/api_start_push_ticket', { component_appid: componentAppid, component_secret: secret }, [secret]);
   }
 
   /** Resets the app's (or, for a component, the platform's) API call quotas with its secret. */
   clearQuota(appid: string, secret: string, component: boolean): Promise<WechatJson> {
     return component
-      ? this.json(TaskType.ComponentToken, '/cgi-bin/component/clear_quota/v2', { component_appid: appid, appid, appsecret: secret })
-      : this.json(TaskType.AccessToken, '/cgi-bin/clear_quota/v2', { appid, appsecret: secret });
+      ? this.json(TaskType.ComponentToken, '/cgi-bin/component/clear_quota/v2', { component_appid: appid, appid, appsecret: secret }, [secret])
+      : this.json(TaskType.AccessToken, '/cgi-bin/clear_quota/v2', { appid, appsecret: secret }, [secret]);
   }
 
   close(): Promise<void> {
     return this.agent.close();
   }
 
-  /** A POST whose answer is not a credential: errcode 0 (or none) is success. `type` classifies errcodes. */
-  private async json(type: TaskType, pathAndQuery: string, body: object): Promise<WechatJson> {
+  /**
+   * A POST whose answer is not a credential: errcode 0 (or none) is success. `type` classifies errcodes;
+   * `secrets`: what this call sends that WeChat's answer must never carry into a message.
+   */
+  private async json(type: TaskType, pathAndQuery: string, body: object, secrets: string[] = []): Promise<WechatJson> {
     const r = await this.request('POST', pathAndQuery, body, MAX_LIST_ANSWER);
     if (!r.ok) return r;
-    const errcode = typeof r.json.errcode === 'number' ? r.json.errcode : 0;
-    if (errcode === 0) return r;
-    const errmsg = typeof r.json.errmsg === 'string' ? r.json.errmsg.slice(0, 300) : '';
-    return failure(classifyErrcode(type, errcode), errcode, `WeChat errcode ${errcode}: ${errmsg}`);
+    return answerError(type, r.json, secrets) ?? r;
   }
 
-  private async call(type: TaskType, method: 'GET' | 'POST', pathAndQuery: string, body?: object): Promise<WechatResult> {
+  /** `secrets`: what this call sends that WeChat's answer must never carry into a message. */
+  private async call(type: TaskType, method: 'GET' | 'POST', pathAndQuery: string, body?: object, secrets: string[] = []): Promise<WechatResult> {
     const r = await this.request(method, pathAndQuery, body);
-    return r.ok ? interpret(type, r.json) : r;
+    return r.ok ? interpret(type, r.json, secrets) : r;
   }
 
   private request(method: 'GET' | 'POST', pathAndQuery: string, body?: object, maxBytes = MAX_ANSWER): Promise<WechatJson> {
@@ -166,18 +169,24 @@ function failure(errorClass: ErrorClass, errcode: number | null, message: string
   return { ok: false, errorClass, errcode, message };
 }
 
-function interpret(type: TaskType, json: Record<string, unknown>): WechatResult {
-  const errcode = typeof json.errcode === 'number' ? json.errcode : 0;
-  if (errcode !== 0) {
-    const errmsg = typeof json.errmsg === 'string' ? json.errmsg.slice(0, 300) : '';
-    return failure(classifyErrcode(type, errcode), errcode, `WeChat errcode ${errcode}: ${errmsg}`);
-  }
+/** WeChat's error in an answer, its errmsg scrubbed of `secrets`; null when errcode says success. */
+function answerError(type: TaskType, json: Record<string, unknown>, secrets: string[]): WechatFailure | null {
+  const errcode = errcodeOf(json.errcode);
+  if (errcode === 0) return null;
+  // Scrubbed whole, then cut: a cut through a secret would leave its start behind.
+  const errmsg = typeof json.errmsg === 'string' ? redactUrlSecrets(scrubSecrets(json.errmsg, secrets)).slice(0, 300) : '';
+  if (errcode === null) return failure('transient', null, `WeChat answered an errcode that is not a number: ${errmsg}`);
+  return failure(classifyErrcode(type, errcode), errcode, `WeChat errcode ${errcode}: ${errmsg}`);
+}
+
+function interpret(type: TaskType, json: Record<string, unknown>, secrets: string[]): WechatResult {
+  const error = answerError(type, json, secrets);
+  if (error) return error;
   const value = json[VALUE_FIELD[type]];
-  const expiresIn = Number(json.expires_in);
-  if (typeof value !== 'string' || value === '' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    return failure('transient', null, `WeChat answer lacked ${VALUE_FIELD[type]} or expires_in`);
-  }
+  if (typeof value !== 'string' || value === '') return failure('transient', null, `WeChat answer lacked ${VALUE_FIELD[type]}`);
+  const expiresIn = checkedExpiresIn(json.expires_in);
+  if (!expiresIn.ok) return failure('transient', null, expiresIn.message);
   const rtField = REFRESH_FIELD[type];
   const rt = rtField ? json[rtField] : undefined;
-  return { ok: true, value, expiresIn, raw: json, refreshToken: typeof rt === 'string' && rt !== '' ? rt : undefined };
+  return { ok: true, value, expiresIn: expiresIn.seconds, raw: json, refreshToken: typeof rt === 'string' && rt !== '' ? rt : undefined };
 }
