@@ -41,7 +41,7 @@ function program(): Command {
     .option('--host <addr>', 'bind address (default 0.0.0.0)')
     .option('--data-dir <dir>', 'where registrations and tokens are kept (default ./data)')
     .option('--wechat-api <url>', 'base URL of the WeChat API (default https://api.weixin.qq.com)')
-    .option('--token <t>', 'API token(s), comma-separated (env WECHAT_SCHEDULER_TOKEN)')
+    .option('--token <t>', 'API token(s), comma-separated; prefer env WECHAT_SCHEDULER_TOKEN or the config file: a command line is visible to every user')
     .option('--config <file>', 'JSON config file, re-read on SIGHUP; flags win over it')
     .option('--workers <n>', 'worker threads that own the apps (default: CPU count)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)')
@@ -49,11 +49,14 @@ function program(): Command {
     .option('--refresh-interval <ms>', 'minimum interval between forced refreshes without "stale" (default 10000)')
     .option('--stable-token', 'use /cgi-bin/stable_token for every type 0 task')
     .action(async (flags: ServerFlags) => {
+      // First: until this runs, `ps` shows the token to every user of the host.
+      const { hideSecretArgs } = await import('./process/argv-secrets.js');
+      const secretFlags = hideSecretArgs();
       const raw = toRawOptions(flags);
       const config = resolveConfig(raw, process.env);
       // Imported on use: the supervisor lives for the server's whole life and need not hold the simulator (or vice versa).
       const { runSupervisor } = await import('./process/supervisor.js');
-      await runSupervisor(raw, config);
+      await runSupervisor(raw, config, secretFlags);
     });
   cmd
     .command('simulate')

@@ -78,7 +78,7 @@ export class Supervisor {
   private listenPort: number;
 
   /** `lock` is held here so that it lives as long as the supervisor. */
-  constructor(private readonly flags: RawOptions, private config: Config, private readonly lock?: DataDirLock) {
+  constructor(private readonly flags: RawOptions, private config: Config, private readonly lock?: DataDirLock, private readonly secretFlags: readonly string[] = []) {
     this.log = createLogger(config.logLevel, { role: 'supervisor' });
     this.port = config.port;
     this.listenPort = config.port;
@@ -87,7 +87,8 @@ export class Supervisor {
   async start(): Promise<void> {
     // Each generation accepts on the shared socket itself: no extra hop through this process.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname, execArgv: generationExecArgv(process.execArgv) });
+    // No args: a generation gets its settings over IPC, and its command line would show --token to every user.
+    cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname, execArgv: generationExecArgv(process.execArgv), args: [] });
     // Before anything else: Node's default action for SIGHUP is to exit, and a
     // `systemctl reload` may come while the first generation is still starting
     // (the reload then runs once it is up: the start is the first transition).
@@ -98,6 +99,9 @@ export class Supervisor {
       const g = await this.spawn(this.config, true);
       this.setOwner(g);
       this.log.info({ port: this.port, host: this.config.host, url: `http://${this.config.host}:${this.port}`, build: g.build, protectedMode: this.config.tokens.length === 0 }, 'listening');
+      for (const flag of this.secretFlags) {
+        this.log.warn({ flag }, `a secret was given on the command line (${flag}), which other users of this host could read before it was hidden; set WECHAT_SCHEDULER_TOKEN or "tokens" in the --config file instead`);
+      }
       if (this.config.tokens.length === 0) {
         this.log.warn('no API token configured: protected mode, only loopback clients are served (set --token or WECHAT_SCHEDULER_TOKEN)');
       }
@@ -324,9 +328,10 @@ export class Supervisor {
   }
 }
 
-export async function runSupervisor(flags: RawOptions, config: Config): Promise<void> {
+/** `secretFlags`: secret flags that were given on the command line (warned about once started). */
+export async function runSupervisor(flags: RawOptions, config: Config, secretFlags: readonly string[] = []): Promise<void> {
   process.umask(0o077);
   prepareDataDir(config.dataDir);
   const lock = DataDirLock.acquire(config.dataDir);
-  await new Supervisor(flags, config, lock).start();
+  await new Supervisor(flags, config, lock, secretFlags).start();
 }
