@@ -5,7 +5,7 @@ import { ParamValues, pickParamValues } from '../lib/contract/params.js';
 import { TaskKey } from '../lib/contract/task-type.js';
 import { createAgent, OutboundError, parseJsonObject, send } from '../lib/http/outbound.js';
 import { Logger } from '../lib/log.js';
-import { Semaphore } from '../lib/util/semaphore.js';
+import { NotifyDrop, NotifyJob, NotifyQueue } from './notify-queue.js';
 
 /** A params answer is a handful of short strings; anything bigger is refused unread. */
 export const MAX_PARAMS_ANSWER = 64 * 1024;
@@ -14,6 +14,10 @@ const MAX_NOTIFY_ANSWER = 64 * 1024;
 const NOTIFY_ATTEMPTS = 4;
 const NOTIFY_PER_ORIGIN = 32;
 const NOTIFY_RETRY_MS = [1_000, 2_000, 4_000];
+/** Tasks whose newest value waits for one origin; each task counts once, however often it refreshed. */
+export const NOTIFY_BACKLOG = 10_000;
+/** One "notify failed" line per origin per this interval. */
+const NOTIFY_WARN_EVERY_MS = 10_000;
 
 export type ParamsResult = { ok: true; values: ParamValues } | { ok: false; message: string };
 
@@ -48,8 +52,8 @@ export function signNotify(secret: string, timestamp: string, body: string): str
  */
 export class Callbacks {
   private readonly agent: Agent;
-  /** Notify calls in flight per origin: a dead business host queues its own calls, nobody else's. */
-  private readonly notifyLimits = new Map<string, Semaphore>();
+  /** Notifies per origin: a dead business host queues its own calls, nobody else's (notify-queue.ts). */
+  readonly notifies: NotifyQueue;
 
   constructor(
     private readonly timeoutMs: number,
@@ -57,8 +61,15 @@ export class Callbacks {
     private readonly notifySecret: string | undefined,
     private readonly onNotify: (ok: boolean) => void,
     private readonly callbackHosts?: readonly string[],
+    onDropped: (reason: NotifyDrop) => void = () => undefined,
+    backlog = NOTIFY_BACKLOG,
   ) {
     this.agent = createAgent({ connections: 16, timeoutMs });
+    this.notifies = new NotifyQueue({
+      perOrigin: NOTIFY_PER_ORIGIN, backlog, warnEveryMs: NOTIFY_WARN_EVERY_MS, log,
+      deliver: (job, current, failed) => this.deliver(job, current, failed, onDropped),
+      dropped: onDropped,
+    });
   }
 
   /** Checked before every call: the list may have shrunk on a reload since the URL was registered. */
@@ -91,22 +102,23 @@ export class Callbacks {
       this.log.warn({ ...query }, 'notify skipped: its host is not in callbackHosts of the config file');
       return;
     }
-    void this.deliver(withQuery(url, query), JSON.stringify(payload), query);
+    const target = withQuery(url, query);
+    // The URL with the task's query names the task: its newer value supersedes this one.
+    this.notifies.push({ task: target, url: target, body: JSON.stringify(payload), query });
   }
 
   close(): Promise<void> {
     return this.agent.close();
   }
 
-  private limitFor(url: string): Semaphore {
-    const origin = new URL(url).origin;
-    let limit = this.notifyLimits.get(origin);
-    if (!limit) this.notifyLimits.set(origin, (limit = new Semaphore(NOTIFY_PER_ORIGIN)));
-    return limit;
-  }
-
-  private async deliver(url: string, body: string, query: Record<string, string>): Promise<void> {
+  private async deliver(job: NotifyJob, current: () => boolean, failed: (attempt: number, why: string) => void, dropped: (reason: NotifyDrop) => void): Promise<void> {
+    const { url, body } = job;
     for (let attempt = 1; attempt <= NOTIFY_ATTEMPTS; attempt++) {
+      // A newer value of this task waits: it is sent next, this one never after it.
+      if (attempt > 1 && !current()) {
+        dropped('superseded');
+        return;
+      }
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.notifySecret) {
         const ts = String(Math.floor(Date.now() / 1000));
@@ -115,7 +127,7 @@ export class Callbacks {
       }
       let why: string;
       try {
-        const res = await this.limitFor(url).run(() => send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: MAX_NOTIFY_ANSWER }));
+        const res = await send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: MAX_NOTIFY_ANSWER });
         if (res.status >= 200 && res.status < 300) {
           this.onNotify(true);
           return;
@@ -125,7 +137,7 @@ export class Callbacks {
         why = e instanceof OutboundError ? e.message : 'request failed';
       }
       this.onNotify(false);
-      this.log.warn({ ...query, attempt, why }, 'notify failed');
+      failed(attempt, why);
       if (attempt < NOTIFY_ATTEMPTS) await new Promise((r) => setTimeout(r, NOTIFY_RETRY_MS[attempt - 1]));
     }
   }

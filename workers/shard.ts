@@ -45,7 +45,7 @@ export class Shard implements ShardServices {
     this.timers = new RefreshTimers(() => (frontLoad.saturated ? 1 : most), 2_000, () => (frontLoad.saturated ? SATURATED_PACE_MS : 0));
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
     this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
-    this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts);
+    this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts, (reason) => this.emit({ kind: 'notify-dropped', reason }));
     if (active) this.loadAll();
   }
 

@@ -112,5 +112,7 @@ export type ShardEvent =
   | { kind: 'task-removed'; key: TaskKey }
   | { kind: 'fetch'; type: TaskType; ok: boolean; errcode: number | null }
   | { kind: 'notify'; ok: boolean }
+  /** A notify given up undelivered: a newer value of its task superseded it, or its origin's backlog was full. */
+  | { kind: 'notify-dropped'; reason: 'superseded' | 'backlog' }
   /** A stable_token force_refresh wanted by a passive refresh: made, skipped (budget), or refused by WeChat. */
   | { kind: 'stable-force'; result: 'forced' | 'skipped' | 'refused' };

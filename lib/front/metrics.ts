@@ -79,6 +79,12 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  private readonly notifyDrops = new Counter({
+    name: 'wechat_scheduler_notify_dropped_total',
+    help: 'Notifies given up undelivered: superseded (a newer value of the task was sent instead) or backlog (too many waited for one origin).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private readonly stableForce = new Counter({
     name: 'wechat_scheduler_stable_force_total',
     help: 'stable_token force_refresh wanted by a passive refresh: forced, skipped (budget of 20 a day, 30 s apart), refused (WeChat said 45009/45011).',
@@ -104,6 +110,7 @@ export class Metrics {
     // Every known series from zero, so rate() and absent() work before the first event.
     for (const type of TYPES) for (const result of ['ok', 'error']) this.fetches.inc({ type: String(type), name: TASK_NAMES[type], result }, 0);
     for (const result of ['delivered', 'failed']) this.notifies.inc({ result }, 0);
+    for (const reason of ['superseded', 'backlog']) this.notifyDrops.inc({ reason }, 0);
     for (const result of ['forced', 'skipped', 'refused']) this.stableForce.inc({ result }, 0);
     const shardHeaps = () => this.shardHeaps();
     new Gauge({
@@ -193,6 +200,8 @@ export class Metrics {
       if (!ev.ok) this.failures.inc({ type, name, errcode: ev.errcode === null ? 'none' : String(ev.errcode) });
     } else if (ev.kind === 'notify') {
       this.notifies.inc({ result: ev.ok ? 'delivered' : 'failed' });
+    } else if (ev.kind === 'notify-dropped') {
+      this.notifyDrops.inc({ reason: ev.reason });
     } else if (ev.kind === 'stable-force') {
       this.stableForce.inc({ result: ev.result });
     }
