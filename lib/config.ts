@@ -108,7 +108,9 @@ export function readConfigFile(file: string): RawOptions {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+    // V8 quotes the text around the error, which may be a token: keep only what and where.
+    const why = (e as Error).message.replace(/, ".*" is not valid JSON$/s, '');
+    throw new ConfigError(`config file ${file} is not valid JSON: ${why}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);

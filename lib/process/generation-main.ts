@@ -3,7 +3,7 @@
  * what the supervisor says (start, activate, release, stop) and nothing
  * on its own: signals are the supervisor's to act on.
  */
-import { Config, resolveConfig } from '../config.js';
+import { Config, RawOptions, resolveConfig } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { Generation } from '../front/generation.js';
 import { FromGeneration, SupervisorChannel, ToGeneration } from './ipc.js';
@@ -31,6 +31,21 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () =
 
 let gen: Generation | undefined;
 
+/**
+ * The config as the files say now, or — when they no longer parse (edited
+ * since the last start, and this generation replaces one that died) — the
+ * supervisor's, the last that worked: a typo in a file nobody reloaded yet
+ * must not keep the service down. A SIGHUP with a broken file never gets
+ * here: the supervisor refuses that reload before it starts a generation.
+ */
+function configNow(flags: RawOptions, lastGood: Config): { config: Config; broken?: string } {
+  try {
+    return { config: resolveConfig(flags, process.env) };
+  } catch (err) {
+    return { config: lastGood, broken: (err as Error).message };
+  }
+}
+
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
   if (!gen?.owner.owning) return { kind: 'error', status: 503, message: 'Ownership of this app is moving between generations; try again.' };
@@ -46,9 +61,10 @@ async function handle(msg: ToGeneration): Promise<void> {
     case 'start':
       try {
         // This generation's code reads the config file: a setting added by new code works after a reload.
-        const own = resolveConfig(msg.flags, process.env);
-        const config: Config = { ...own, port: msg.config.port, host: msg.config.host, dataDir: msg.config.dataDir };
+        const read = configNow(msg.flags, msg.config);
+        const config: Config = { ...read.config, port: msg.config.port, host: msg.config.host, dataDir: msg.config.dataDir };
         gen = await Generation.start({ config, active: msg.active, generation: msg.generation, supervisor: channel });
+        if (read.broken) gen.log.error({ err: read.broken }, 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)');
         gen.log.info({ owning: msg.active, build: gen.build, workers: config.workers }, 'generation started');
         channel.send({ t: 'ready', port: gen.port, build: gen.build });
       } catch (err) {
