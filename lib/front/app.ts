@@ -16,6 +16,7 @@ import { testFaultRoutes, testFaultsEnabled } from './routes/test-faults.js';
 import { registrationRoutes } from './routes/registration.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
+import { hostRequired } from './odd-requests.js';
 import { FrontServices } from './services.js';
 
 /** API.md §5: bodies over 1 MiB are refused with 413 (koa-bodyparser's limit and the fast registration path's). */
@@ -58,5 +59,5 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
  */
 export function createRequestListener(s: FrontServices, auth: Authenticator): RequestListener {
   const listener = fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, createApp(s, auth).callback()));
-  return s.config.compat === 'v0' ? compatV0(listener) : listener;
+  return hostRequired(s.config.compat === 'v0' ? compatV0(listener) : listener);
 }

@@ -43,8 +43,11 @@ export function protectedModeRefusal(open: boolean, host: string | undefined, or
     return new ApiError(403, 'cross_site', `Requests from web pages of other sites are refused (Origin ${origin.slice(0, 100)}); call this server from your back end, not from a browser.`);
   }
   if (open) return null;
-  if (host === undefined || !isLoopbackHost(host)) {
-    return new ApiError(403, 'protected_host', `No API token is configured, so only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) are served, not to "${(host ?? '').slice(0, 100)}"; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) to serve other names.`);
+  if (host === undefined) {
+    return new ApiError(403, 'protected_host', 'No API token is configured, so only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) are served, and this one names no Host; send one, or start the server with --token <secret>.');
+  }
+  if (!isLoopbackHost(host)) {
+    return new ApiError(403, 'protected_host', `No API token is configured, so only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) are served, not to "${host.slice(0, 100)}"; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) to serve other names.`);
   }
   return null;
 }

@@ -14,6 +14,7 @@ import { answerClientErrors } from './client-error.js';
 import { buildStamp } from './build-stamp.js';
 import { Drainer } from './drain.js';
 import { Metrics } from './metrics.js';
+import { answerOddRequests, SERVER_OPTIONS } from './odd-requests.js';
 import { GenerationOwnerLink } from './owner-link.js';
 import { FrontServices } from './services.js';
 import { ShardPool } from './shard-pool.js';
@@ -78,8 +79,9 @@ export class Generation {
     metrics.watchShardHeaps(() => this.pool.heaps());
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
-    this.server = createServer();
+    this.server = createServer(SERVER_OPTIONS);
     answerClientErrors(this.server);
+    answerOddRequests(this.server);
     this.drainer = new Drainer(this.server);
     this.server.on('request', createRequestListener(services, new Authenticator(config.tokens, config.trustedProxy)));
     this.build = services.build;

@@ -31,6 +31,16 @@ function bodyError(err: { status?: number; type?: string; code?: string; message
   return null;
 }
 
+/** SQLite's "database or disk is full" and the system's ENOSPC, wherever they were raised. */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (e.code === 'SQLITE_FULL' || e.code === 'ENOSPC') return true;
+  return typeof e.message === 'string' && /database or disk is full|ENOSPC|no space left on device/i.test(e.message);
+}
+
+export const DISK_FULL_MESSAGE = 'The data directory is full: nothing was stored. Free space on its disk and retry; values already fetched are still served.';
+
 /** A 404 or 405 nobody answered: the router's verdict, in the envelope. */
 function unanswered(ctx: FrontContext): void {
   if (ctx.status === 404) {
@@ -59,7 +69,7 @@ export interface ErrorAnswer {
  * fast registration path, so both answer alike.
  */
 export function errorAnswer(err: unknown, log: Logger, method: string, path: string): ErrorAnswer {
-  const known = err instanceof ApiError ? err : bodyError(err as Record<string, never>);
+  const known = err instanceof ApiError ? err : isDiskFull(err) ? new ApiError(507, 'disk_full', DISK_FULL_MESSAGE) : bodyError(err as Record<string, never>);
   if (known) return { status: known.status, headers: known.headers, body: envelope(known.status, known.message, null) };
   const status = (err as { status?: number }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
