@@ -18,6 +18,7 @@ import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
 import { hostRequired } from './odd-requests.js';
 import { FrontServices } from './services.js';
+import { storeWriteGuard } from './store-presence.js';
 
 /** API.md §5: bodies over 1 MiB are refused with 413 (koa-bodyparser's limit and the fast registration path's). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -43,6 +44,7 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
   app.use(observe(s.log, s.metrics));
   app.use(errorEnvelope(s.log));
   app.use(authenticate(auth));
+  app.use(storeWriteGuard(s.storage));
   // The limit as a string of bytes (its type says string; bytes.parse reads a plain number).
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: String(BODY_LIMIT), strict: true }));
   app.use(router.routes());

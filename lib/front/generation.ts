@@ -18,6 +18,7 @@ import { answerOddRequests, SERVER_OPTIONS } from './odd-requests.js';
 import { GenerationOwnerLink } from './owner-link.js';
 import { FrontServices } from './services.js';
 import { ShardPool } from './shard-pool.js';
+import { StorePresence } from './store-presence.js';
 import { TaskCache } from './task-cache.js';
 
 /** A busy port is retried this many times, 100 ms apart (see listen()). */
@@ -62,6 +63,7 @@ export class Generation {
   private readonly drainer: Drainer;
   private stopping: Promise<void> | null = null;
   private readonly frontLoad = new FrontLoad();
+  private readonly storage: StorePresence;
 
   private constructor(private readonly opts: GenerationOptions) {
     const { config } = opts;
@@ -78,7 +80,8 @@ export class Generation {
     this.pool = new ShardPool(shardSettings(config, writeLock, this.frontLoad), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
     metrics.watchShardHeaps(() => this.pool.heaps());
     this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
-    const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp() };
+    this.storage = new StorePresence(config.dataDir, this.log);
+    const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp(), storage: this.storage };
     this.server = createServer(SERVER_OPTIONS);
     answerClientErrors(this.server);
     answerOddRequests(this.server);
@@ -97,6 +100,7 @@ export class Generation {
     g.cache.warm();
     await started;
     await g.listen();
+    g.storage.start();
     return g;
   }
 
@@ -138,6 +142,7 @@ export class Generation {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const t0 = Date.now();
+      this.storage.stop();
       await this.drainer.drain(DRAIN_DEADLINE_MS);
       this.frontLoad.stop(); // the shards' last fetches need not wait for a busy front
       // What is left of the budget goes to fetches in flight; past it the threads are ended.

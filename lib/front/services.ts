@@ -3,6 +3,7 @@ import { Logger } from '../log.js';
 import { Store } from '../store/store.js';
 import { Metrics } from './metrics.js';
 import { OwnerLink } from './owner-link.js';
+import { StorePresence } from './store-presence.js';
 import { TaskCache } from './task-cache.js';
 
 /** What the routes of one front generation share. */
@@ -14,4 +15,6 @@ export interface FrontServices {
   metrics: Metrics;
   log: Logger;
   build: string;
+  /** Whether the store's file is still where it was opened (store-presence.ts). */
+  storage: StorePresence;
 }

@@ -72,7 +72,8 @@ function send(res: ServerResponse, status: number, reqId: string, headers: Recor
 export function fastRegistration(s: FrontServices, auth: Authenticator, limit: number, koa: RequestListener): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
-    if (req.method !== 'POST' || !PATHS.has(path) || auth.protectedMode) return koa(req, res);
+    // While the store is gone Koa answers the 503 (store-presence.ts).
+    if (req.method !== 'POST' || !PATHS.has(path) || auth.protectedMode || s.storage.problem !== null) return koa(req, res);
     const length = plainBodyLength(req.headers, limit);
     if (length === null) return koa(req, res);
     const outcome = auth.check(req.headers.authorization, req.socket.remoteAddress);

@@ -13,6 +13,8 @@ export function opsRoutes(router: Router<FrontState>, s: FrontServices): void {
   });
   router.get('/healthz', (ctx) => {
     ctx.set('X-Scheduler-Build', s.build);
+    s.storage.check();
+    s.storage.checkStorable();
     ctx.body = envelope(200, '', 'ok');
   });
   router.get('/metrics', async (ctx) => {
