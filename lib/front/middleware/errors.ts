@@ -1,6 +1,7 @@
 import type { Next } from 'koa';
 import { ApiError } from '../../contract/errors.js';
 import { Logger } from '../../log.js';
+import { redactUrlSecrets } from '../../wechat/scrub.js';
 import { FrontContext } from '../context.js';
 import { Envelope, envelope } from '../envelope.js';
 
@@ -76,7 +77,8 @@ export function errorAnswer(err: unknown, log: Logger, method: string, path: str
     return { status, headers: {}, body: envelope(status, `The request was refused (HTTP ${status}).`, null) };
   }
   // Our own code's message (never a body-quoting parser error: those were answered above).
-  log.error({ err: String((err as Error).message).slice(0, 300), name: (err as Error).name, method, path: path.slice(0, 200) }, 'unexpected error');
+  // A URL in the message may carry a credential in its query: masked before the cut.
+  log.error({ err: redactUrlSecrets(String((err as Error).message)).slice(0, 300), name: (err as Error).name, method, path: redactUrlSecrets(path).slice(0, 200) }, 'unexpected error');
   return { status: 500, headers: {}, body: envelope(500, 'Internal error; the server log has the details.', null) };
 }
 
