@@ -28,17 +28,17 @@ test.after(async () => {
 
 const tokenCalls = async () => (await sim.stats()).calls.token;
 
-test('protected mode: a rebound name in Host is refused on every route but /healthz, with the envelope', async () => {
+test('protected mode: a rebound name in Host is refused on every route but /healthz, with the envelope; localhost and addresses are served', async () => {
   const host = `evil.example:${open.port}`;
   for (const [method, path] of [['GET', '/task/wxbrowser1/0'], ['GET', '/apps'], ['GET', '/apps/wxbrowser1'], ['GET', '/metrics'], ['POST', '/task/wxbrowser1/0/refresh']] as const) {
     const r = await rawRequest(open.url, { method, path, headers: { host, 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
     assert.is(r.status, 403, `${method} ${path}: ${r.text}`);
     assert.is(r.body?.code, 403);
-    assert.match(r.body!.message, /only requests addressed to a loopback name/);
+    assert.match(r.body!.message, /only requests addressed to localhost or an IP address/);
     assert.not.match(r.text, /browser-secret/);
   }
-  // Loopback names are served.
-  for (const h of [`localhost:${open.port}`, `127.0.0.1:${open.port}`, `127.7.0.1:${open.port}`, 'localhost', `app.localhost:${open.port}`]) {
+  // Loopback names are served, and addresses: no DNS answer can rebind an address (a trusted proxy forwards one).
+  for (const h of [`localhost:${open.port}`, `127.0.0.1:${open.port}`, `127.7.0.1:${open.port}`, 'localhost', `app.localhost:${open.port}`, `[::1]:${open.port}`, `10.1.2.3:${open.port}`]) {
     const r = await rawRequest(open.url, { method: 'GET', path: '/task/wxbrowser1/0', headers: { host: h } });
     assert.is(r.status, 200, `${h}: ${r.text}`);
   }

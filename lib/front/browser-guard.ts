@@ -1,4 +1,5 @@
 import { ApiError } from '../contract/errors.js';
+import { isIP } from 'node:net';
 import { isLoopback } from './client-address.js';
 
 /**
@@ -6,8 +7,8 @@ import { isLoopback } from './client-address.js';
  * browser on the same host is a loopback client too. Two checks keep such a
  * page out:
  * - DNS rebinding: the page's own name resolves to 127.0.0.1, so the request
- *   comes from loopback but carries the attacker's name in Host. Only a
- *   loopback name or address in Host is served.
+ *   comes from loopback but carries the attacker's name in Host. Only
+ *   localhost or an address in Host is served (isLoopbackHost).
  * - Cross-site requests: a "simple" POST (text/plain, a form) needs no
  *   preflight and would run. Browsers name the page's origin in Origin on
  *   every such request; only the server's own origin (its console) is served.
@@ -16,14 +17,21 @@ import { isLoopback } from './client-address.js';
  * never grants.
  */
 
-/** `localhost`, `*.localhost`, 127.0.0.0/8 and ::1, with or without a port. */
+/**
+ * `localhost` and `*.localhost` (which browsers resolve to loopback
+ * themselves), or an IP address, with or without a port. Rebinding needs a
+ * name the attacker's DNS answers for; a page whose Host is an address was
+ * loaded from that address, and a direct client naming a non-loopback
+ * address is not a loopback client anyway: this serves a trusted proxy that
+ * forwards a loopback client's request for the server's address.
+ */
 export function isLoopbackHost(host: string): boolean {
   const h = host.trim().toLowerCase();
   const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(h);
-  if (bracketed) return isLoopback(bracketed[1]);
+  if (bracketed) return bracketed[1] !== undefined && isIP(bracketed[1]) === 6;
   const name = h.replace(/:\d{1,5}$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  return /^[\d.]+$/.test(name) && isLoopback(name);
+  return isIP(name) === 4 || isLoopback(name);
 }
 
 /** An Origin other than the server's own (compared with Host), `null` included. */
@@ -44,10 +52,10 @@ export function protectedModeRefusal(open: boolean, host: string | undefined, or
   }
   if (open) return null;
   if (host === undefined) {
-    return new ApiError(403, 'protected_host', 'No API token is configured, so only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) are served, and this one names no Host; send one, or start the server with --token <secret>.');
+    return new ApiError(403, 'protected_host', 'No API token is configured, so only requests addressed to localhost or an IP address (127.0.0.1, [::1]) are served, and this one names no Host; send one, or start the server with --token <secret>.');
   }
   if (!isLoopbackHost(host)) {
-    return new ApiError(403, 'protected_host', `No API token is configured, so only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]) are served, not to "${host.slice(0, 100)}"; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) to serve other names.`);
+    return new ApiError(403, 'protected_host', `No API token is configured, so only requests addressed to localhost or an IP address (127.0.0.1, [::1]) are served, not to "${host.slice(0, 100)}"; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) to serve other names.`);
   }
   return null;
 }
