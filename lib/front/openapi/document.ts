@@ -34,7 +34,7 @@ const registration = {
   requestBody: { required: true, content: json(ref('Registration')) },
   responses: {
     200: ok('Registered.', SUCCESS),
-    400: r('BadRequest'), 413: r('PayloadTooLarge'), 415: r('UnsupportedMediaType'), 503: r('Unavailable'), ...authErrors,
+    400: r('BadRequest'), 413: r('PayloadTooLarge'), 415: r('UnsupportedMediaType'), 503: r('Unavailable'), 507: r('DiskFull'), ...authErrors,
   },
 };
 
@@ -58,7 +58,7 @@ const paths = {
       tags: ['tasks'],
       summary: 'Unregister one task; its timers stop',
       parameters: selectors,
-      responses: { 200: ok('Unregistered.', SUCCESS), 400: r('BadRequest'), 404: r('NotFound'), 503: r('Unavailable'), ...authErrors },
+      responses: { 200: ok('Unregistered.', SUCCESS), 400: r('BadRequest'), 404: r('NotFound'), 503: r('Unavailable'), 507: r('DiskFull'), ...authErrors },
     },
   },
   '/task/{appid}/{type}/refresh': {
@@ -75,7 +75,7 @@ const paths = {
           'X-Scheduler-Refresh': { ...headers.SchedulerRefresh, required: true },
           'X-Scheduler-Refresh-Note': headers.SchedulerRefreshNote,
         }),
-        400: r('BadRequest'), 404: r('NotFound'), 415: r('UnsupportedMediaType'), 503: r('Unavailable'), ...authErrors,
+        400: r('BadRequest'), 404: r('NotFound'), 415: r('UnsupportedMediaType'), 503: r('Unavailable'), 507: r('DiskFull'), ...authErrors,
       },
     },
   },
@@ -85,7 +85,7 @@ const paths = {
       operationId: 'deleteApp',
       tags: ['tasks'],
       summary: 'Unregister an app and all its tasks; its secrets leave the store',
-      responses: { 200: ok('Unregistered.', SUCCESS), 404: r('NotFound'), 503: r('Unavailable'), ...authErrors },
+      responses: { 200: ok('Unregistered.', SUCCESS), 404: r('NotFound'), 503: r('Unavailable'), 507: r('DiskFull'), ...authErrors },
     },
   },
   '/app/{appid}/clear-quota': {
@@ -171,6 +171,8 @@ const paths = {
         200: ok('"ok", or "degraded: <reason>" while the store is unavailable.', { type: 'string', pattern: '^(ok|degraded: .+)$' }, {
           'X-Scheduler-Build': headers.SchedulerBuild,
         }),
+        403: r('Forbidden'),
+        503: r('Unavailable'),
       },
     },
   },

@@ -42,9 +42,10 @@ export const responses = {
   NoValue: error(503, 'No unexpired value yet (first fetch pending or failing); the message has the last error.', {
     'Retry-After': { ...headers.RetryAfter, required: true },
   }),
-  Unavailable: error(503, 'Cannot be done now: the fetch failed, the owner of the app did not answer, or the store is unavailable; try again.', {
+  Unavailable: error(503, 'Cannot be done now: the fetch failed, the owner of the app did not answer, the store is unavailable, or the data directory was removed under the server; try again (or restart, as the message says).', {
     'Retry-After': headers.RetryAfter,
   }),
+  DiskFull: error(507, 'The data directory is full: nothing was stored; free space on its disk and retry.'),
   InternalError: error(500, 'An unexpected error; the server log has the details.'),
 } as const;
 
