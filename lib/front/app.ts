@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { RequestListener } from 'node:http';
 import bodyParser from 'koa-bodyparser';
+import { consolePages, consoleRoutes } from '../console/routes.js';
+import { AppIndex } from './app-index.js';
 import { Authenticator } from './auth.js';
 import { FrontState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
@@ -25,7 +27,8 @@ export const BODY_LIMIT = 1024 * 1024;
 
 /**
  * The Koa app of one front generation, one concern per middleware:
- * request id, metrics, log → error envelope → auth →
+ * request id, metrics, log → error envelope → console page (no data,
+ * so before auth) → auth →
  * JSON body → routes (405 for a wrong method). A successful GET /task is
  * answered before Koa by the fast path, and so is a plain POST /registe
  * (see createRequestListener).
@@ -36,13 +39,16 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
   const router = new Router<FrontState>();
   registrationRoutes(router, s);
   taskRoutes(router, s);
-  statusRoutes(router, s);
+  const index = new AppIndex(s.cache);
+  statusRoutes(router, s, index);
+  consoleRoutes(router, s, index);
   opsRoutes(router, s);
   componentRoutes(router, s);
   if (testFaultsEnabled()) testFaultRoutes(router, s);
 
   app.use(observe(s.log, s.metrics));
   app.use(errorEnvelope(s.log));
+  app.use(consolePages());
   app.use(authenticate(auth));
   app.use(storeWriteGuard(s.storage));
   // The limit as a string of bytes (its type says string; bytes.parse reads a plain number).

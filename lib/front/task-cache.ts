@@ -67,18 +67,35 @@ function* tasksIn(e: AppEntry): Generator<CachedTask> {
   for (const subs of e.values()) yield* subs.values();
 }
 
+/**
+ * Told of every change to the cache, so that an index (the /apps one) can
+ * follow it without scanning: `changed` with the entry before and after
+ * (undefined when absent), `reset` when everything was replaced.
+ */
+export interface CacheWatcher {
+  changed(prev: CachedTask | undefined, next: CachedTask | undefined): void;
+  reset(): void;
+}
+
 export class TaskCache {
   private readonly apps = new Map<string, AppEntry>();
   private readThrough = false;
+  private watcher: CacheWatcher | undefined;
   /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
   membership = 0;
 
   constructor(private readonly store: Store) {}
 
+  /** One watcher at a time (the front's /apps index). */
+  watch(w: CacheWatcher): void {
+    this.watcher = w;
+  }
+
   /** Fill from the store (start, and taking ownership). */
   warm(): void {
     this.apps.clear();
     this.membership++;
+    this.watcher?.reset();
     for (const row of this.store.allTasks()) this.put(cachedTask(row));
   }
 
@@ -103,17 +120,27 @@ export class TaskCache {
     const e = this.apps.get(key.appid);
     if (!e) return;
     if (!(e instanceof Map)) {
-      if (e.type === key.type && e.sub === key.sub && this.apps.delete(key.appid)) this.membership++;
+      if (e.type === key.type && e.sub === key.sub) this.dropApp(key.appid);
       return;
     }
     const subs = e.get(key.type);
-    subs?.delete(key.sub);
+    const gone = subs?.get(key.sub);
+    if (gone && subs?.delete(key.sub)) this.watcher?.changed(gone, undefined);
     if (subs && subs.size === 0) e.delete(key.type);
     if (e.size === 0 && this.apps.delete(key.appid)) this.membership++;
   }
 
   removeApp(appid: string): void {
-    if (this.apps.delete(appid)) this.membership++;
+    this.dropApp(appid);
+  }
+
+  /** Forget an app and all its tasks, telling the watcher about each. */
+  private dropApp(appid: string): void {
+    const e = this.apps.get(appid);
+    if (!e) return;
+    this.apps.delete(appid);
+    this.membership++;
+    if (this.watcher) for (const t of tasksIn(e)) this.watcher.changed(t, undefined);
   }
 
   hasApp(appid: string): boolean {
@@ -122,6 +149,10 @@ export class TaskCache {
 
   appids(): string[] {
     return [...this.apps.keys()];
+  }
+
+  appidCount(): number {
+    return this.apps.size;
   }
 
   countByState(): Record<string, number> {
@@ -182,7 +213,7 @@ export class TaskCache {
   /** Re-read one app from the store: another generation changed it during a hand-over, and only the store knows. */
   reloadApp(appid: string): void {
     const stored = this.store.getApp(appid);
-    if (this.apps.delete(appid)) this.membership++;
+    this.dropApp(appid);
     if (stored) for (const row of stored.tasks) this.put(cachedTask(row));
   }
 
@@ -191,7 +222,7 @@ export class TaskCache {
     const now = Date.now();
     if (cached && [...tasksIn(cached)].every((t) => isUsable(t.value, t.expiresAt, now))) return;
     const stored = this.store.getApp(appid);
-    if (this.apps.delete(appid)) this.membership++;
+    this.dropApp(appid);
     if (stored) for (const row of stored.tasks) this.put(cachedTask(row));
   }
 
@@ -207,11 +238,13 @@ export class TaskCache {
     if (!e) {
       this.apps.set(t.appid, t);
       this.membership++;
+      this.watcher?.changed(undefined, t);
       return;
     }
     if (!(e instanceof Map)) {
       if (e.type === t.type && e.sub === t.sub) {
         this.apps.set(t.appid, t);
+        this.watcher?.changed(e, t);
         return;
       }
       // A second task: from now on this app keeps its tasks by type and sub.
@@ -220,6 +253,8 @@ export class TaskCache {
     }
     let subs = e.get(t.type);
     if (!subs) e.set(t.type, (subs = new Map()));
+    const prev = subs.get(t.sub);
     subs.set(t.sub, t);
+    this.watcher?.changed(prev, t);
   }
 }

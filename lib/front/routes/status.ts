@@ -1,12 +1,13 @@
 import Router from '@koa/router';
 import { badRequest, notFound } from '../../contract/errors.js';
 import { TASK_NAMES, TaskType } from '../../contract/task-type.js';
-import { firstAfter, SortedAppids } from '../app-index.js';
+import { AppIndex, AppPage, AppQuery, pageOf, TASK_STATES, Totals } from '../app-index.js';
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
 import { FrontServices } from '../services.js';
 import { CachedTask } from '../task-cache.js';
+import { TaskState } from '../../store/rows.js';
 import { pathAppid } from './params.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -51,28 +52,69 @@ function afterQuery(v: unknown): string {
   return v;
 }
 
-/** The appids a request may see, sorted: a scoped token sees only its own. */
-function visibleAppids(ctx: FrontContext, s: FrontServices, index: SortedAppids): readonly string[] {
-  const scope = ctx.state.token?.appids;
-  if (!scope) return index.all();
-  return scope.filter((a) => s.cache.hasApp(a)).sort();
+function prefixQuery(v: unknown): string {
+  if (v === undefined) return '';
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{0,64}$/.test(v)) throw badRequest('bad_query', 'prefix must be given once, up to 64 characters of A-Z, a-z, 0-9, _ or -.');
+  return v;
 }
 
-/** GET /apps (paged by appid: ?limit=1..1000&after=<next of the previous page>) and GET /apps/:appid. */
-export function statusRoutes(router: Router<FrontState>, s: FrontServices): void {
-  const index = new SortedAppids(s.cache);
+function stateQuery(v: unknown): TaskState | null {
+  if (v === undefined || v === '') return null;
+  const state = TASK_STATES.find((s) => s === v);
+  if (!state) throw badRequest('bad_query', `state must be given once, one of ${TASK_STATES.join(', ')}.`);
+  return state;
+}
 
+/** The ?limit, ?after, ?prefix and ?state of GET /apps, checked. */
+export function appQuery(ctx: FrontContext): AppQuery {
+  return {
+    limit: intQuery(ctx.query.limit, 'limit', 100, 1000),
+    after: afterQuery(ctx.query.after),
+    prefix: prefixQuery(ctx.query.prefix),
+    state: stateQuery(ctx.query.state),
+  };
+}
+
+/**
+ * A scoped token sees only its own apps: few, so they are filtered here
+ * rather than indexed. Unscoped requests are answered from the index.
+ */
+function scopedPage(scope: readonly string[], s: FrontServices, q: AppQuery): AppPage {
+  const mine = scope
+    .filter((a) => s.cache.hasApp(a) && (!q.state || s.cache.tasksOf(a).some((t) => t.state === q.state)))
+    .sort();
+  return pageOf(mine, q);
+}
+
+/** The console's totals over the apps a token may see. */
+export function scopedTotals(scope: readonly string[], s: FrontServices): Totals {
+  const totals: Totals = { apps: 0, tasks: { pending: 0, ready: 0, failing: 0 }, fetch_count: 0, fail_count: 0 };
+  for (const a of new Set(scope)) {
+    const tasks = s.cache.tasksOf(a);
+    if (tasks.length > 0) totals.apps++;
+    for (const t of tasks) {
+      totals.tasks[t.state]++;
+      totals.fetch_count += t.fetchCount;
+      totals.fail_count += t.failCount;
+    }
+  }
+  return totals;
+}
+
+/**
+ * GET /apps (paged by appid: ?limit=1..1000&after=<next of the previous
+ * page>, narrowed by ?prefix=<appid prefix> and ?state=<a task state>)
+ * and GET /apps/:appid.
+ */
+export function statusRoutes(router: Router<FrontState>, s: FrontServices, index: AppIndex): void {
   router.get('/apps', (ctx) => {
-    const limit = intQuery(ctx.query.limit, 'limit', 100, 1000);
-    const after = afterQuery(ctx.query.after);
-    const visible = visibleAppids(ctx, s, index);
-    const start = after ? firstAfter(visible, after) : 0;
-    const page = visible.slice(start, start + limit);
-    const next = start + limit < visible.length ? page[page.length - 1] : null;
+    const q = appQuery(ctx);
+    const scope = ctx.state.token?.appids;
+    const page = scope ? scopedPage(scope, s, q) : index.page(q);
     ctx.body = envelope(200, '', {
-      total: visible.length,
-      next,
-      apps: page.map((appid) => ({ appid, tasks: tasksView(s, appid) })),
+      total: page.total,
+      next: page.next,
+      apps: page.appids.map((appid) => ({ appid, tasks: tasksView(s, appid) })),
     });
   });
 
