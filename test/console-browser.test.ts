@@ -244,6 +244,22 @@ browserTest('the page updates by itself within 5 s', async () => {
   await row(page, 'wxcLive').waitFor({ state: 'detached', timeout: 15_000 });
 });
 
+browserTest('an owner column appears when /apps names owners (cluster mode; here added to the answer in the browser)', async () => {
+  const w = await openPage(browser as Browser);
+  pages.push(w);
+  // This server runs alone and reports no owner: the answer is given one on its way to the page.
+  await w.page.route(/\/apps\?/, async (route) => {
+    const res = await route.fetch();
+    const body = (await res.json()) as { result: { apps: Array<{ appid: string; owner?: string }> } };
+    for (const a of body.result.apps) a.owner = `instance-${a.appid.length % 3}`;
+    await route.fulfill({ response: res, json: body });
+  });
+  await w.page.goto(`${srv.url}/console#token=${ADMIN}`);
+  await row(w.page, 'wxcBeta').waitFor();
+  assert.is(await w.page.locator('th', { hasText: 'Owner' }).count(), 1);
+  assert.is(await row(w.page, 'wxcBeta').locator('td.owner').textContent(), 'instance-1');
+});
+
 browserTest('a wrong token is a sentence, and typing the right one works', async () => {
   const page = await open('#token=not-a-token');
   await problem(page).waitFor();

@@ -30,11 +30,13 @@ input, select { font: inherit; padding: 4px 6px; border: 1px solid #cbd5e1; bord
 .muted { color: var(--muted); }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+h2 { font-size: 16px; margin: 0 0 10px; }
 th { background: #f1f3f6; font-weight: 600; font-size: 12px; color: #374151; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.appid { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+td.appid { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; white-space: nowrap; }
+td.task { white-space: nowrap; }
 tr.app-first td { border-top: 2px solid #d1d5db; }
-.state { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
+.state { display: inline-block; white-space: nowrap; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
 .state-ready { background: #e3f6ea; color: var(--ok); }
 .state-pending { background: #fff1db; color: var(--warn); }
 .state-failing { background: #fde2e2; color: var(--bad); }

@@ -100,8 +100,14 @@ export class AppIndex implements CacheWatcher {
   private sync(): void {
     if (this.rebuild) {
       this.sorted = this.cache.appids().sort();
-      for (const list of this.byState.values()) list.length = 0;
-      for (const appid of this.sorted) for (const s of statesOf(this.cache.tasksOf(appid))) this.byState.get(s)!.push(appid);
+      // One walk over the tasks for the states, one over the sorted appids to keep each list in order.
+      const having = new Map<TaskState, Set<string>>(TASK_STATES.map((s) => [s, new Set()]));
+      this.cache.forEachTask((t) => having.get(t.state)!.add(t.appid));
+      for (const [s, list] of this.byState) {
+        const set = having.get(s)!;
+        list.length = 0;
+        if (set.size > 0) for (const appid of this.sorted) if (set.has(appid)) list.push(appid);
+      }
       this.rebuild = false;
       return;
     }

@@ -1,16 +1,16 @@
 // Times and WeChat errors, as the table shows them.
 import { t } from './i18n.js';
 
-/** 1 h 02 m, 4 m 05 s, 7 s. */
+/** 1 h 02 m, 4 m 05 s, 7 s (1 小时 02 分 …). */
 export function duration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
   const two = (n: number) => String(n).padStart(2, '0');
-  if (h > 0) return `${h} h ${two(m)} m`;
-  if (m > 0) return `${m} m ${two(sec)} s`;
-  return `${sec} s`;
+  if (h > 0) return `${h} ${t('unitH')} ${two(m)} ${t('unitM')}`;
+  if (m > 0) return `${m} ${t('unitM')} ${two(sec)} ${t('unitS')}`;
+  return `${sec} ${t('unitS')}`;
 }
 
 /** "in 4 m 05 s" / "7 s ago" relative to `now`. */

@@ -79,6 +79,9 @@ const en = {
   registered: 'App {0} registered.',
   paramsNotJson: 'params must be an http(s) URL or a JSON object, e.g. {"refresh_token": "..."}.',
   owner: 'owner',
+  unitH: 'h',
+  unitM: 'm',
+  unitS: 's',
 };
 
 export type Key = keyof typeof en;
@@ -134,8 +137,8 @@ const zh: Record<Key, string> = {
   expired: '已过期',
   noValue: '—',
   now: '现在',
-  inTime: '{0}后',
-  agoTime: '{0}前',
+  inTime: '{0} 后',
+  agoTime: '{0} 前',
   refresh: '刷新',
   deleteTask: '删除任务',
   deleteApp: '删除应用',
@@ -159,6 +162,9 @@ const zh: Record<Key, string> = {
   registered: '应用 {0} 已注册。',
   paramsNotJson: 'params 必须是 http(s) URL 或 JSON 对象，例如 {"refresh_token": "..."}。',
   owner: '所属实例',
+  unitH: '小时',
+  unitM: '分',
+  unitS: '秒',
 };
 
 const STRINGS: Record<Lang, Record<Key, string>> = { en, zh };
