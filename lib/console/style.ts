@@ -51,6 +51,7 @@ tr.app-first td { border-top: 2px solid #d1d5db; }
 form.register { display: grid; gap: 10px; }
 .field { display: grid; gap: 2px; }
 .field label { font-size: 12px; color: #374151; }
+.field input, .field select { width: 100%; min-width: 0; }
 .field-error { color: var(--bad); font-size: 12px; margin: 0; }
 .task-row { display: grid; grid-template-columns: 190px 1fr 1fr 1fr auto; gap: 8px; align-items: start; }
 .row-buttons { display: flex; gap: 8px; }

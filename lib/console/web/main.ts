@@ -245,6 +245,7 @@ function build(): void {
   renderNotices();
   renderTokenForm();
   renderData();
+  everySecond();
 }
 
 function failed(f: Failure): void {
