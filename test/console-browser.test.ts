@@ -15,6 +15,7 @@ import { Sim, startSim } from './helpers/sim.js';
 const ADMIN = 'console-admin-token-5f1c9e';
 const READER = 'console-reader-token-a07d2b';
 const LATER_REVOKED = 'console-revoked-token-3c88e1';
+const SCOPED = 'console-scoped-token-91be04';
 const SECRET = 'console-app-secret-7e2d41';
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> & "quotes"';
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
@@ -36,7 +37,7 @@ test.before(async () => {
   if (typeof browser === 'string') return;
   sim = await startSim();
   configFile = join(tempDir(), 'config.json');
-  writeConfig([{ token: ADMIN }, { token: READER, readOnly: true }, { token: LATER_REVOKED }]);
+  writeConfig([{ token: ADMIN }, { token: READER, readOnly: true }, { token: SCOPED, appids: ['wxcBeta'] }, { token: LATER_REVOKED }]);
   srv = await startServer({ wechatApi: sim.url, args: ['--config', configFile, '--refresh-interval', '0'], token: ADMIN, workers: 1 });
   await sim.addApp({ appid: 'wxcFail', secret: 'the-real-secret' });
   await sim.fault({ endpoint: 'token', appid: 'wxcHostile', errcode: 40164, errmsg: HOSTILE, times: 0 });
@@ -212,6 +213,20 @@ browserTest('an API error is a sentence: deleting an app someone else deleted me
   await waitFor('the 404 sentence', async () => (await outcome(page).textContent()) === 'The server answered 404: App wxcGone is not registered.');
 });
 
+browserTest('a 403 is a sentence: a token limited to one app registering another', async () => {
+  const page = await open(`#token=${SCOPED}`);
+  await row(page, 'wxcBeta').waitFor();
+  assert.match((await page.locator('header .who').textContent()) ?? '', /limited to some apps/);
+  assert.is(await page.locator('tr[data-appid]').count(), 1, 'only its own app');
+  await page.fill('#f-appid', 'wxcOutside');
+  await page.fill('#f-appsecret', 'outside-secret');
+  await page.click('button[data-action="register"]');
+  const formError = page.locator('.field-error[data-field="form"]');
+  await waitFor('the 403 sentence', async () => ((await formError.textContent()) ?? '').length > 0);
+  assert.is(await formError.textContent(), 'Not allowed (403): This API token may not access app wxcOutside. Ask for a token that may do this.');
+  assert.is(await app('wxcOutside'), null);
+});
+
 browserTest('search by appid prefix, filter by state, and paging', async () => {
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcAlpha').waitFor();
@@ -292,7 +307,7 @@ browserTest('中文 by the browser\'s language, and switchable to English', asyn
 browserTest('a token removed from the config (SIGHUP) is told as an expired session', async () => {
   const page = await open(`#token=${LATER_REVOKED}`);
   await row(page, 'wxcAlpha').waitFor();
-  writeConfig([{ token: ADMIN }, { token: READER, readOnly: true }]);
+  writeConfig([{ token: ADMIN }, { token: READER, readOnly: true }, { token: SCOPED, appids: ['wxcBeta'] }]);
   srv.signal('SIGHUP');
   await waitFor('the revocation to be told', async () => /^The server no longer accepts this token \(401\)/.test((await problem(page).textContent({ timeout: 1000 })) ?? ''), 60_000, 500);
   assert.ok(await page.locator('form.token-form').isVisible());
