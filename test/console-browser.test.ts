@@ -81,6 +81,16 @@ const row = (page: Page, appid: string, type = 0) => page.locator(`tr[data-appid
 const problem = (page: Page) => page.locator('.notice.problem');
 const outcome = (page: Page) => page.locator('.notice.outcome');
 
+/** Fill the register form's appid and appsecret, submit, and wait for the sentence in field `key`. */
+async function registerRefused(page: Page, appid: string, secret: string, key: string): Promise<string | null> {
+  await page.fill('#f-appid', appid);
+  await page.fill('#f-appsecret', secret);
+  await page.click('button[data-action="register"]');
+  const error = page.locator(`.field-error[data-field="${key}"]`);
+  await waitFor(`the ${key} error`, async () => ((await error.textContent()) ?? '').length > 0);
+  return error.textContent();
+}
+
 /** uvu has no skip: without a browser every test says why and passes nothing off as checked. */
 function browserTest(name: string, fn: () => Promise<void>): void {
   test(name, async () => {
@@ -156,12 +166,7 @@ browserTest('registering through the form and deleting through the page change w
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcAlpha').waitFor();
   // The API's sentence next to the field it names.
-  await page.fill('#f-appid', 'not valid!');
-  await page.fill('#f-appsecret', 'form-secret-1');
-  await page.click('button[data-action="register"]');
-  const appidError = page.locator('.field-error[data-field="appid"]');
-  await waitFor('the appid error', async () => ((await appidError.textContent()) ?? '').length > 0);
-  assert.is(await appidError.textContent(), 'appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.');
+  assert.is(await registerRefused(page, 'not valid!', 'form-secret-1', 'appid'), 'appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.');
   await page.fill('#f-appid', 'wxcForm');
   await page.selectOption('#f-tasks-0-type', '2');
   await page.click('button[data-action="register"]');
@@ -218,12 +223,7 @@ browserTest('a 403 is a sentence: a token limited to one app registering another
   await row(page, 'wxcBeta').waitFor();
   assert.match((await page.locator('header .who').textContent()) ?? '', /limited to some apps/);
   assert.is(await page.locator('tr[data-appid]').count(), 1, 'only its own app');
-  await page.fill('#f-appid', 'wxcOutside');
-  await page.fill('#f-appsecret', 'outside-secret');
-  await page.click('button[data-action="register"]');
-  const formError = page.locator('.field-error[data-field="form"]');
-  await waitFor('the 403 sentence', async () => ((await formError.textContent()) ?? '').length > 0);
-  assert.is(await formError.textContent(), 'Not allowed (403): This API token may not access app wxcOutside. Ask for a token that may do this.');
+  assert.is(await registerRefused(page, 'wxcOutside', 'outside-secret', 'form'), 'Not allowed (403): This API token may not access app wxcOutside. Ask for a token that may do this.');
   assert.is(await app('wxcOutside'), null);
 });
 
