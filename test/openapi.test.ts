@@ -128,6 +128,7 @@ test('routes of other parts of the product answer as described where this build 
     else checkAnswer(method, path, r);
   };
   await tryRoute('GET', '/console');
+  await tryRoute('GET', '/console/session');
   const root = await fetch(`${srv.url}/`, { redirect: 'manual', headers: { authorization: `Bearer ${WRITE}` } });
   const text = await root.text();
   if (root.status === 404) notServed.add('GET /');

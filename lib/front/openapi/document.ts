@@ -202,13 +202,47 @@ const paths = {
       responses: { 200: { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
   },
+  '/console/session': {
+    get: {
+      operationId: 'consoleSession',
+      tags: ['operations'],
+      summary: 'What the caller\'s token may do, and the totals over the apps it may see (for the web console)',
+      responses: {
+        200: ok('The session.', {
+          type: 'object',
+          required: ['protected_mode', 'read_only', 'scoped', 'totals'],
+          additionalProperties: false,
+          properties: {
+            protected_mode: { type: 'boolean', description: 'No token is configured; the caller is on loopback.' },
+            read_only: { type: 'boolean' },
+            scoped: { type: 'boolean', description: 'The token is limited to some appids; the totals count only those.' },
+            totals: {
+              type: 'object',
+              required: ['apps', 'tasks', 'fetch_count', 'fail_count'],
+              additionalProperties: false,
+              properties: {
+                apps: { type: 'integer', minimum: 0 },
+                tasks: {
+                  type: 'object', required: ['pending', 'ready', 'failing'], additionalProperties: false,
+                  properties: { pending: { type: 'integer', minimum: 0 }, ready: { type: 'integer', minimum: 0 }, failing: { type: 'integer', minimum: 0 } },
+                },
+                fetch_count: { type: 'integer', minimum: 0 },
+                fail_count: { type: 'integer', minimum: 0 },
+              },
+            },
+          },
+        }),
+        ...authErrors,
+      },
+    },
+  },
   '/': {
     get: {
       operationId: 'root',
       tags: ['operations'],
       summary: 'Redirects to /console',
       security: [],
-      responses: { 302: { description: 'To the console.', headers: { Location: { required: true, schema: { const: '/console' } } } } },
+      responses: { 302: { description: 'To the console: a relative reference, so that it also works behind a proxy that serves the API under a path.', headers: { Location: { required: true, schema: { const: 'console' } } } } },
     },
   },
 };
