@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launchChromium, openPage, WatchedPage } from './helpers/browser.js';
-import { waitFor } from './helpers/poll.js';
+import { waitFor as poll } from './helpers/poll.js';
 import { RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
 
@@ -90,6 +90,9 @@ async function registerRefused(page: Page, appid: string, secret: string, key: s
   await waitFor(`the ${key} error`, async () => ((await error.textContent()) ?? '').length > 0);
   return error.textContent();
 }
+
+/** Conditions on the page get longer than the API's: the page itself polls every 3 s. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200) => poll(what, probe, timeoutMs, intervalMs);
 
 /** uvu has no skip: without a browser every test says why and passes nothing off as checked. */
 function browserTest(name: string, fn: () => Promise<void>): void {
@@ -254,9 +257,9 @@ browserTest('the page updates by itself within 5 s', async () => {
   await row(page, 'wxcAlpha').waitFor();
   const r = await srv.api.register({ appid: 'wxcLive', appsecret: SECRET, tasks: [{ type: 0 }] });
   assert.is(r.status, 200);
-  await row(page, 'wxcLive').waitFor({ timeout: 15_000 });
+  await row(page, 'wxcLive').waitFor({ timeout: 30_000 });
   assert.is((await srv.api.del('/app/wxcLive')).status, 200);
-  await row(page, 'wxcLive').waitFor({ state: 'detached', timeout: 15_000 });
+  await row(page, 'wxcLive').waitFor({ state: 'detached', timeout: 30_000 });
 });
 
 browserTest('an owner column appears when /apps names owners (cluster mode; here added to the answer in the browser)', async () => {
@@ -328,7 +331,7 @@ browserTest('a server that went away is a sentence, and the page keeps working',
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcAlpha').waitFor();
   assert.is(await srv.stop(), 0);
-  await waitFor('the server-gone sentence', async () => (await problem(page).textContent({ timeout: 1000 })) === 'The server does not answer (it may be stopped or restarting). Trying again every 3 s.', 30_000, 250);
+  await waitFor('the server-gone sentence', async () => (await problem(page).textContent({ timeout: 1000 })) === 'The server does not answer (it may be stopped or restarting). Trying again every 3 s.', 60_000, 250);
   assert.is(await row(page, 'wxcAlpha').count(), 1, 'the last data stays on the page');
   await page.click('button.lang-zh');
   assert.match((await problem(page).textContent()) ?? '', /服务器没有响应/);

@@ -31,7 +31,8 @@ export interface WatchedPage {
 
 export async function openPage(browser: Browser, locale = 'en-US'): Promise<WatchedPage> {
   const context = await browser.newContext({ locale, viewport: { width: 1360, height: 900 } });
-  context.setDefaultTimeout(30_000);
+  // Generous: CI is a loaded 2-core machine, and each step waits for a condition, never for a time.
+  context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const watched: WatchedPage = { context, page, requests: [], errors: [] };
   page.on('request', (r) => watched.requests.push(r.url()));
