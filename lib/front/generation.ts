@@ -21,9 +21,6 @@ import { ShardPool } from './shard-pool.js';
 import { StorePresence } from './store-presence.js';
 import { TaskCache } from './task-cache.js';
 
-/** A busy port is retried this many times, 100 ms apart (see listen()). */
-const LISTEN_ATTEMPTS = 30;
-
 /** In-flight requests get this long after a stop before their sockets are cut. */
 export const DRAIN_DEADLINE_MS = 6_000;
 /** API.md §8: a stop ends within 10 s; the supervisor kills what is left at 9.5 s. */
@@ -160,25 +157,17 @@ export class Generation {
   }
 
   /**
-   * Listen, retrying a busy port for a few seconds: right after a kill -9 the
-   * previous service's processes may still be on their way out.
+   * Listen once. A busy port is waited for by the supervisor before this
+   * process starts (lib/process/port-wait.ts explains why not here).
    */
-  private async listen(): Promise<void> {
+  private listen(): Promise<void> {
     const { port, host } = this.opts.config;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await new Promise<void>((resolve, reject) => {
-          this.server.once('error', reject);
-          this.server.listen(port, host, () => {
-            this.server.off('error', reject);
-            resolve();
-          });
-        });
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= LISTEN_ATTEMPTS) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    return new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
   }
 }

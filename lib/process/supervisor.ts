@@ -6,6 +6,7 @@ import { DataDirLock } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { generationExecArgv } from './generation-heap.js';
 import { FromGeneration, releaseBoundMs, ToGeneration } from './ipc.js';
+import { waitForFreePort } from './port-wait.js';
 
 const READY_TIMEOUT_MS = 60_000;
 /** API.md §8: exit within 10 s of SIGTERM, whatever a generation does. */
@@ -244,6 +245,8 @@ export class Supervisor {
   }
 
   private async spawn(config: Config, active: boolean): Promise<Gen> {
+    // With no generation alive the shared socket is closed: a busy port is someone else's, maybe on its way out.
+    if (![...this.gens].some(alive)) await waitForFreePort(config.port, config.host);
     const worker = cluster.fork();
     const g: Gen = { id: ++this.nextGenId, worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     this.gens.add(g);
