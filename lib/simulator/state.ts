@@ -80,7 +80,11 @@ export class SimulatorState {
   }
 }
 
-/** Seconds left, as WeChat's expires_in (never negative). */
+/**
+ * Seconds left, as WeChat's expires_in (never negative), rounded up: a token
+ * asked for again within its first second still reports the lifetime it was
+ * issued with, not one second less because a millisecond passed.
+ */
 export function secondsLeft(record: TokenRecord, now: number): number {
-  return Math.max(0, Math.floor((record.expiresAt - now) / 1000));
+  return Math.max(0, Math.ceil((record.expiresAt - now) / 1000));
 }
