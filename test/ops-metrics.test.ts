@@ -107,13 +107,18 @@ test('failures are counted by task type and WeChat errcode, and notify failures 
 test('task gauges and the expiry distribution cover every task, with series per type and bound, never per task', async () => {
   await srv.api.register({ appid: 'wxmet1', appsecret: 's-met1', tasks: [{ type: 0 }, { type: 1 }] });
   await value('wxmet1', 1);
-  const m = await metrics();
-  const apps = (await srv.api.get('/apps?limit=1000')).body.result as { apps: Array<{ tasks: Array<{ type: number; state: string }> }> };
-  const tasks = apps.apps.flatMap((a) => a.tasks);
-  assert.is(sum(m, 'wechat_scheduler_tasks'), tasks.length);
-  for (const state of ['ready', 'failing', 'pending']) {
-    assert.is(sum(m, 'wechat_scheduler_tasks', { state }), tasks.filter((t) => t.state === state).length, state);
-  }
+  // /metrics and /apps are read one after the other: a task may change state in between,
+  // so read both until they describe the same moment (the gauges must then match the list).
+  const states = ['ready', 'failing', 'pending'];
+  const { m, tasks } = await waitFor('/metrics and /apps to agree', async () => {
+    const m = await metrics();
+    const apps = (await srv.api.get('/apps?limit=1000')).body.result as { apps: Array<{ tasks: Array<{ type: number; state: string }> }> };
+    const tasks = apps.apps.flatMap((a) => a.tasks);
+    const agree = sum(m, 'wechat_scheduler_tasks') === tasks.length &&
+      states.every((state) => sum(m, 'wechat_scheduler_tasks', { state }) === tasks.filter((t) => t.state === state).length);
+    return agree ? { m, tasks } : undefined;
+  });
+  assert.ok(tasks.length >= 2, 'the tasks of wxmet1 at least');
   const expiring = 'wechat_scheduler_tasks_expiring_within_seconds';
   const withValue0 = tasks.filter((t) => t.type === 0).length - sum(m, 'wechat_scheduler_tasks_without_value', { type: '0' });
   assert.is(sum(m, expiring, { type: '0', le: '+Inf' }), withValue0, 'every served type 0 value is counted once');

@@ -3,13 +3,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { refreshWindow } from '../lib/timing.js';
 import { RefreshCalendar } from '../workers/refresh-calendar.js';
+import { seededRandom } from './helpers/random.js';
+
+const random = seededRandom(19);
 
 const T = Date.UTC(2030, 0, 1); // in the future, so nothing booked is pruned
 
 test('every booking lies inside its window, short windows included', () => {
   const cal = new RefreshCalendar();
   for (let i = 0; i < 5_000; i++) {
-    const latest = T + Math.floor(Math.random() * 100_000);
+    const latest = T + Math.floor(random() * 100_000);
     const earliest = latest - [0, 1, 250, 999, 1_000, 1_500, 12_000, 60_000][i % 8]!;
     const at = cal.book(earliest, latest);
     assert.ok(at >= earliest && at <= latest, `${at - earliest} ms into [0, ${latest - earliest}]`);
@@ -39,7 +42,7 @@ function peak(pick: (earliest: number, latest: number) => number): number {
 test('a burst is levelled: its busiest second holds about two thirds of what uniform jitter put there', () => {
   const cal = new RefreshCalendar();
   const levelled = peak((e, l) => cal.book(e, l));
-  const uniform = peak((e, l) => l - Math.floor(Math.random() * (l - e)));
+  const uniform = peak((e, l) => l - Math.floor(random() * (l - e)));
   // Uniform jitter peaks near the 5,000/s the tasks came at. No online choice can know how long the
   // burst lasts; greedy levelling gets ~3,300-3,400, where 60,000 over the 24 s spanned average 2,500.
   assert.ok(uniform >= 4_500, `uniform peak ${uniform} (the comparison this test rests on)`);

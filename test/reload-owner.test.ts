@@ -38,9 +38,10 @@ test('a fetch in flight during the hand-over lands in the store once; the next g
 });
 
 test('registrations answered by the old generation during the hand-over are kept and served', async () => {
-  const srv = await startServer({ wechatApi: sim.url, workers: 2 });
-  // A fetch in flight makes the old generation's release last ~5 s: a window to register in.
-  await sim.fault({ endpoint: 'token', appid: 'wxslow', delayMs: 5_000 });
+  // WeChat's timeout above the slow fetch's 10 s below.
+  const srv = await startServer({ wechatApi: sim.url, workers: 2, args: ['--wechat-timeout', '20000'] });
+  // A fetch in flight makes the old generation's release last ~10 s: a window to register in.
+  await sim.fault({ endpoint: 'token', appid: 'wxslow', delayMs: 10_000 });
   assert.is((await srv.api.register({ appid: 'wxslow', appsecret: 's-slow', tasks: [{ type: 0 }] })).status, 200);
   await waitFor('the slow fetch to reach WeChat', async () => (await sim.stats()).byApp.wxslow?.token === 1);
   // A keep-alive connection opened before the SIGHUP belongs to the old generation.
@@ -99,10 +100,11 @@ test('registrations answered by the old generation during the hand-over are kept
   assert.is(connects, 1, 'every registration went to the old generation');
   assert.is(reloads(srv.logs()), 1);
   assert.ok(during.length >= 3, `only ${during.length} registrations reached the old generation during the hand-over`);
-  // Durable at once, so not held until the next owner is active (that waits for the 5 s fetch;
-  // the margin is for a loaded CI box).
+  // Durable at once, so not held until the next owner is active: that waits for the 10 s fetch,
+  // so the first registrations of the hand-over would wait most of it. The bound leaves seconds
+  // for a loaded machine on either side.
   console.log(`  ${during.length} registrations during the hand-over, slowest answered in ${slowest} ms`);
-  assert.ok(slowest < 3_500, `a registration took ${slowest} ms`);
+  assert.ok(slowest < 6_000, `a registration took ${slowest} ms`);
   for (const appid of ['wxbefore', ...during]) {
     await waitFor(`${appid} to be served`, () => srv.api.value(appid, 0).catch(() => null), 30_000);
   }
@@ -123,7 +125,8 @@ test('short lifetimes across three reloads: every refresh done once, by one gene
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const notify = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
   const apps = ['wxshort1', 'wxshort2', 'wxshort3', 'wxshort4'];
-  for (const appid of apps) await sim.addApp({ appid, secret: `s-${appid}`, expiresIn: 4 });
+  // 8 s: refreshed 1.6 s before they run out, a margin a loaded machine does not eat.
+  for (const appid of apps) await sim.addApp({ appid, secret: `s-${appid}`, expiresIn: 8 });
   const srv = await startServer({ wechatApi: sim.url, workers: 2 });
   for (const appid of apps) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0, notify }] })).status, 200);
   for (const appid of apps) await waitFor(`${appid} value`, () => srv.api.value(appid, 0).catch(() => null));
@@ -146,7 +149,7 @@ test('short lifetimes across three reloads: every refresh done once, by one gene
     srv.signal('SIGHUP');
     await waitFor(`reload ${i}`, () => reloads(srv.logs()) === i, 60_000);
   }
-  await sleep(Math.max(0, 12_000 - (Date.now() - t0)));
+  await sleep(Math.max(0, 16_000 - (Date.now() - t0)));
   polling = false;
   await poller;
   await srv.stop();
@@ -156,9 +159,9 @@ test('short lifetimes across three reloads: every refresh done once, by one gene
   for (const appid of apps) {
     const times = notified.filter((n) => n.appid === appid).map((n) => n.at);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    // One refresh per ~3.2 s lifetime margin; two owners would show as two fetches close together.
-    assert.ok(times.length >= 4, `${appid} refreshed ${times.length} times`);
-    assert.ok(Math.min(...gaps) > 2_000, `${appid} refresh gaps ${gaps.join(', ')} ms`);
+    // One refresh every ~6.4 s; two owners would show as two fetches within moments of each other.
+    assert.ok(times.length >= 3, `${appid} refreshed ${times.length} times`);
+    assert.ok(Math.min(...gaps) > 1_000, `${appid} refresh gaps ${gaps.join(', ')} ms`);
   }
 });
 

@@ -150,7 +150,7 @@ export function adminRoutes(sim: SimulatorState): Router {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const check = sim.tokens.check(token, sim.now());
     const r = check.record;
-    ctx.body = { valid: check.status === 'valid', kind: r?.kind ?? null, owner: r?.owner ?? null, expiresAt: r?.expiresAt ?? null };
+    ctx.body = { valid: check.status === 'valid', status: check.status, kind: r?.kind ?? null, owner: r?.owner ?? null, expiresAt: r?.expiresAt ?? null };
   });
 
   on('get', '/latest', (ctx) => {

@@ -21,6 +21,12 @@ export interface Sim extends RunningSimulator {
   refreshToken(t: { token: string; kind: 'oauth' | 'authorizer'; revoked?: boolean; openid?: string }): Promise<void>;
   ticket(ticket: string, state?: string): Promise<void>;
   valid(token: string): Promise<boolean>;
+  /**
+   * Whether `token` was valid at `askedAt` (epoch ms), checked now: valid now,
+   * or since run out (not replaced) at a moment after `askedAt`. A value served
+   * just before it ran out may be checked just after on a loaded machine.
+   */
+  validWhenAsked(token: string, askedAt: number): Promise<boolean>;
 }
 
 export async function startSim(opts: SimulatorOptions = {}): Promise<Sim> {
@@ -43,6 +49,10 @@ export async function startSim(opts: SimulatorOptions = {}): Promise<Sim> {
     ticket: (ticket, state) => ok(c.post('/__sim/tickets', { ticket, state })),
     async valid(token) {
       return (await c.get(`/__sim/valid?token=${encodeURIComponent(token)}`)).body.valid === true;
+    },
+    async validWhenAsked(token, askedAt) {
+      const check = (await c.get(`/__sim/valid?token=${encodeURIComponent(token)}`)).body;
+      return check.valid === true || (check.status === 'expired' && typeof check.expiresAt === 'number' && check.expiresAt > askedAt);
     },
   };
 }
