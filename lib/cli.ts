@@ -6,8 +6,8 @@ import { packageVersion } from './version.js';
 /** `-p=8080` is how the original tool was started; commander alone would read the value as `=8080`. */
 export function normaliseArgv(args: string[]): string[] {
   return args.flatMap((a) => {
-    const m = /^-([A-Za-z])=(.*)$/.exec(a);
-    return m ? [`-${m[1]}`, m[2]] : [a];
+    const m = /^-(?<flag>[A-Za-z])=(?<value>.*)$/.exec(a)?.groups;
+    return m?.flag !== undefined && m.value !== undefined ? [`-${m.flag}`, m.value] : [a];
   });
 }
 

@@ -12,7 +12,7 @@ const BRACKETED = /^\[[0-9a-f:.]+\]$/i;
 
 function split(pattern: string): { host: string; port: string | null } | null {
   const m = /^(.*?)(?::(\d{1,5}))?$/.exec(pattern.trim());
-  if (!m) return null;
+  if (!m?.[1]) return null;
   const host = m[1].toLowerCase();
   if (!NAME.test(host) && !BRACKETED.test(host)) return null;
   if (m[2] !== undefined && Number(m[2]) > 65535) return null;

@@ -162,7 +162,7 @@ export function firstAfter(sorted: readonly string[], after: string): number {
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= after) lo = mid + 1;
+    if ((sorted[mid] ?? '') <= after) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -66,6 +66,8 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
  * Drainer's own request listener, whichever of the three writes it.
  */
 export function createRequestListener(s: FrontServices, auth: Authenticator): RequestListener {
-  const listener = fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, createApp(s, auth).callback()));
+  const koa = createApp(s, auth).callback();
+  // Koa answers its own errors (ctx.onerror): the promise it returns never rejects.
+  const listener = fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, (req, res) => void koa(req, res)));
   return hostRequired(s.config.compat === 'v0' ? compatV0(listener) : listener);
 }

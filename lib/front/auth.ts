@@ -58,7 +58,7 @@ export class Authenticator {
     const known = authorization === undefined ? undefined : this.verified.get(authorization);
     if (known) return known;
     const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!m) return { ok: false, error: unauthorized('This server needs Authorization: Bearer <token>.') };
+    if (!m?.[1]) return { ok: false, error: unauthorized('This server needs Authorization: Bearer <token>.') };
     const given = digest(m[1]);
     let found: ApiTokenRule | undefined;
     // Compare against every rule, so the time taken does not tell which one matched.

@@ -26,7 +26,7 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 function parseRange(s: string): { address: string; prefix?: number; family: 'ipv4' | 'ipv6' } | null {
-  const [addr, bits, extra] = s.trim().split('/');
+  const [addr = '', bits, extra] = s.trim().split('/');
   if (extra !== undefined) return null;
   const address = normaliseAddress(addr);
   const family = isIP(address);
@@ -68,7 +68,8 @@ export class ProxyTrust {
     if (!this.any || !forwardedFor || !this.trusts(p)) return p;
     const hops = forwardedFor.split(',').map(normaliseAddress);
     for (let i = hops.length - 1; i >= 0; i--) {
-      if (!this.trusts(hops[i]) || i === 0) return hops[i];
+      const hop = hops[i];
+      if (hop !== undefined && (!this.trusts(hop) || i === 0)) return hop;
     }
     return p;
   }

@@ -27,16 +27,20 @@ const EXPIRY_BOUNDS = [30, 60, 120, 300, 600, 1200, 1800, 3600, 5400, 7200, Infi
 interface Census {
   at: number;
   byState: Record<string, number>;
-  withoutValue: number[];
-  minExpiry: Array<number | null>;
+  withoutValue: Record<TaskType, number>;
+  minExpiry: Record<TaskType, number | null>;
   /** [type][bound index]: values expiring within EXPIRY_BOUNDS[i] (not yet cumulative). */
-  expiring: number[][];
+  expiring: Record<TaskType, number[]>;
+}
+
+function perType<T>(make: () => T): Record<TaskType, T> {
+  return { 0: make(), 1: make(), 2: make(), 3: make(), 4: make(), 5: make() };
 }
 
 function takeCensus(source: TaskSource, now: number): Census {
   const c: Census = {
-    at: now, byState: {}, withoutValue: TYPES.map(() => 0), minExpiry: TYPES.map(() => null),
-    expiring: TYPES.map(() => EXPIRY_BOUNDS.map(() => 0)),
+    at: now, byState: {}, withoutValue: perType(() => 0), minExpiry: perType(() => null),
+    expiring: perType(() => EXPIRY_BOUNDS.map(() => 0)),
   };
   source.forEachTask((t) => {
     c.byState[t.state] = (c.byState[t.state] ?? 0) + 1;
@@ -46,8 +50,9 @@ function takeCensus(source: TaskSource, now: number): Census {
     }
     const left = (t.expiresAt! - now) / 1000;
     let i = 0;
-    while (left > EXPIRY_BOUNDS[i]) i++;
-    c.expiring[t.type][i]++;
+    while (left > (EXPIRY_BOUNDS[i] ?? Infinity)) i++;
+    const counts = c.expiring[t.type];
+    counts[i] = (counts[i] ?? 0) + 1;
     const min = c.minExpiry[t.type];
     if (min === null || left < min) c.minExpiry[t.type] = left;
   });
@@ -176,7 +181,7 @@ export class Metrics {
         for (const type of TYPES) {
           let cumulative = 0;
           EXPIRY_BOUNDS.forEach((bound, i) => {
-            cumulative += c.expiring[type][i];
+            cumulative += c.expiring[type][i] ?? 0;
             this.set({ type: String(type), name: TASK_NAMES[type], le: bound === Infinity ? '+Inf' : String(bound) }, cumulative);
           });
         }

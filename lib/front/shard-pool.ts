@@ -85,9 +85,15 @@ export class ShardPool {
     return shardOf(appid, this.slots.length);
   }
 
+  private slotFor(appid: string): ShardSlot {
+    const slot = this.slots[this.shardFor(appid)];
+    if (!slot) throw new Error(`no shard thread for ${appid}: the pool is not started`);
+    return slot;
+  }
+
   /** Send a command to the shard owning `appid`. */
   send(appid: string, cmd: ShardCommand, timeoutMs = COMMAND_TIMEOUT_MS): Promise<ShardReply> {
-    return this.run(this.slots[this.shardFor(appid)], cmd, timeoutMs);
+    return this.run(this.slotFor(appid), cmd, timeoutMs);
   }
 
   /**
@@ -101,7 +107,7 @@ export class ShardPool {
    * Failures are logged here: nobody awaits the reply.
    */
   reloadSoon(appid: string, change: AppChange = appid): void {
-    const slot = this.slots[this.shardFor(appid)];
+    const slot = this.slotFor(appid);
     if (slot.pendingReloads.push(change) === 1) queueMicrotask(() => this.flushReloads(slot));
   }
 

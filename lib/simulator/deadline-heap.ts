@@ -1,6 +1,7 @@
 // A binary min-heap of items by a number (a deadline in ms): push and pop in
 // O(log n), so finding what is due never walks everything still pending.
 
+// Indices below `keys.length` always hold a key and an item: the `!`s below say so.
 export class DeadlineHeap<T> {
   private readonly keys: number[] = [];
   private readonly items: T[] = [];
@@ -17,9 +18,9 @@ export class DeadlineHeap<T> {
     items.push(item);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (keys[parent] <= key) break;
-      keys[i] = keys[parent];
-      items[i] = items[parent];
+      if (keys[parent]! <= key) break;
+      keys[i] = keys[parent]!;
+      items[i] = items[parent]!;
       i = parent;
     }
     keys[i] = key;
@@ -28,7 +29,7 @@ export class DeadlineHeap<T> {
 
   /** The smallest key, or Infinity when empty. */
   peekKey(): number {
-    return this.keys.length > 0 ? this.keys[0] : Infinity;
+    return this.keys[0] ?? Infinity;
   }
 
   /** Removes and returns the item with the smallest key (undefined when empty). */
@@ -45,10 +46,10 @@ export class DeadlineHeap<T> {
       for (;;) {
         let child = 2 * i + 1;
         if (child >= n) break;
-        if (child + 1 < n && keys[child + 1] < keys[child]) child++;
-        if (keys[child] >= lastKey) break;
-        keys[i] = keys[child];
-        items[i] = items[child];
+        if (child + 1 < n && keys[child + 1]! < keys[child]!) child++;
+        if (keys[child]! >= lastKey) break;
+        keys[i] = keys[child]!;
+        items[i] = items[child]!;
         i = child;
       }
       keys[i] = lastKey;

@@ -27,14 +27,16 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const results: Array<{ ok: boolean; value: unknown }> = [];
+    // Each item's answer, given only once the whole batch is committed.
+    const answers: Array<() => void> = [];
     try {
       this.inTransaction(() => {
         for (const item of batch) {
           try {
-            results.push({ ok: true, value: item.op() });
+            const value = item.op();
+            answers.push(() => item.resolve(value));
           } catch (e) {
-            results.push({ ok: false, value: e });
+            answers.push(() => item.reject(e));
           }
         }
       });
@@ -44,6 +46,6 @@ export class GroupCommit {
       return;
     }
     this.commits++;
-    batch.forEach((item, i) => (results[i].ok ? item.resolve(results[i].value) : item.reject(results[i].value)));
+    for (const answer of answers) answer();
   }
 }

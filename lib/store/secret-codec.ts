@@ -49,7 +49,7 @@ export function parseSecretKeys(text: string): { current: SecretKey | null; all:
     if (!key) throw new ConfigError(`${KEY_HELP}; entry ${i + 1} is not one`);
     all.push({ id: keyId(key), key });
   });
-  const current = parts[0].trim() === '' ? null : all[0];
+  const current = (parts[0] ?? '').trim() === '' ? null : (all[0] ?? null);
   return { current, all };
 }
 

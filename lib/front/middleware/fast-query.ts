@@ -50,7 +50,7 @@ export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestLis
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' || auth.protectedMode) return koa(req, res);
     const m = TASK_URL.exec(req.url ?? '');
-    if (!m) return koa(req, res);
+    if (!m?.[1]) return koa(req, res);
     const appid = decodeAppid(m[1]);
     const query = queryOf(m[3]);
     if (appid === null || query === null || !isValidAppid(appid)) return koa(req, res);

@@ -13,7 +13,7 @@ const fromBodyParser = createRequire(createRequire(import.meta.url).resolve('koa
 const bourne = createRequire(fromBodyParser.resolve('co-body'))('@hapi/bourne') as Bourne;
 
 /** co-body's strict-mode check: only an object or an array. */
-const STRICT_JSON = /^[\x20\x09\x0a\x0d]*(\[|\{)/;
+const STRICT_JSON = /^[ \t\n\r]*(\[|\{)/;
 
 /**
  * A UTF-8 body parsed as co-body's json() does: raw-body decodes with

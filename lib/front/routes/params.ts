@@ -5,14 +5,14 @@ import { FrontContext } from '../context.js';
 import { Selector } from '../task-cache.js';
 
 /** Path and query parameters of the task routes, checked once here. */
-export function pathAppid(raw: string): string {
+export function pathAppid(raw: string | undefined): string {
   // Never echo a malformed appid (NUL bytes, 5000 characters, …) back to the client.
-  if (!isValidAppid(raw)) throw notFound('unknown_app', 'No app is registered under that appid: an appid is 1-64 characters of A-Z, a-z, 0-9, _ or -.');
+  if (raw === undefined || !isValidAppid(raw)) throw notFound('unknown_app', 'No app is registered under that appid: an appid is 1-64 characters of A-Z, a-z, 0-9, _ or -.');
   return raw;
 }
 
-export function pathType(raw: string): TaskType {
-  if (!/^[0-5]$/.test(raw)) throw badRequest('bad_type', 'The task type must be an integer from 0 to 5.');
+export function pathType(raw: string | undefined): TaskType {
+  if (raw === undefined || !/^[0-5]$/.test(raw)) throw badRequest('bad_type', 'The task type must be an integer from 0 to 5.');
   return Number(raw) as TaskType;
 }
 
