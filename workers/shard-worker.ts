@@ -58,8 +58,6 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
       return importAuthorizers(shard, cmd.appid);
     case 'clear-quota':
       return clearQuota(shard, cmd.appid);
-    case 'ping':
-      return OK;
     case 'crash':
       if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1') return { kind: 'error', status: 404, message: 'Fault hooks are disabled.' };
       // Outside the task, so that the thread dies of it: an uncaught error, or running out

@@ -65,8 +65,7 @@ export type ShardCommand =
   /** Test-only fault hook, present only with WECHAT_SCHEDULER_TEST_FAULTS=1. */
   | { kind: 'crash'; oom?: boolean }
   /** This thread's V8 heap, for /metrics. */
-  | { kind: 'heap' }
-  | { kind: 'ping' };
+  | { kind: 'heap' };
 
 /** What a passive refresh did; the front says so in the X-Scheduler-Refresh header. */
 export interface RefreshOutcome {

@@ -73,10 +73,6 @@ export class ShardPool {
     });
   }
 
-  get count(): number {
-    return this.slots.length;
-  }
-
   async start(): Promise<void> {
     await Promise.all(this.slots.map((s) => this.init(s)));
   }
