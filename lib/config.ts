@@ -5,7 +5,7 @@ import { ConfigError } from './contract/errors.js';
 import { isAddressOrRange } from './front/client-address.js';
 import { parseSecretKeys } from './store/secret-codec.js';
 
-/** An API token and what it may do (API.md §7). */
+/** An API token and what it may do (docs/api.md §7). */
 export interface ApiTokenRule {
   token: string;
   /** Appids this token may touch; undefined = all. */
@@ -69,7 +69,7 @@ export const DEFAULTS = {
   stableForceIntervalSeconds: 30,
 };
 
-/** Environment variables mirror the flags (API.md §1). */
+/** Environment variables mirror the flags (docs/api.md §1). */
 const ENV: Array<[keyof RawOptions, string]> = [
   ['port', 'WECHAT_SCHEDULER_PORT'],
   ['host', 'WECHAT_SCHEDULER_HOST'],

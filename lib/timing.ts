@@ -1,4 +1,4 @@
-/** The timing rules of API.md §4, as pure functions of epoch milliseconds. */
+/** The timing rules of docs/api.md §4, as pure functions of epoch milliseconds. */
 
 export const BACKOFF_CAP_MS = 300_000;
 const FIRST_RETRY_MS = 1_000;

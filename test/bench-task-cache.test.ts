@@ -1,5 +1,5 @@
 // TaskCache keeps one-task apps without nested Maps (issue 6, memory at 100k
-// apps): the lookups of API.md §5 must not notice. Real SqliteStore in a temp dir.
+// apps): the lookups of docs/api.md §5 must not notice. Real SqliteStore in a temp dir.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

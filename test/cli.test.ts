@@ -1,4 +1,4 @@
-// API.md §1: every spelling of the port flag, -v, and one-line errors.
+// docs/api.md §1: every spelling of the port flag, -v, and one-line errors.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';

@@ -1,4 +1,4 @@
-// API.md §6: a slow or dead business URL never delays refreshes, other apps
+// docs/api.md §6: a slow or dead business URL never delays refreshes, other apps
 // or the HTTP front.
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';

@@ -1,5 +1,5 @@
-// API.md §8 durability: kill -9 and restart serve every value at once with
-// no extra WeChat fetch; and the DESIGN.md piscina trap: idle threads' timers fire.
+// docs/api.md §8 durability: kill -9 and restart serve every value at once with
+// no extra WeChat fetch; and piscina's idle threads still fire their timers.
 import { readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';

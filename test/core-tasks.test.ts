@@ -1,4 +1,4 @@
-// API.md §3, §5, §6: the five task types end to end through the real binary
+// docs/api.md §3, §5, §6: the five task types end to end through the real binary
 // and the simulator, with notify and params callbacks, and the dependency rules.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

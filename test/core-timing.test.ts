@@ -1,4 +1,4 @@
-// API.md §4 and §3 error classes: refresh on schedule, never an expired
+// docs/api.md §4 and §3 error classes: refresh on schedule, never an expired
 // value, back-off after transient failures and hangs, configuration errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

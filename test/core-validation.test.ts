@@ -1,4 +1,4 @@
-// API.md §5: every validation rule answered with its code and a sentence,
+// docs/api.md §5: every validation rule answered with its code and a sentence,
 // nothing stored changed by bad input, and the service healthy afterwards.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

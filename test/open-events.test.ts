@@ -1,5 +1,5 @@
 // WeChat's pushes to a third-party platform, end to end through the real
-// binary and the simulator pushing encrypted events (API.md §11): verify
+// binary and the simulator pushing encrypted events (docs/api.md §11): verify
 // tickets, authorizations and unauthorizations; hostile pushes refused with
 // nothing changed; authorizer import, 61023 recovery and clear-quota.
 import { createCipheriv } from 'node:crypto';

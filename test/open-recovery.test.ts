@@ -1,4 +1,4 @@
-// Recovery of a component (API.md §11): the rate limits by an injectable
+// Recovery of a component (docs/api.md §11): the rate limits by an injectable
 // clock, and api_start_push_ticket end to end through the binary with the
 // 10 minutes shortened for the test (WECHAT_SCHEDULER_TEST_START_PUSH_MS).
 import { test } from 'uvu';

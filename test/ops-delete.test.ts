@@ -1,4 +1,4 @@
-// API.md §5 DELETE /task/:appid/:type and DELETE /app/:appid: timers stop
+// docs/api.md §5 DELETE /task/:appid/:type and DELETE /app/:appid: timers stop
 // (the simulator's counters stay flat for longer than an expires_in), the
 // values and the secret leave the store file, unknown things are 404, and
 // every other app and task carries on.

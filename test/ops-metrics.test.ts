@@ -1,4 +1,4 @@
-// API.md §5 GET /metrics: Prometheus text format (read by a strict parser),
+// docs/api.md §5 GET /metrics: Prometheus text format (read by a strict parser),
 // fetches and failures by type and errcode, notify deliveries, bounded
 // expiry figures, HTTP requests by route and status, process metrics.
 import { test } from 'uvu';

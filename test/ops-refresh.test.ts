@@ -1,4 +1,4 @@
-// API.md §5 POST /task/:appid/:type/refresh: the passive refresh a business
+// docs/api.md §5 POST /task/:appid/:type/refresh: the passive refresh a business
 // system calls when WeChat answered 40001. A compare-and-swap on `stale`,
 // concurrent calls sharing one WeChat fetch, a per-task interval for calls
 // without `stale`, and dependents left alone.

@@ -1,4 +1,4 @@
-// API.md §5 GET /apps and GET /apps/:appid: per task its state, times, last
+// docs/api.md §5 GET /apps and GET /apps/:appid: per task its state, times, last
 // error and counts, never a secret or a token value, paged by appid.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// API.md §8: on SIGHUP "new code on disk takes over". The service runs from a
+// docs/api.md §8: on SIGHUP "new code on disk takes over". The service runs from a
 // copy of the built tree; a built file changes; after SIGHUP /healthz reports
 // the new build stamp (a digest of dist/lib and dist/workers) from a new
 // generation process, under the same supervisor.

@@ -1,4 +1,4 @@
-// API.md §1/§8: the --config file is re-read on SIGHUP. A file that does not
+// docs/api.md §1/§8: the --config file is re-read on SIGHUP. A file that does not
 // parse or validate leaves the running generation untouched and the reason is
 // logged; a valid changed file (tokens, scopes) takes effect.
 import { writeFileSync } from 'node:fs';

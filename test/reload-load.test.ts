@@ -1,4 +1,4 @@
-// API.md §8 SIGHUP: under continuous keep-alive load, two reloads a couple of
+// docs/api.md §8 SIGHUP: under continuous keep-alive load, two reloads a couple of
 // seconds apart fail no request, hang none, fetch no token again, keep a
 // registration made mid-reload, and keep the supervisor's PID.
 import { test } from 'uvu';

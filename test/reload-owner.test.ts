@@ -1,4 +1,4 @@
-// DESIGN.md "One owner per app" across SIGHUP hand-overs: a fetch in flight
+// One owner per app across SIGHUP hand-overs: a fetch in flight
 // lands once and is not repeated by the next generation, registrations taken
 // by the old generation during the hand-over are kept, and with short
 // lifetimes no two generations ever refresh the same app at the same time.

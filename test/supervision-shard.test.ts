@@ -1,4 +1,4 @@
-// API.md §8 / DESIGN.md "Let it crash, then restore": a shard thread that dies
+// docs/api.md §8, a crashed worker thread is restored: a shard thread that dies
 // is restarted with its apps' state from the store (no refetch of unexpired
 // values, schedules kept), with back-off and a log line; apps on the other
 // shard notice nothing. The crash comes from a test-only fault hook.

@@ -1,4 +1,4 @@
-// API.md §8 SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush,
+// docs/api.md §8 SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush,
 // exit 0 within 10 s, with a log line.
 import { connect } from 'node:net';
 import { test } from 'uvu';

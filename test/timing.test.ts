@@ -1,4 +1,4 @@
-// API.md §4 timing rules as pure functions.
+// docs/api.md §4 timing rules as pure functions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backoffMs, BACKOFF_CAP_MS, isUsable, refreshAt, refreshWindow, stableRefreshAt } from '../lib/timing.js';

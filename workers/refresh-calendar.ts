@@ -8,7 +8,7 @@ const PRUNE_EVERY_MS = 60_000;
  * least booked second of that window, instead of a uniformly random one,
  * levels a burst: 60k tasks fetched in 12 s at 5,000/s with 12 s windows
  * come due at up to ~4,800/s with uniform jitter, ~3,400/s levelled
- * (test/refresh-calendar.test.ts; bench/README.md, round 6).
+ * (test/refresh-calendar.test.ts; bench/results/2026-11-24.md, round 6).
  *
  * Bookings are never taken back: a refresh that is moved (a failure, a
  * passive refresh) leaves its old second counted once too often. That only

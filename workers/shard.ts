@@ -64,7 +64,7 @@ export class Shard implements ShardServices {
    * Fetches in flight finish and land in the store first, so the next owner
    * starts from their values instead of fetching again. They are bounded by
    * the WeChat and callback timeouts; the supervisor kills a generation whose
-   * release takes longer, so two owners never run (DESIGN.md).
+   * release takes longer, so two owners never run.
    */
   async release(): Promise<void> {
     this.active = false;

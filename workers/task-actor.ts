@@ -154,7 +154,7 @@ export class TaskActor implements DependencyHandle, TimerEntry {
   }
 
   /**
-   * Forced ("passive") refresh of API.md §5. With `stale`: a compare-and-swap,
+   * Forced ("passive") refresh of docs/api.md §5. With `stale`: a compare-and-swap,
    * fetching only while the current value is `stale` (a stable_token is then
    * fetched with force_refresh, within WeChat's budget). Without: at most one
    * fetch per `minIntervalMs`, whatever started the last one. Concurrent

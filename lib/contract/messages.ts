@@ -54,7 +54,7 @@ export type ShardCommand =
   | { kind: 'reload'; appid: string }
   /** Several apps changed: one message per shard per event-loop turn instead of one per registration. */
   | { kind: 'reload-many'; changes: AppChange[] }
-  /** Forced refresh (API.md §5); answers with the value then current. */
+  /** Forced refresh (docs/api.md §5); answers with the value then current. */
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** A checked event WeChat pushed to the component `appid` (lib/front/routes/component.ts). */
   | { kind: 'component-event'; appid: string; event: ComponentEvent }

@@ -14,7 +14,7 @@ export interface PushSettings {
   notify: string | null;
 }
 
-/** What the params of each task type may provide (API.md §6). */
+/** What the params of each task type may provide (docs/api.md §6). */
 export interface ParamValues {
   access_token?: string;
   refresh_token?: string;

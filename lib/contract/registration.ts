@@ -4,7 +4,7 @@ import { ParamsSource, PushSettings } from './params.js';
 import { isEncodingAesKey } from '../wechat/msg-crypto.js';
 import { isTaskType, MAX_TASK_TYPE, TaskType } from './task-type.js';
 
-/** One task of a registration, validated (API.md §5). */
+/** One task of a registration, validated (docs/api.md §5). */
 export interface ValidTask {
   type: TaskType;
   /** authorizer_appid (type 4) or openid (type 2); "" when not given. */
@@ -190,7 +190,7 @@ export interface RegistrationFacts {
   keptRefreshToken(appid: string, sub: string): boolean;
 }
 
-/** The "required inputs" rules of API.md §5, which may look at earlier registrations. */
+/** The "required inputs" rules of docs/api.md §5, which may look at earlier registrations. */
 export function checkRequiredInputs(reg: ValidRegistration, facts: RegistrationFacts): void {
   const hasType0 = reg.tasks.some((t) => t.type === TaskType.AccessToken) || facts.hasAccessTokenTask(reg.appid);
   reg.tasks.forEach((t, i) => {

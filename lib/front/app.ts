@@ -22,7 +22,7 @@ import { hostRequired } from './odd-requests.js';
 import { FrontServices } from './services.js';
 import { storeWriteGuard } from './store-presence.js';
 
-/** API.md §5: bodies over 1 MiB are refused with 413 (koa-bodyparser's limit and the fast registration path's). */
+/** docs/api.md §5: bodies over 1 MiB are refused with 413 (koa-bodyparser's limit and the fast registration path's). */
 export const BODY_LIMIT = 1024 * 1024;
 
 /**
@@ -60,7 +60,7 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
 
 /**
  * The HTTP server's request listener: the GET /task fast path, then the
- * POST /registe one, then Koa for everything else (bench/README.md has the
+ * POST /registe one, then Koa for everything else (bench/results/2026-11-24.md has the
  * numbers that put them first).
  * While draining, `Connection: close` is added to every answer by the
  * Drainer's own request listener, whichever of the three writes it.

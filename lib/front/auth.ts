@@ -18,7 +18,7 @@ export interface AuthOutcome {
 }
 
 /**
- * API.md §7: Bearer tokens compared in constant time; with none configured,
+ * docs/api.md §7: Bearer tokens compared in constant time; with none configured,
  * protected mode serves loopback clients only.
  */
 export class Authenticator {
@@ -26,7 +26,7 @@ export class Authenticator {
   /**
    * Authorization headers that already passed the constant-time check, so a
    * client sending the same header on every request skips the sha256 (a
-   * measurable share of a GET /task; bench/README.md). Only valid headers
+   * measurable share of a GET /task; bench/results/2026-11-24.md). Only valid headers
    * are kept: a wrong token always takes the full constant-time path, and
    * the map lookup compares nothing secret-dependent until the whole header
    * string matches one already proven valid. Bounded; cleared when full.
@@ -75,7 +75,7 @@ function unauthorized(message: string): ApiError {
   return new ApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer' });
 }
 
-/** Methods a read-only token may use (API.md §7: "read-only (GET only)"). */
+/** Methods a read-only token may use (docs/api.md §7: "read-only (GET only)"). */
 export function isReadMethod(method: string): boolean {
   return method === 'GET' || method === 'HEAD';
 }

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 
 /**
- * Who the client is, for protected mode (API.md §7). The socket's peer
+ * Who the client is, for protected mode (docs/api.md §7). The socket's peer
  * address is the truth unless that peer is a proxy the config file names in
  * `trustedProxy`; only then is X-Forwarded-For read, from the right, past
  * every trusted hop. A client can put anything in that header, so without

@@ -2,7 +2,7 @@ import { Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { envelope } from './envelope.js';
 
-/** What Node's HTTP parser refused, as a status and a sentence (API.md §2: every answer is the envelope). */
+/** What Node's HTTP parser refused, as a status and a sentence (docs/api.md §2: every answer is the envelope). */
 function verdict(code: string | undefined): [number, string] {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 
 /**
- * Retires an HTTP server without failing a client (DESIGN.md "Reload"):
+ * Retires an HTTP server without failing a client (a reload, docs/operations.md):
  * stop accepting, answer every later request with `Connection: close`,
  * let idle sockets end by the server's own keep-alive timeout, and cut
  * stragglers only at the hard deadline.

@@ -1,4 +1,4 @@
-/** The response envelope of API.md §2: HTTP status equals `code`. */
+/** The response envelope of docs/api.md §2: HTTP status equals `code`. */
 export interface Envelope<T> {
   code: number;
   message: string;

@@ -23,7 +23,7 @@ import { TaskCache } from './task-cache.js';
 
 /** In-flight requests get this long after a stop before their sockets are cut. */
 export const DRAIN_DEADLINE_MS = 6_000;
-/** API.md §8: a stop ends within 10 s; the supervisor kills what is left at 9.5 s. */
+/** docs/api.md §8: a stop ends within 10 s; the supervisor kills what is left at 9.5 s. */
 const STOP_BUDGET_MS = 8_000;
 
 export interface GenerationOptions {
@@ -92,7 +92,7 @@ export class Generation {
   static async start(opts: GenerationOptions): Promise<Generation> {
     const g = new Generation(opts);
     // The shard threads load their apps while this thread fills the cache, instead of one after
-    // the other (restart of 100k tasks: bench/README.md). Shard events wait in the port meanwhile.
+    // the other (restart of 100k tasks: bench/results/2026-11-24.md). Shard events wait in the port meanwhile.
     const started = g.pool.start();
     g.cache.warm();
     await started;

@@ -55,7 +55,7 @@ function pending(appid: string, type: TaskType, sub: string): CachedTask {
 /**
  * One app's tasks: the task itself when the app has one (most apps hold a
  * single type-0 task, and two Maps per app were half of this cache's memory
- * at 100k apps — bench/README.md), else its tasks by type and sub.
+ * at 100k apps — bench/results/2026-11-24.md), else its tasks by type and sub.
  */
 type AppEntry = CachedTask | Map<TaskType, Map<string, CachedTask>>;
 
@@ -174,7 +174,7 @@ export class TaskCache {
     return e ? [...tasksIn(e)] : [];
   }
 
-  /** Find the one task a query names (API.md §5 GET /task). */
+  /** Find the one task a query names (docs/api.md §5 GET /task). */
   find(appid: string, type: TaskType, sel: Selector): Lookup {
     if (this.readThrough) this.refreshFromStore(appid);
     const e = this.apps.get(appid);

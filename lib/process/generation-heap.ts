@@ -2,14 +2,14 @@
  * V8 flags for the generation process (its main thread and shard threads).
  * Between full collections V8 lets an old generation grow to up to four
  * times what was live; at 100k tasks that slack was half of the server's
- * RSS (bench/README.md, "RSS"). A fixed 30 % keeps the heaps close to their
+ * RSS (bench/results/2026-11-24.md, "RSS"). A fixed 30 % keeps the heaps close to their
  * live size for a few per cent more GC time.
  *
  * --v8-pool-size=0: V8's helper threads (parallel scavenges, concurrent
  * marking) sized by Node to the cores there are (minus one) instead of a
  * fixed 4. On 2 cores, four helpers beside three busy JS threads cost more
  * in contention than they saved: bench/scale.ts at 100k spent ~20 % less
- * CPU per registration with one (bench/README.md, round 5).
+ * CPU per registration with one (bench/results/2026-11-24.md, round 5).
  */
 export const GENERATION_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=30', '--v8-pool-size=0'];
 

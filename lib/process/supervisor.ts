@@ -9,7 +9,7 @@ import { FromGeneration, releaseBoundMs, ToGeneration } from './ipc.js';
 import { waitForFreePort } from './port-wait.js';
 
 const READY_TIMEOUT_MS = 60_000;
-/** API.md §8: exit within 10 s of SIGTERM, whatever a generation does. */
+/** docs/api.md §8: exit within 10 s of SIGTERM, whatever a generation does. */
 const STOP_DEADLINE_MS = 9_500;
 const RESPAWN_MIN_MS = 500;
 const RESPAWN_MAX_MS = 30_000;
@@ -48,7 +48,7 @@ function waitFor(g: Gen, t: FromGeneration['t'], timeoutMs: number): Promise<Fro
  * The process `bin/wechat-scheduler` starts, for the service's whole life.
  * It runs one front generation at a time, replaces one that dies, and on
  * SIGHUP hands every app over to a new generation built from the code and
- * config now on disk (API.md §8). It routes shard commands of non-owning
+ * config now on disk (docs/api.md §8). It routes shard commands of non-owning
  * generations to the owner, so that exactly one generation refreshes an app.
  *
  * Ownership changes (reload, replacing a dead generation) run one at a time:

@@ -10,7 +10,7 @@ export function sharedParams(params: ParamsSource): ParamsSource {
   return params.kind === 'none' ? NO_PARAMS : params;
 }
 
-/** Inline refresh tokens a registration carries (API.md §3, §5). */
+/** Inline refresh tokens a registration carries (docs/api.md §3, §5). */
 export function inlineRefreshToken(type: TaskType, params: ParamsSource): string | null {
   if (params.kind !== 'inline') return null;
   if (type === TaskType.OAuthToken) return params.values.refresh_token ?? null;
@@ -18,7 +18,7 @@ export function inlineRefreshToken(type: TaskType, params: ParamsSource): string
   return null;
 }
 
-/** The component_verify_ticket an inline re-registration pushes (API.md §6), or null. */
+/** The component_verify_ticket an inline re-registration pushes (docs/api.md §6), or null. */
 export function inlineTicket(t: ValidTask): string | null {
   if (t.type !== TaskType.ComponentToken || t.params.kind !== 'inline') return null;
   return t.params.values.component_verify_ticket || null;

@@ -3,7 +3,7 @@ import { ConfigError } from '../contract/errors.js';
 import type { SecretCodec } from './sqlite-store.js';
 
 /**
- * Appsecrets at rest (API.md §7, docs/security.md).
+ * Appsecrets at rest (docs/api.md §7, docs/security.md).
  *
  * Without a key they are stored as given. With WECHAT_SCHEDULER_SECRET_KEY
  * they are stored as `wsenc1:<key id>:<iv>:<ciphertext+tag>`, AES-256-GCM

@@ -1,6 +1,6 @@
 import { TaskType } from '../contract/task-type.js';
 
-/** How a failed fetch is handled (API.md §3). */
+/** How a failed fetch is handled (docs/api.md §3). */
 export type ErrorClass = 'transient' | 'dependency' | 'configuration' | 'ticket' | 'refresh_token';
 
 const CONFIGURATION = new Set([40125, 40002, 40013, 40164, 61004, 40243, 48001, 50002, 45009]);

@@ -29,7 +29,7 @@ export type WechatResult = WechatSuccess | WechatFailure;
 /** An answer of a call that is not a credential fetch (errcode 0 or absent). */
 export type WechatJson = { ok: true; json: Record<string, unknown> } | WechatFailure;
 
-/** The field holding each task type's value (API.md §3). */
+/** The field holding each task type's value (docs/api.md §3). */
 const VALUE_FIELD: Record<TaskType, string> = {
   0: 'access_token',
   1: 'ticket',
@@ -50,7 +50,7 @@ export interface WechatClientOptions {
   concurrency: number;
 }
 
-/** The WeChat HTTP API, one method per call of API.md §3, bounded in time and concurrency. */
+/** The WeChat HTTP API, one method per call of docs/api.md §3, bounded in time and concurrency. */
 export class WechatClient {
   private readonly agent: Agent;
   private readonly limit: Semaphore;

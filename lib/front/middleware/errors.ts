@@ -64,7 +64,7 @@ export interface ErrorAnswer {
 }
 
 /**
- * Turns any failure into the envelope of API.md §2, with a sentence a user
+ * Turns any failure into the envelope of docs/api.md §2, with a sentence a user
  * can act on; only a truly unexpected error is a 500, and it is logged
  * without the request's body or headers. Used by errorEnvelope and by the
  * fast registration path, so both answer alike.

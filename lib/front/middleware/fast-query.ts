@@ -42,7 +42,7 @@ function decodeAppid(raw: string): string | null {
  * metrics, headers). Whenever the answer would not be a plain 200 (no or
  * bad token, protected mode, out of scope, unknown task, no value yet, an
  * odd URL), the request goes to Koa untouched, which answers as before.
- * bench/query.ts measures what this buys (bench/README.md).
+ * bench/query.ts measures what this buys (bench/results/2026-11-24.md).
  */
 export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestListener): RequestListener {
   // Resolved once: a labelled inc() hashes its labels on every call.

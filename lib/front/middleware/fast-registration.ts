@@ -67,7 +67,7 @@ function send(res: ServerResponse, status: number, reqId: string, headers: Recor
  * ones Koa gives (observe, errorEnvelope, koa-bodyparser's errors; the
  * Drainer's Connection: close is set before either runs). Anything else
  * goes to Koa untouched, which is only possible before the body is read.
- * bench/registration.ts measures what this buys (bench/README.md).
+ * bench/registration.ts measures what this buys (bench/results/2026-11-24.md).
  */
 export function fastRegistration(s: FrontServices, auth: Authenticator, limit: number, koa: RequestListener): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
