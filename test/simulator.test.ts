@@ -81,7 +81,7 @@ test('cgi-bin/token issues a fresh access_token like WeChat', async () => {
   assert.equal(Object.keys(r.body).sort(), ['access_token', 'expires_in']);
   assert.is(r.body.expires_in, 7200);
   const valid = await get(`/__sim/valid?token=${str(r.body, 'access_token')}`);
-  assert.equal({ ...valid.body, expiresAt: 0 }, { valid: true, kind: 'access_token', owner: 'wxA', expiresAt: 0 });
+  assert.equal({ ...valid.body, expiresAt: 0 }, { valid: true, status: 'valid', kind: 'access_token', owner: 'wxA', expiresAt: 0 });
   const again = await token('wxA');
   assert.is.not(again.body.access_token, r.body.access_token);
   assert.ok(await isValid(str(r.body, 'access_token')), 'the previous token survives the grace period');

@@ -38,13 +38,18 @@ export class WriteLock {
   }
 
   private acquire(): void {
+    let waitingOn = 0;
     let deadline = 0;
     for (;;) {
       const holder = Atomics.compareExchange(this.word, 0, 0, this.me);
       if (holder === 0) return;
       const now = performance.now();
-      if (deadline === 0) deadline = now + WAIT_MS;
-      else if (now >= deadline) {
+      // WAIT_MS per holder: a writer that lost the race to several others in
+      // turn must not take over from the one that has only just come in.
+      if (holder !== waitingOn) {
+        waitingOn = holder;
+        deadline = now + WAIT_MS;
+      } else if (now >= deadline) {
         Atomics.store(this.word, 0, this.me);
         return;
       }
