@@ -31,10 +31,13 @@ export function stableRefreshAt(expiresAt: number, expiresInSec: number, random:
   return refreshAt(expiresAt, expiresInSec) + Math.min(1_000, spread) + Math.floor(random * Math.max(0, spread - 1_000));
 }
 
-/** Delay before retry number `failures` (1-based): 1 s, doubling, capped at 300 s. */
-export function backoffMs(failures: number): number {
-  if (failures <= 1) return FIRST_RETRY_MS;
-  return Math.min(BACKOFF_CAP_MS, FIRST_RETRY_MS * 2 ** (failures - 1));
+/** A store that rejects writes is retried sooner than WeChat: it usually comes back by itself (space freed, a lock let go). */
+export const STORE_RETRY_CAP_MS = 30_000;
+
+/** Delay before retry number `failures` (1-based): 1 s, doubling, capped at `capMs` (300 s). */
+export function backoffMs(failures: number, capMs: number = BACKOFF_CAP_MS): number {
+  if (failures <= 1) return Math.min(capMs, FIRST_RETRY_MS);
+  return Math.min(capMs, FIRST_RETRY_MS * 2 ** (failures - 1));
 }
 
 /** A value is served only while it has not run out. */

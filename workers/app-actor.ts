@@ -8,8 +8,11 @@ import { findTask, tasksOf, TaskSet, withoutTask, withTask } from './task-set.js
 export class AppActor implements AppContext {
   private row: AppRow;
   private tasks: TaskSet = null;
+  /** Deleted tasks whose fetch is still in flight, by task id: a task registered anew waits for it. */
+  private retiring: Map<string, Promise<void>> | null = null;
 
-  constructor(readonly services: ShardServices, stored: StoredApp) {
+  /** `after`: a predecessor of this app (deleted, registered anew) still has fetches in flight. */
+  constructor(readonly services: ShardServices, stored: StoredApp, private readonly after?: Promise<unknown>) {
     this.row = stored.app;
     this.reconcile(stored);
   }
@@ -39,6 +42,7 @@ export class AppActor implements AppContext {
   /** Bring the actors in line with what the store now says about this app. */
   reconcile(stored: StoredApp): void {
     const secretChanged = stored.app.secretGen !== this.row.secretGen;
+    const ticketChanged = stored.app.verifyTicket !== this.row.verifyTicket;
     this.row = stored.app;
     const seen = new Set<TaskActor>();
     const added: TaskActor[] = [];
@@ -46,10 +50,11 @@ export class AppActor implements AppContext {
       const actor = findTask(this.tasks, row.type, row.sub);
       if (actor) {
         seen.add(actor);
-        actor.updateRegistration(row);
-        if (secretChanged) actor.secretChanged();
+        actor.tell({ kind: 'registration', row, refreshToken: row.refreshToken });
+        if (secretChanged || ticketChanged) actor.tell({ kind: 'inputs', secret: secretChanged });
       } else {
-        const created = new TaskActor(this, row);
+        const id = `${row.type}/${row.sub}`;
+        const created = new TaskActor(this, row, this.retiring?.get(id) ?? this.after);
         this.tasks = withTask(this.tasks, created);
         seen.add(created);
         added.push(created);
@@ -58,7 +63,8 @@ export class AppActor implements AppContext {
     const removed: TaskActor[] = [];
     for (const actor of tasksOf(this.tasks)) {
       if (!seen.has(actor)) {
-        actor.stop();
+        actor.tell({ kind: 'stop' });
+        this.retire(actor);
         this.tasks = withoutTask(this.tasks, actor);
         removed.push(actor);
         this.services.emit({ kind: 'task-removed', key: actor.key });
@@ -68,30 +74,46 @@ export class AppActor implements AppContext {
     for (const actor of added) actor.start();
     const depsMoved = [...added, ...removed].some((a) => a.key.sub === '' && (a.key.type === TaskType.AccessToken || a.key.type === TaskType.ComponentToken));
     if (depsMoved) {
-      for (const actor of tasksOf(this.tasks)) if (dependencyOf(actor.key.type) !== undefined && !added.includes(actor)) actor.dependencyChanged();
+      for (const actor of tasksOf(this.tasks)) {
+        if (dependencyOf(actor.key.type) !== undefined && !added.includes(actor)) actor.tell({ kind: 'dependency', woken: false });
+      }
     }
   }
 
-  stop(): void {
-    for (const actor of tasksOf(this.tasks)) actor.stop();
-  }
-
-  /** Ownership moves to another generation: see TaskActor.release. */
+  /** Ownership moves to another generation: no fetch starts here any more, those in flight land. */
   release(): void {
-    for (const actor of tasksOf(this.tasks)) actor.release();
+    for (const actor of tasksOf(this.tasks)) actor.tell({ kind: 'release' });
   }
 
-  /** Stop and announce every task gone (the app was deleted). */
-  remove(): void {
-    for (const actor of tasksOf(this.tasks)) {
-      actor.stop();
+  /**
+   * Stop and announce every task gone (the app was deleted). Resolves once
+   * their fetches in flight ended: an app registered anew waits for that,
+   * so that a late answer never replaces (at WeChat) the new task's value.
+   */
+  remove(): Promise<unknown> {
+    const actors = tasksOf(this.tasks);
+    for (const actor of actors) {
+      actor.tell({ kind: 'stop' });
       this.services.emit({ kind: 'task-removed', key: actor.key });
     }
     this.tasks = null;
+    return Promise.allSettled(actors.map((a) => a.idle()));
   }
 
   idle(): Promise<unknown> {
     return Promise.allSettled(tasksOf(this.tasks).map((a) => a.idle()));
+  }
+
+  private retire(actor: TaskActor): void {
+    const { type, sub } = actor.key;
+    const id = `${type}/${sub}`;
+    const retiring = (this.retiring ??= new Map());
+    // idle() is asked after the stop message was handled.
+    const done = Promise.resolve().then(() => actor.idle());
+    retiring.set(id, done);
+    void done.then(() => {
+      if (retiring.get(id) === done) retiring.delete(id);
+    });
   }
 }
 

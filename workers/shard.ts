@@ -11,6 +11,7 @@ import { Store } from '../lib/store/store.js';
 import { shardOf } from '../lib/util/shard-of.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { AppActor } from './app-actor.js';
+import { TaskActor } from './task-actor.js';
 import { Callbacks } from './callbacks.js';
 import { RefreshCalendar } from './refresh-calendar.js';
 import { RefreshTimers } from './refresh-timers.js';
@@ -35,6 +36,8 @@ export class Shard implements ShardServices {
   readonly timers: RefreshTimers;
   readonly calendar = new RefreshCalendar();
   private readonly apps = new Map<string, AppActor>();
+  /** Deleted apps whose fetches are still in flight: an app registered anew waits for them. */
+  private readonly retiring = new Map<string, Promise<unknown>>();
 
   constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
@@ -82,24 +85,37 @@ export class Shard implements ShardServices {
     const stored = known ?? this.store.getApp(appid);
     const actor = this.apps.get(appid);
     if (!stored) {
-      actor?.remove();
-      this.apps.delete(appid);
+      if (actor) this.retire(appid, actor);
       return;
     }
     if (actor) actor.reconcile(stored);
-    else this.apps.set(appid, new AppActor(this, stored));
+    else this.apps.set(appid, new AppActor(this, stored, this.retiring.get(appid)));
+  }
+
+  private retire(appid: string, actor: AppActor): void {
+    this.apps.delete(appid);
+    const done = actor.remove();
+    this.retiring.set(appid, done);
+    void done.then(() => {
+      if (this.retiring.get(appid) === done) this.retiring.delete(appid);
+    });
   }
 
   async refresh(key: TaskKey, stale: string | undefined, reqId?: string): Promise<ShardReply> {
     const task = this.apps.get(key.appid)?.task(key.type, key.sub);
     if (!task) return { kind: 'error', status: 404, message: `Task ${key.type} of app ${key.appid} is not registered.` };
-    const outcome = await task.forceRefresh(stale, this.settings.refreshMinIntervalMs);
+    const outcome = await task.refresh(stale, this.settings.refreshMinIntervalMs);
     this.log.info({ reqId, ...key, stale: mask(stale), result: outcome.result, note: outcome.note }, 'passive refresh');
     return { kind: 'refreshed', update: task.snapshot(), outcome };
   }
 
   appActor(appid: string): AppActor | undefined {
     return this.apps.get(appid);
+  }
+
+  /** The actor of one task, when this shard owns it. */
+  task(key: TaskKey): TaskActor | undefined {
+    return this.apps.get(key.appid)?.task(key.type, key.sub);
   }
 
   snapshots(): TaskUpdate[] {

@@ -66,7 +66,8 @@ export class Generation {
     const { config } = opts;
     this.log = createLogger(config.logLevel, { generation: opts.generation });
     const writeLock = new WriteLock();
-    this.store = new SqliteStore(config.dataDir, secretCodec(config.secretKey), writeLock);
+    // The HTTP thread never waits on a write lock: its writes retry from the event loop.
+    this.store = new SqliteStore(config.dataDir, secretCodec(config.secretKey), writeLock, false);
     // Before any shard reads a secret: encryption turned on/off or a rotated key completes here.
     const rewrapped = this.store.rewrapSecrets();
     if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');

@@ -88,7 +88,18 @@ export class SqliteStore implements Store {
    * `lock` is shared by the connections of one generation's threads (see
    * WriteLock); a store on its own (tests, tools) gets a lock of its own.
    */
-  constructor(dataDir: string, private readonly secrets: SecretCodec = plainSecrets, private readonly lock: WriteLock = new WriteLock()) {
+  /**
+   * `waitsForThreads`: whether a write may wait (at most WAIT_MS) for
+   * another thread of the generation; false on the HTTP thread, which
+   * retries from the event loop instead. A lock held by another process is
+   * never waited for in any thread.
+   */
+  constructor(
+    dataDir: string,
+    private readonly secrets: SecretCodec = plainSecrets,
+    private readonly lock: WriteLock = new WriteLock(),
+    private readonly waitsForThreads = true,
+  ) {
     ensureDataDir(dataDir);
     const file = path.join(dataDir, STORE_FILE);
     this.db = new Database(file);
@@ -134,7 +145,27 @@ export class SqliteStore implements Store {
     // "database is locked" (no busy wait) when another thread committed in between — under
     // load, 10 % of registrations answered 500 (bench/scale.ts). Taking the write lock first
     // makes waiters queue on the busy timeout instead.
-    this.commit = new GroupCommit((body) => this.lock.run(() => this.db.transaction(body).immediate()));
+    this.commit = new GroupCommit((body, busySince) => this.locked(() => this.withoutBusyWait(() => this.db.transaction(body).immediate()), busySince));
+  }
+
+  private locked<T>(body: () => T, busySince: number): T {
+    return this.waitsForThreads ? this.lock.run(body) : this.lock.tryRun(body, busySince);
+  }
+
+  /**
+   * SQLite's busy handler would sleep in this thread for up to busy_timeout
+   * while another process (a backup tool, the other generation) holds the
+   * lock. Writes fail at once instead (SQLITE_BUSY) and are retried from
+   * the event loop (GroupCommit); reads keep the timeout, which WAL readers
+   * practically never meet.
+   */
+  private withoutBusyWait<T>(body: () => T): T {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return body();
+    } finally {
+      this.db.pragma('busy_timeout = 10000');
+    }
   }
 
   register(reg: ValidRegistration, now: number): Promise<boolean> {
@@ -211,7 +242,7 @@ export class SqliteStore implements Store {
     if (!gone || !this.db.open) return gone;
     let busy = 1;
     try {
-      busy = this.lock.run(() => (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1);
+      busy = this.locked(() => this.withoutBusyWait(() => (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1), Date.now());
     } catch {
       busy = 1;
     }
@@ -288,7 +319,7 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    this.commit.flush();
+    this.commit.flush(true);
     this.db.close();
   }
 }

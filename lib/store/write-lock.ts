@@ -1,4 +1,5 @@
 import { threadId } from 'node:worker_threads';
+import { StoreBusy } from './group-commit.js';
 
 /**
  * How long a writer waits for another thread's transaction before it goes
@@ -30,6 +31,28 @@ export class WriteLock {
 
   run<T>(body: () => T): T {
     if (this.depth++ === 0) this.acquire();
+    try {
+      return body();
+    } finally {
+      if (--this.depth === 0) this.release();
+    }
+  }
+
+  /**
+   * Like run(), but never waits: throws StoreBusy while another thread
+   * holds the lock (the HTTP thread must not block). `waitingSince`: when
+   * the caller first found it taken; past WAIT_MS the holder is presumed
+   * dead and the lock is taken over, as run() does.
+   */
+  tryRun<T>(body: () => T, waitingSince: number): T {
+    if (this.depth === 0) {
+      const holder = Atomics.compareExchange(this.word, 0, 0, this.me);
+      if (holder !== 0 && holder !== this.me) {
+        if (Date.now() - waitingSince < WAIT_MS) throw new StoreBusy('another thread is writing');
+        Atomics.store(this.word, 0, this.me);
+      }
+    }
+    this.depth++;
     try {
       return body();
     } finally {

@@ -1,0 +1,79 @@
+// A task actor handles one message at a time, and the messages that arrive
+// together are handled together: a forced refresh, a registration that
+// changes the appsecret and the refresh timer, told in one turn, make one
+// WeChat call with the new secret. A shard in this process, over the real
+// store and the simulator.
+import { MessageChannel } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ShardSettings } from '../lib/contract/messages.js';
+import { validateRegistration } from '../lib/contract/registration.js';
+import { TaskType } from '../lib/contract/task-type.js';
+import { SqliteStore } from '../lib/store/sqlite-store.js';
+import { Shard } from '../workers/shard.js';
+import { waitFor } from './helpers/poll.js';
+import { stopAll, tempDir } from './helpers/server.js';
+import { Sim, startSim } from './helpers/sim.js';
+
+let sim: Sim;
+test.before(async () => {
+  sim = await startSim();
+});
+test.after(async () => {
+  await sim.close();
+  await stopAll();
+});
+
+function settings(dataDir: string): ShardSettings {
+  return {
+    shardIndex: 0, shardCount: 1, dataDir, wechatApi: sim.url, wechatTimeoutMs: 5_000, callbackTimeoutMs: 5_000,
+    wechatConcurrency: 4, refreshMinIntervalMs: 0, logLevel: 'silent', stableToken: false,
+    stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
+    frontLoad: new SharedArrayBuffer(4), writeLock: new SharedArrayBuffer(4),
+  };
+}
+
+test('a registration change, a forced refresh and the timer arriving together: one WeChat call, with the new secret', async () => {
+  const dataDir = tempDir();
+  const key = { appid: 'wxtogether', type: TaskType.AccessToken, sub: '' };
+  await sim.addApp({ appid: key.appid, secret: 'sold' });
+  // The front's side of the store: registrations are written there.
+  const front = new SqliteStore(dataDir);
+  const { port1, port2 } = new MessageChannel();
+  port1.unref();
+  const shard = new Shard(settings(dataDir), port2, true);
+  try {
+    await front.register(validateRegistration({ appid: key.appid, appsecret: 'sold', tasks: [{ type: 0 }] }), Date.now());
+    shard.reload(key.appid);
+    const first = await waitFor('the first value stored', () => front.getApp(key.appid)?.tasks[0]?.value);
+    const calls = (await sim.stats()).byApp[key.appid]!.token;
+
+    await sim.addApp({ appid: key.appid, secret: 'snew' });
+    await front.register(validateRegistration({ appid: key.appid, appsecret: 'snew', tasks: [{ type: 0 }] }), Date.now());
+    const actor = shard.task(key)!;
+    // One turn: the refresh first (the order that used to fetch with the old secret), then the rest.
+    const refreshed = shard.refresh(key, undefined);
+    shard.reload(key.appid);
+    void actor.fire();
+    const reply = await refreshed;
+    assert.is(reply.kind, 'refreshed');
+    if (reply.kind !== 'refreshed') return;
+    assert.is(reply.outcome.result, 'fetched', JSON.stringify(reply.outcome));
+    await actor.idle();
+
+    const stored = front.getApp(key.appid)!;
+    const task = stored.tasks[0]!;
+    assert.is((await sim.stats()).byApp[key.appid]!.token - calls, 1, 'exactly one WeChat call');
+    assert.is.not(task.value, first);
+    assert.is(task.state, 'ready');
+    assert.is(task.fetchedSecretGen, stored.app.secretGen, 'fetched with the new secret');
+    assert.ok(await sim.valid(task.value!));
+    assert.is(reply.update.value, task.value, 'the answer is what the store holds');
+    assert.is(actor.snapshot().value, task.value);
+  } finally {
+    await shard.close();
+    front.close();
+  }
+});
+
+test.run();
