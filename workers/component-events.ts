@@ -1,5 +1,5 @@
 import { ComponentEvent } from '../lib/contract/component-event.js';
-import { ShardReply } from '../lib/contract/messages.js';
+import { ShardErrorReason, ShardReply } from '../lib/contract/messages.js';
 import { isObject, ValidTask } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
@@ -16,12 +16,12 @@ export interface ComponentHost extends ShardServices {
 }
 
 const OK: ShardReply = { kind: 'ok' };
-const error = (status: number, message: string): ShardReply => ({ kind: 'error', status, message });
+const error = (reason: ShardErrorReason, message: string): ShardReply => ({ kind: 'error', reason, message });
 
 function component(host: ComponentHost, appid: string): { app: AppActor } | { reply: ShardReply } {
   const app = host.appActor(appid);
-  if (!app) return { reply: error(404, `App ${appid} is not registered.`) };
-  if (!app.task(TaskType.ComponentToken, '')) return { reply: error(404, `App ${appid} has no type 3 (component_access_token) task.`) };
+  if (!app) return { reply: error('unknown_app', `App ${appid} is not registered.`) };
+  if (!app.task(TaskType.ComponentToken, '')) return { reply: error('unknown_task', `App ${appid} has no type 3 (component_access_token) task.`) };
   return { app };
 }
 
@@ -46,7 +46,7 @@ async function withComponentToken(app: AppActor, call: (token: string) => Promis
 }
 
 const NO_TOKEN = (appid: string) =>
-  error(503, `Component ${appid} has no component_access_token yet (it needs a component_verify_ticket first); try again shortly.`);
+  error('unavailable', `Component ${appid} has no component_access_token yet (it needs a component_verify_ticket first); try again shortly.`);
 
 /** An event WeChat pushed (already verified and decrypted by the front). */
 export async function componentEvent(host: ComponentHost, appid: string, event: ComponentEvent): Promise<ShardReply> {
@@ -95,16 +95,16 @@ async function authorized(host: ComponentHost, app: AppActor, authorizer: string
   const appid = app.app().appid;
   const r = await withComponentToken(app, (token) => host.wechat.queryAuth(token, appid, code));
   if (!r) return NO_TOKEN(appid);
-  if (!r.ok) return error(502, `api_query_auth failed: ${r.message}.`);
+  if (!r.ok) return error('upstream_failed', `api_query_auth failed: ${r.message}.`);
   const info = isObject(r.json.authorization_info) ? r.json.authorization_info : {};
   const value = info.authorizer_access_token;
   const expiresIn = Number(info.expires_in);
   const refreshToken = info.authorizer_refresh_token;
   const who = typeof info.authorizer_appid === 'string' && info.authorizer_appid !== '' ? info.authorizer_appid : authorizer;
   if (typeof value !== 'string' || value === '' || !Number.isFinite(expiresIn) || expiresIn <= 0 || typeof refreshToken !== 'string' || refreshToken === '') {
-    return error(502, 'api_query_auth answered without authorizer_access_token, expires_in or authorizer_refresh_token.');
+    return error('upstream_failed', 'api_query_auth answered without authorizer_access_token, expires_in or authorizer_refresh_token.');
   }
-  if (who !== authorizer) return error(502, `api_query_auth answered for authorizer ${who.slice(0, 64)}, not ${authorizer}.`);
+  if (who !== authorizer) return error('upstream_failed', `api_query_auth answered for authorizer ${who.slice(0, 64)}, not ${authorizer}.`);
   const res: WechatSuccess = {
     ok: true, value, expiresIn, refreshToken,
     raw: { authorizer_access_token: value, expires_in: expiresIn, authorizer_refresh_token: refreshToken },
@@ -151,18 +151,18 @@ export async function importAuthorizers(host: ComponentHost, appid: string): Pro
     imported += fresh.length;
   });
   host.log.info({ appid, imported, existing }, 'authorizers imported');
-  if (!r.ok) return error(502, `api_get_authorizer_list failed after ${imported} imported and ${existing} existing: ${r.message}.`);
+  if (!r.ok) return error('upstream_failed', `api_get_authorizer_list failed after ${imported} imported and ${existing} existing: ${r.message}.`);
   return { kind: 'result', result: { imported, existing } };
 }
 
 /** POST /app/:appid/clear-quota: clear_quota/v2 (the component one for an app with a type-3 task). */
 export async function clearQuota(host: ComponentHost, appid: string): Promise<ShardReply> {
   const app = host.appActor(appid);
-  if (!app) return error(404, `App ${appid} is not registered.`);
+  if (!app) return error('unknown_app', `App ${appid} is not registered.`);
   const isComponent = app.task(TaskType.ComponentToken, '') !== undefined;
   const r = await host.wechat.clearQuota(appid, app.app().secret, isComponent);
   host.log.info({ appid, component: isComponent, ok: r.ok, errcode: r.ok ? 0 : r.errcode }, 'clear_quota');
   if (r.ok) return { kind: 'result', result: r.json };
-  if (r.errcode === 48006) return error(409, `WeChat refused to reset the quotas of app ${appid}: this month's resets are used up (${r.message}).`);
-  return error(502, `WeChat refused to reset the quotas of app ${appid}: ${r.message}.`);
+  if (r.errcode === 48006) return error('refused', `WeChat refused to reset the quotas of app ${appid}: this month's resets are used up (${r.message}).`);
+  return error('upstream_failed', `WeChat refused to reset the quotas of app ${appid}: ${r.message}.`);
 }

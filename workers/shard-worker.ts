@@ -23,7 +23,7 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     const h = v8.getHeapStatistics();
     return { kind: 'heap', heap: { used: h.used_heap_size, total: h.total_heap_size } };
   }
-  if (!shard) return { kind: 'error', status: 503, message: 'The shard is starting; try again shortly.' };
+  if (!shard) return { kind: 'error', reason: 'unavailable', message: 'The shard is starting; try again shortly.' };
   switch (cmd.kind) {
     case 'activate':
       shard.activate();
@@ -48,7 +48,7 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
         }
       }
       if (failed.length === 0) return OK;
-      return { kind: 'error', status: 500, message: `reload failed for ${failed.join(', ')}: ${last}` };
+      return { kind: 'error', reason: 'failed', message: `reload failed for ${failed.join(', ')}: ${last}` };
     }
     case 'refresh':
       return shard.refresh(cmd.key, cmd.stale, cmd.reqId);
@@ -59,7 +59,7 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     case 'clear-quota':
       return clearQuota(shard, cmd.appid);
     case 'crash':
-      if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1') return { kind: 'error', status: 404, message: 'Fault hooks are disabled.' };
+      if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1') return { kind: 'error', reason: 'disabled', message: 'Fault hooks are disabled.' };
       // Outside the task, so that the thread dies of it: an uncaught error, or running out
       // of the heap its resourceLimits allow (config shardHeapMb).
       setTimeout(() => {

@@ -103,7 +103,7 @@ export class Shard implements ShardServices {
 
   async refresh(key: TaskKey, stale: string | undefined, reqId?: string): Promise<ShardReply> {
     const task = this.apps.get(key.appid)?.task(key.type, key.sub);
-    if (!task) return { kind: 'error', status: 404, message: `Task ${key.type} of app ${key.appid} is not registered.` };
+    if (!task) return { kind: 'error', reason: 'unknown_task', message: `Task ${key.type} of app ${key.appid} is not registered.` };
     const outcome = await task.refresh(stale, this.settings.refreshMinIntervalMs);
     this.log.info({ reqId, ...key, stale: mask(stale), result: outcome.result, note: outcome.note }, 'passive refresh');
     return { kind: 'refreshed', update: task.snapshot(), outcome };

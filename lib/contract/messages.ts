@@ -1,8 +1,7 @@
 import { ComponentEvent } from './component-event.js';
 import { ValidRegistration } from './registration.js';
-import { TaskKey, TaskType } from './task-type.js';
+import { TaskKey, TaskState, TaskType } from './task-type.js';
 import type { MessagePort } from 'node:worker_threads';
-import { TaskState } from '../store/rows.js';
 
 /**
  * Every message between the front process and its shard threads.
@@ -79,13 +78,23 @@ export interface RefreshOutcome {
   note?: string;
 }
 
+/**
+ * Why a command was not done, in the owner's words; the front alone turns
+ * it into an HTTP status. unavailable: the owner is starting, restarting,
+ * handing over or stopping (try again); unknown_app / unknown_task: no
+ * such app or task here; disabled: the command is switched off;
+ * upstream_failed: WeChat answered wrongly; refused: WeChat said no for
+ * good (e.g. a quota used up); failed: it went wrong.
+ */
+export type ShardErrorReason = 'unavailable' | 'unknown_app' | 'unknown_task' | 'disabled' | 'upstream_failed' | 'refused' | 'failed';
+
 export type ShardReply =
   | { kind: 'ok' }
   | { kind: 'refreshed'; update: TaskUpdate; outcome: RefreshOutcome }
   | { kind: 'heap'; heap: HeapBytes }
   /** A command's JSON answer (component import, clear-quota). */
   | { kind: 'result'; result: Record<string, unknown> }
-  | { kind: 'error'; status: number; message: string };
+  | { kind: 'error'; reason: ShardErrorReason; message: string };
 
 /** One thread's V8 heap: bytes in use by objects, and bytes V8 holds for it. */
 export interface HeapBytes {

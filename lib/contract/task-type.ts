@@ -41,3 +41,6 @@ export interface TaskKey {
   type: TaskType;
   sub: string;
 }
+
+/** Where a task's state machine is: no value yet, a value, or failing (with or without a value). */
+export type TaskState = 'pending' | 'ready' | 'failing';

@@ -46,7 +46,7 @@ export class GenerationOwnerLink implements OwnerLink {
     if (this.owning) return this.pool.send(appid, cmd);
     const supervisor = this.supervisor;
     // Without a supervisor nobody else can own the apps: only a stopping generation gets here.
-    if (!supervisor) return Promise.resolve({ kind: 'error', status: 503, message: 'The server is shutting down; try again shortly.' });
+    if (!supervisor) return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down; try again shortly.' });
     const id = ++this.nextId;
     if (cmd.kind === 'reload') {
       // A reload only tells the owner to look at the store, where the change already is.
@@ -58,7 +58,7 @@ export class GenerationOwnerLink implements OwnerLink {
     return new Promise<ShardReply>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        resolve({ kind: 'error', status: 503, message: 'The owner of this app did not answer in time; try again.' });
+        resolve({ kind: 'error', reason: 'unavailable', message: 'The owner of this app did not answer in time; try again.' });
       }, FORWARD_TIMEOUT_MS);
       this.waiting.set(id, (reply) => {
         clearTimeout(timer);

@@ -149,7 +149,7 @@ export class ShardPool {
   private run(slot: ShardSlot, cmd: ShardCommand, timeoutMs: number, transferList?: MessagePort[]): Promise<ShardReply> {
     if (this.closing && cmd.kind !== 'release') {
       // piscina would quietly start a fresh thread for a run() after destroy().
-      return Promise.resolve({ kind: 'error', status: 503, message: 'The server is shutting down.' });
+      return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down.' });
     }
     // Registrations queued for this shard go first: commands to one shard keep their order.
     if (cmd.kind !== 'reload-many') this.flushReloads(slot);
@@ -165,7 +165,7 @@ export class ShardPool {
         // A thread that dies with a command in flight reports to that command, not to the pool's
         // 'error' event: log it here, or the reason (e.g. out of memory) would be lost.
         if (!(err instanceof ShardTimeout) && !this.closing) this.log.error({ shard: slot.index, command: cmd.kind, err: err.message }, 'shard command failed');
-        return { kind: 'error', status: 503, message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.` };
+        return { kind: 'error', reason: 'unavailable', message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.` };
       })
       .finally(() => clearTimeout(timer));
   }

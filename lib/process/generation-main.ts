@@ -48,7 +48,7 @@ function configNow(flags: RawOptions, lastGood: Config): { config: Config; broke
 
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
-  if (!gen?.owner.owning) return { kind: 'error', status: 503, message: 'Ownership of this app is moving between generations; try again.' };
+  if (!gen?.owner.owning) return { kind: 'error', reason: 'unavailable', message: 'Ownership of this app is moving between generations; try again.' };
   if (cmd.kind === 'reload') gen.changedElsewhere(appid);
   const reply = await gen.owner.send(appid, cmd);
   // Component commands register and remove tasks in the owner: this front's copy is re-read too.

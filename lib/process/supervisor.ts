@@ -302,7 +302,7 @@ export class Supervisor {
     for (const [fid, f] of this.forwarded) {
       if (f.to === g) {
         this.forwarded.delete(fid);
-        this.reply(f.from, f.id, { kind: 'error', status: 503, message: 'The owner of this app restarted; try again.' });
+        this.reply(f.from, f.id, { kind: 'error', reason: 'unavailable', message: 'The owner of this app restarted; try again.' });
       }
     }
     if (this.stopping || this.owner !== g) return;

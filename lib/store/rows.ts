@@ -1,7 +1,7 @@
 import { ParamsSource, PushSettings } from '../contract/params.js';
-import { TaskKey, TaskType } from '../contract/task-type.js';
+import { TaskKey, TaskState, TaskType } from '../contract/task-type.js';
 
-export type TaskState = 'pending' | 'ready' | 'failing';
+export type { TaskState };
 
 /** One registered app as stored. `secretGen` grows each time the appsecret changes. */
 export interface AppRow {

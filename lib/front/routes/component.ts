@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { readComponentEvent } from '../../contract/component-event.js';
 import { ApiError, badRequest } from '../../contract/errors.js';
 import { PushSettings } from '../../contract/params.js';
+import { ownerError } from '../owner-error.js';
 import { ShardCommand } from '../../contract/messages.js';
 import { TaskType } from '../../contract/task-type.js';
 import { FlatXmlError, parseFlatXml } from '../../wechat/flat-xml.js';
@@ -63,7 +64,7 @@ function xml(text: string, what: string): Map<string, string> {
 async function ask(s: FrontServices, appid: string, cmd: ShardCommand): Promise<Record<string, unknown> | null> {
   const reply = await s.owner.send(appid, cmd);
   s.cache.reloadApp(appid);
-  if (reply.kind === 'error') throw new ApiError(reply.status, 'component_failed', reply.message);
+  if (reply.kind === 'error') throw ownerError(reply, 'component_failed');
   return reply.kind === 'result' ? reply.result : null;
 }
 

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
-import { DISK_FULL_MESSAGE, isDiskFull } from '../middleware/errors.js';
 import { ApiError, badRequest, notFound } from '../../contract/errors.js';
 import { RefreshOutcome, TaskUpdate } from '../../contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../../contract/task-type.js';
+import { ownerError } from '../owner-error.js';
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
@@ -97,10 +97,7 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
     const stale = staleOf(ctx);
     const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
     const reply = await s.owner.send(task.appid, { kind: 'refresh', key, stale, reqId: ctx.state.reqId });
-    if (reply.kind === 'error') {
-      if (isDiskFull(reply)) throw new ApiError(507, 'disk_full', DISK_FULL_MESSAGE);
-      throw new ApiError(reply.status, reply.status === 404 ? 'unknown_task' : 'refresh_failed', reply.message);
-    }
+    if (reply.kind === 'error') throw ownerError(reply, 'refresh_failed');
     if (reply.kind !== 'refreshed') throw new ApiError(503, 'refresh_failed', 'The owner of this app did not answer; try again.');
     remember(s, reply.update);
     answerRefresh(ctx, reply.update, reply.outcome, detail);

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { ApiError } from '../../contract/errors.js';
+import { ownerError } from '../owner-error.js';
 import { checkScope } from '../auth.js';
 import { FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
@@ -21,7 +21,7 @@ export function testFaultRoutes(router: Router<FrontState>, s: FrontServices): v
     checkScope(ctx.state.token, appid, true);
     const oom = ctx.query.how === 'oom';
     const reply = await s.owner.send(appid, { kind: 'crash', oom });
-    if (reply.kind === 'error') throw new ApiError(reply.status, 'fault_failed', reply.message);
+    if (reply.kind === 'error') throw ownerError(reply, 'fault_failed');
     s.log.warn({ appid, oom }, 'test fault: shard crash requested');
     ctx.body = envelope(200, '', 'crashing');
   });
