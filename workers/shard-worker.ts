@@ -1,6 +1,5 @@
 import v8 from 'node:v8';
 import { ShardCommand, ShardReply } from '../lib/contract/messages.js';
-import { newApp } from '../lib/store/new-app.js';
 import { clearQuota, componentEvent, importAuthorizers } from './component-events.js';
 import { Shard } from './shard.js';
 
@@ -31,25 +30,10 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     case 'release':
       await shard.release();
       return OK;
-    case 'reload':
-      shard.reload(cmd.appid);
-      return OK;
-    case 'reload-many': {
-      // One app's failure (a store error) must not keep the others from being reconciled.
-      const failed: string[] = [];
-      let last = '';
-      for (const change of cmd.changes) {
-        try {
-          if (typeof change === 'string') shard.reload(change);
-          else shard.reload(change.created.appid, newApp(change.created, change.at));
-        } catch (err) {
-          failed.push(typeof change === 'string' ? change : change.created.appid);
-          last = (err as Error).message;
-        }
-      }
-      if (failed.length === 0) return OK;
-      return { kind: 'error', reason: 'failed', message: `reload failed for ${failed.join(', ')}: ${last}` };
-    }
+    case 'register':
+      return { kind: 'registered', results: await shard.register(cmd.regs, cmd.at) };
+    case 'unregister':
+      return { kind: 'unregistered', found: await shard.unregister(cmd.appid, cmd.task) };
     case 'refresh':
       return shard.refresh(cmd.key, cmd.stale, cmd.reqId);
     case 'component-event':

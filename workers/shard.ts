@@ -1,9 +1,11 @@
 import { MessagePort } from 'node:worker_threads';
-import { ShardEvent, ShardReply, ShardSettings, TaskUpdate } from '../lib/contract/messages.js';
+import { RegisterResult, ShardEvent, ShardReply, ShardSettings, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey } from '../lib/contract/task-type.js';
 import { createLogger, Logger, mask } from '../lib/log.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
 import { StoredApp } from '../lib/store/rows.js';
+import { newApp } from '../lib/store/new-app.js';
+import { ValidRegistration } from '../lib/contract/registration.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { WriteLock } from '../lib/store/write-lock.js';
 import { FrontLoad } from '../lib/util/front-load.js';
@@ -23,6 +25,8 @@ import { ShardServices } from './services.js';
  * little CPU beside it (one fetch at a time on loopback was ~1,000 a second).
  */
 const SATURATED_PACE_MS = 20;
+
+const NOT_OWNER: RegisterResult = { ok: false, reason: 'unavailable', message: 'This shard does not own the apps now (a hand-over); try again.' };
 
 /**
  * Everything one shard thread owns: the app actors of its appids, and the
@@ -74,6 +78,45 @@ export class Shard implements ShardServices {
     for (const app of this.apps.values()) app.release();
     await Promise.allSettled([...this.apps.values()].map((a) => a.idle()));
     this.apps.clear();
+  }
+
+  /**
+   * Write registrations (those of one turn share a commit), then bring the
+   * actors in line: the owner is the one writer of its apps. Answers with
+   * the tasks each one names as they now stand, for the front's cache.
+   */
+  async register(regs: ValidRegistration[], at: number): Promise<RegisterResult[]> {
+    if (!this.active) return regs.map(() => NOT_OWNER);
+    const written = await Promise.allSettled(regs.map((reg) => this.store.register(reg, at)));
+    return regs.map((reg, i): RegisterResult => {
+      const w = written[i]!;
+      if (w.status === 'rejected') {
+        const message = w.reason instanceof Error ? w.reason.message : String(w.reason);
+        this.log.error({ appid: reg.appid, err: message }, 'store rejected a registration');
+        return { ok: false, reason: 'unavailable', message: `The store could not write the registration (${message}); try again.` };
+      }
+      try {
+        // A new app is exactly newApp(reg, at) in the store: no need to read it back.
+        this.reload(reg.appid, w.value ? newApp(reg, at) : undefined);
+      } catch (err) {
+        // Durable already; the actors catch up from the store when the shard restarts.
+        this.log.error({ appid: reg.appid, err: (err as Error).message }, 'registration stored but not applied');
+      }
+      const tasks: TaskUpdate[] = [];
+      for (const t of reg.tasks) {
+        const actor = this.task({ appid: reg.appid, type: t.type, sub: t.sub });
+        if (actor) tasks.push(actor.snapshot());
+      }
+      return { ok: true, created: w.value, tasks };
+    });
+  }
+
+  /** Delete a task, or the app with all its tasks; false when there was none. */
+  async unregister(appid: string, task?: TaskKey): Promise<boolean> {
+    if (!this.active) throw new Error('not the owner');
+    const found = task ? await this.store.deleteTask(task) : await this.store.deleteApp(appid);
+    if (found) this.reload(appid);
+    return found;
   }
 
   /**

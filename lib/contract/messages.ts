@@ -34,13 +34,10 @@ export interface ShardSettings {
   writeLock: SharedArrayBuffer;
 }
 
-/**
- * One changed app: its appid, for the owner to read it from the store; or
- * the registration that just created it, when the store holds exactly
- * newApp(created, at) (lib/store/new-app.ts) and reading it back would only
- * cost the owner a query and a decode per registration.
- */
-export type AppChange = string | { created: ValidRegistration; at: number };
+/** What became of one registration sent to the owner: the tasks it names as the owner now holds them, or why not. */
+export type RegisterResult =
+  | { ok: true; created: boolean; tasks: TaskUpdate[] }
+  | { ok: false; reason: ShardErrorReason; message: string };
 
 export type ShardCommand =
   /** Open the store, load this shard's apps; start their actors when `active`. */
@@ -49,10 +46,14 @@ export type ShardCommand =
   | { kind: 'activate' }
   /** Give up ownership: stop timers, wait for in-flight fetches, flush. */
   | { kind: 'release' }
-  /** The app's registration changed (or it was deleted): reconcile with the store. */
-  | { kind: 'reload'; appid: string }
-  /** Several apps changed: one message per shard per event-loop turn instead of one per registration. */
-  | { kind: 'reload-many'; changes: AppChange[] }
+  /**
+   * Registrations for the owner to write and apply, answered once durable.
+   * Those arriving together go as one message per shard (a message per
+   * registration cost the front a tenth of its time).
+   */
+  | { kind: 'register'; regs: ValidRegistration[]; at: number }
+  /** Delete one task (`task`) or the whole app; answered once durable and its actors stopped. */
+  | { kind: 'unregister'; appid: string; task?: TaskKey }
   /** Forced refresh (docs/api.md §5); answers with the value then current. */
   | { kind: 'refresh'; key: TaskKey; stale?: string; reqId?: string }
   /** A checked event WeChat pushed to the component `appid` (lib/front/routes/component.ts). */
@@ -91,6 +92,8 @@ export type ShardErrorReason = 'unavailable' | 'unknown_app' | 'unknown_task' | 
 export type ShardReply =
   | { kind: 'ok' }
   | { kind: 'refreshed'; update: TaskUpdate; outcome: RefreshOutcome }
+  | { kind: 'registered'; results: RegisterResult[] }
+  | { kind: 'unregistered'; found: boolean }
   | { kind: 'heap'; heap: HeapBytes }
   /** A command's JSON answer (component import, clear-quota). */
   | { kind: 'result'; result: Record<string, unknown> }

@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Config } from '../config.js';
-import { ShardEvent, ShardSettings } from '../contract/messages.js';
+import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
@@ -116,10 +116,15 @@ export class Generation {
   }
 
   /**
-   * Another generation registered or deleted this app (during a hand-over) and
-   * told the owner: the owner's cache learns of it from the store, or it would
-   * drop the shard's updates for a task it does not know and answer 404.
+   * Another generation had this one's owner register or delete an app (during
+   * a hand-over): this cache learns of it too, or it would drop the shard's
+   * updates for a task it does not know and answer 404.
    */
+  ownerReplied(cmd: ShardCommand, reply: ShardReply): void {
+    this.cache.applyOwnerReply(cmd, reply);
+  }
+
+  /** The owner changed this app's tasks by itself (a component event or import): re-read them. */
   changedElsewhere(appid: string): void {
     this.cache.reloadApp(appid);
   }

@@ -1,21 +1,18 @@
-import { AppChange, ShardCommand, ShardReply } from '../contract/messages.js';
+import { RegisterResult, ShardCommand, ShardReply } from '../contract/messages.js';
+import { ValidRegistration } from '../contract/registration.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { ShardPool } from './shard-pool.js';
 
 /**
  * How a front reaches the actor that owns an app. In the owning generation
  * that is its own shard; in a generation handing over (or taking over) it
- * is the owning generation, reached through the supervisor.
+ * is the owning generation, reached through the supervisor, which holds the
+ * command while ownership moves.
  */
 export interface OwnerLink {
   send(appid: string, cmd: ShardCommand): Promise<ShardReply>;
-  /**
-   * Tell the owner that `appid` changed in the store, without waiting for it
-   * (the change is durable already). `change`: what the store now holds of
-   * a newly created app, which spares a local owner reading it back (see
-   * AppChange). False when no owner can be reached now.
-   */
-  reload(appid: string, change?: AppChange): boolean;
+  /** Have the owner write and apply a registration; resolves once durable. */
+  register(reg: ValidRegistration): Promise<RegisterResult>;
 }
 
 const FORWARD_TIMEOUT_MS = 60_000;
@@ -30,16 +27,11 @@ export class GenerationOwnerLink implements OwnerLink {
     this.owning = owning;
   }
 
-  reload(appid: string, change?: AppChange): boolean {
-    if (this.owning) {
-      // Batched per shard; the pool logs a failed batch.
-      this.pool.reloadSoon(appid, change);
-      return true;
-    }
-    if (!this.supervisor) return false;
-    // Another generation owns the app (or is about to): it reads the store, the one truth across generations.
-    this.supervisor.send({ t: 'owner-command', id: ++this.nextId, appid, cmd: { kind: 'reload', appid } });
-    return true;
+  async register(reg: ValidRegistration): Promise<RegisterResult> {
+    if (this.owning) return this.pool.register(reg);
+    const reply = await this.send(reg.appid, { kind: 'register', regs: [reg], at: Date.now() });
+    if (reply.kind === 'registered' && reply.results[0]) return reply.results[0];
+    return { ok: false, reason: reply.kind === 'error' ? reply.reason : 'failed', message: reply.kind === 'error' ? reply.message : `unexpected reply ${reply.kind}` };
   }
 
   send(appid: string, cmd: ShardCommand): Promise<ShardReply> {
@@ -48,13 +40,6 @@ export class GenerationOwnerLink implements OwnerLink {
     // Without a supervisor nobody else can own the apps: only a stopping generation gets here.
     if (!supervisor) return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down; try again shortly.' });
     const id = ++this.nextId;
-    if (cmd.kind === 'reload') {
-      // A reload only tells the owner to look at the store, where the change already is.
-      // The supervisor queues it while ownership moves; nobody needs to wait for it, so a
-      // registration during a hand-over is answered at once instead of after the hand-over.
-      supervisor.send({ t: 'owner-command', id, appid, cmd });
-      return Promise.resolve({ kind: 'ok' });
-    }
     return new Promise<ShardReply>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);

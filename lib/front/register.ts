@@ -3,6 +3,7 @@ import { checkRequiredInputs, validateRegistration } from '../contract/registrat
 import { TaskType } from '../contract/task-type.js';
 import { checkScope } from './auth.js';
 import { RequestNote } from './context.js';
+import { ownerError } from './owner-error.js';
 import { FrontServices } from './services.js';
 
 /**
@@ -18,15 +19,13 @@ export async function register(s: FrontServices, body: unknown, token: ApiTokenR
     hasAccessTokenTask: (appid) => s.store.hasTask(appid, TaskType.AccessToken),
     keptRefreshToken: (appid, sub) => s.store.keptRefreshToken(appid, sub),
   });
-  const now = Date.now();
-  const created = await s.store.register(reg, now);
-  s.cache.registered(reg);
-  // Durable already, so the answer does not wait for the owner: it hears of it in this
-  // turn of the event loop (batched per shard); one that is restarting reads the store.
-  // A new app goes with its registration, which is all the store holds of it (newApp).
-  if (!s.owner.reload(reg.appid, created ? { created: reg, at: now } : undefined)) {
-    s.log.warn({ reqId, appid: reg.appid }, 'owner not reached; it will load the registration from the store');
+  // The owner writes it and applies it to its actors; answered once durable.
+  const result = await s.owner.register(reg);
+  if (!result.ok) {
+    s.log.warn({ reqId, appid: reg.appid, reason: result.reason, err: result.message }, 'registration not taken by the owner');
+    throw ownerError({ kind: 'error', reason: result.reason, message: result.message }, 'not_registered');
   }
+  s.cache.registered(result.tasks);
   // One log line per registration: the request's line says what was registered.
   return { msg: 'registered', fields: { appid: reg.appid, tasks: reg.tasks.map((t) => (t.sub ? `${t.type}/${t.sub}` : String(t.type))) } };
 }

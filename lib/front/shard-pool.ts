@@ -1,6 +1,7 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { AppChange, HeapBytes, ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
+import { HeapBytes, RegisterResult, ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
+import { ValidRegistration } from '../contract/registration.js';
 import { Logger } from '../log.js';
 import { releaseBoundMs } from '../process/ipc.js';
 import { shardOf } from '../util/shard-of.js';
@@ -30,8 +31,8 @@ interface ShardSlot {
   epoch: number;
   restarts: number;
   lastStart: number;
-  /** Apps registered since the last flush; sent as one reload-many (see reloadSoon). */
-  pendingReloads: AppChange[];
+  /** Registrations since the last flush; sent as one command (see register). */
+  pendingRegs: Array<{ reg: ValidRegistration; done: (r: RegisterResult) => void }>;
 }
 
 /**
@@ -66,7 +67,7 @@ export class ShardPool {
         maxQueue: 100_000,
         ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
       });
-      const slot: ShardSlot = { index, pool, epoch: 0, restarts: 0, lastStart: 0, pendingReloads: [] };
+      const slot: ShardSlot = { index, pool, epoch: 0, restarts: 0, lastStart: 0, pendingRegs: [] };
       // Without a listener an uncaught error in the thread would kill the whole process.
       pool.on('error', (err: Error) => this.log.error({ shard: index, err: err.message }, 'shard thread failed'));
       return slot;
@@ -93,28 +94,28 @@ export class ShardPool {
   }
 
   /**
-   * Tell the owning shard that `appid` changed in the store, without waiting.
-   * Registrations arriving together (one group commit answers many) become
-   * one reload-many per shard: a piscina run() with its timer per
-   * registration cost ~10 % of the front's CPU. The batch goes out in a
-   * microtask, i.e. before this turn's I/O ends, so a command the client
-   * sends after its answer can never overtake it; and any other command to
-   * the shard flushes the batch first (run), keeping the order per shard.
-   * Failures are logged here: nobody awaits the reply.
+   * Hand a registration to the owning shard, which writes and applies it.
+   * Registrations arriving together become one command per shard: a
+   * piscina run() with its timer per registration cost ~10 % of the
+   * front's CPU. The batch goes out in a microtask, and any other command
+   * to the shard flushes it first (run), keeping the order per shard.
    */
-  reloadSoon(appid: string, change: AppChange = appid): void {
-    const slot = this.slotFor(appid);
-    if (slot.pendingReloads.push(change) === 1) queueMicrotask(() => this.flushReloads(slot));
+  register(reg: ValidRegistration): Promise<RegisterResult> {
+    const slot = this.slotFor(reg.appid);
+    return new Promise((done) => {
+      if (slot.pendingRegs.push({ reg, done }) === 1) queueMicrotask(() => this.flushRegistrations(slot));
+    });
   }
 
-  private flushReloads(slot: ShardSlot): void {
-    if (slot.pendingReloads.length === 0) return;
-    const changes = slot.pendingReloads;
-    slot.pendingReloads = [];
-    void this.run(slot, { kind: 'reload-many', changes }, COMMAND_TIMEOUT_MS).then((reply) => {
-      if (reply.kind === 'error') {
-        this.log.warn({ shard: slot.index, apps: changes.length, err: reply.message }, 'shard did not take the registrations now; it loads them from the store when it (re)starts');
-      }
+  private flushRegistrations(slot: ShardSlot): void {
+    if (slot.pendingRegs.length === 0) return;
+    const batch = slot.pendingRegs;
+    slot.pendingRegs = [];
+    void this.run(slot, { kind: 'register', regs: batch.map((b) => b.reg), at: Date.now() }, COMMAND_TIMEOUT_MS).then((reply) => {
+      batch.forEach((b, i) => {
+        if (reply.kind === 'registered') b.done(reply.results[i] ?? { ok: false, reason: 'failed', message: 'The shard gave no answer for this registration.' });
+        else b.done({ ok: false, reason: reply.kind === 'error' ? reply.reason : 'failed', message: reply.kind === 'error' ? reply.message : `unexpected reply ${reply.kind}` });
+      });
     });
   }
 
@@ -152,7 +153,7 @@ export class ShardPool {
       return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down.' });
     }
     // Registrations queued for this shard go first: commands to one shard keep their order.
-    if (cmd.kind !== 'reload-many') this.flushReloads(slot);
+    if (cmd.kind !== 'register') this.flushRegistrations(slot);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ShardTimeout(`shard ${slot.index} did not answer ${cmd.kind} within ${timeoutMs} ms`)), timeoutMs);

@@ -1,6 +1,5 @@
-import { TaskUpdate } from '../contract/messages.js';
+import { ShardCommand, ShardReply, TaskUpdate } from '../contract/messages.js';
 import { ApiError, badRequest, notFound } from '../contract/errors.js';
-import { ValidRegistration } from '../contract/registration.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
 import { Store } from '../store/store.js';
 import { BACKOFF_CAP_MS, isUsable } from '../timing.js';
@@ -36,14 +35,6 @@ function entry(u: TaskUpdate, body: Buffer | null): CachedTask {
 /** A cache entry for a task's status (a store row or an owner's update), its answer serialised. */
 export function cachedTask(u: TaskUpdate): CachedTask {
   return entry(u, u.value === null ? null : okBody(u.value));
-}
-
-function pending(appid: string, type: TaskType, sub: string): CachedTask {
-  return entry({
-    appid, type, sub, value: null, expiresAt: null, state: 'pending', lastError: null, refreshedAt: null,
-    nextRefreshAt: Date.now(), authorizerAppid: type === TaskType.AuthorizerToken && sub ? sub : null,
-    fetchCount: 0, failCount: 0,
-  }, null);
 }
 
 /**
@@ -103,9 +94,22 @@ export class TaskCache {
     this.readThrough = on;
   }
 
-  registered(reg: ValidRegistration): void {
-    for (const t of reg.tasks) {
-      if (!this.get({ appid: reg.appid, type: t.type, sub: t.sub })) this.put(pending(reg.appid, t.type, t.sub));
+  /**
+   * The tasks a registration named, as the owner held them when it answered.
+   * A task cached already keeps its entry: the owner's events, which may
+   * have overtaken the answer, keep it current.
+   */
+  registered(tasks: TaskUpdate[]): void {
+    for (const t of tasks) if (!this.get(t)) this.put(cachedTask(t));
+  }
+
+  /** What the owner answered to a registration or delete, whoever sent it. */
+  applyOwnerReply(cmd: ShardCommand, reply: ShardReply): void {
+    if (cmd.kind === 'register' && reply.kind === 'registered') {
+      for (const r of reply.results) if (r.ok) this.registered(r.tasks);
+    } else if (cmd.kind === 'unregister' && reply.kind === 'unregistered' && reply.found) {
+      if (cmd.task) this.remove(cmd.task);
+      else this.removeApp(cmd.appid);
     }
   }
 
@@ -210,7 +214,7 @@ export class TaskCache {
     };
   }
 
-  /** Re-read one app from the store: another generation changed it during a hand-over, and only the store knows. */
+  /** Re-read one app's tasks from the store: its owner changed them by itself (a component event or import). */
   reloadApp(appid: string): void {
     const stored = this.store.getApp(appid);
     this.dropApp(appid);

@@ -49,8 +49,9 @@ function configNow(flags: RawOptions, lastGood: Config): { config: Config; broke
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
   if (!gen?.owner.owning) return { kind: 'error', reason: 'unavailable', message: 'Ownership of this app is moving between generations; try again.' };
-  if (cmd.kind === 'reload') gen.changedElsewhere(appid);
   const reply = await gen.owner.send(appid, cmd);
+  // Another generation registered or deleted it: this one's cache learns of it too.
+  gen.ownerReplied(cmd, reply);
   // Component commands register and remove tasks in the owner: this front's copy is re-read too.
   if (cmd.kind === 'component-event' || cmd.kind === 'component-import') gen.changedElsewhere(appid);
   return reply;

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { ApiError, badRequest, notFound } from '../../contract/errors.js';
-import { RefreshOutcome, TaskUpdate } from '../../contract/messages.js';
+import { RefreshOutcome, ShardCommand, TaskUpdate } from '../../contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../../contract/task-type.js';
 import { ownerError } from '../owner-error.js';
 import { checkScope } from '../auth.js';
@@ -106,10 +106,11 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.delete('/task/:appid/:type', async (ctx) => {
     const task = findTask(ctx, s, true);
     const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
-    if (!(await s.store.deleteTask(key))) throw notFound('unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
-    s.cache.remove(key);
-    // Durable already; an owner that is restarting will not load it again.
-    await s.owner.send(task.appid, { kind: 'reload', appid: task.appid }).catch(() => undefined);
+    const cmd: ShardCommand = { kind: 'unregister', appid: task.appid, task: key };
+    const reply = await s.owner.send(task.appid, cmd);
+    if (reply.kind === 'error') throw ownerError(reply, 'not_unregistered');
+    s.cache.applyOwnerReply(cmd, reply);
+    if (reply.kind !== 'unregistered' || !reply.found) throw notFound('unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
     s.log.info({ reqId: ctx.state.reqId, ...key }, 'task unregistered');
     ctx.body = envelope(200, '', 'success');
   });
@@ -117,9 +118,11 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.delete('/app/:appid', async (ctx) => {
     const appid = pathAppid(ctx.params.appid);
     checkScope(ctx.state.token, appid, true);
-    if (!(await s.store.deleteApp(appid))) throw notFound('unknown_app', `App ${appid} is not registered.`);
-    s.cache.removeApp(appid);
-    await s.owner.send(appid, { kind: 'reload', appid }).catch(() => undefined);
+    const cmd: ShardCommand = { kind: 'unregister', appid };
+    const reply = await s.owner.send(appid, cmd);
+    if (reply.kind === 'error') throw ownerError(reply, 'not_unregistered');
+    s.cache.applyOwnerReply(cmd, reply);
+    if (reply.kind !== 'unregistered' || !reply.found) throw notFound('unknown_app', `App ${appid} is not registered.`);
     s.log.info({ reqId: ctx.state.reqId, appid }, 'app unregistered');
     ctx.body = envelope(200, '', 'success');
   });
