@@ -37,9 +37,9 @@ async function heapOf(label: string, build: () => { size: number; keep: unknown 
 }
 
 const store = new SqliteStore(dir);
-const rows = [await heapOf('front TaskCache.warm()', () => {
+const rows = [await heapOf('front TaskCache.warm()', async () => {
   const cache = new TaskCache(store);
-  cache.warm();
+  await cache.warm();
   let n = 0;
   cache.forEachTask(() => n++);
   return { size: n, keep: cache };
@@ -47,7 +47,7 @@ const rows = [await heapOf('front TaskCache.warm()', () => {
 // As in life: every task's next value arrives from a shard thread through postMessage.
 rows.push(await heapOf('front TaskCache, updated', async () => {
   const cache = new TaskCache(store);
-  cache.warm();
+  await cache.warm();
   const updates: TaskUpdate[] = [];
   // Built field by field as TaskActor.snapshot() does, so the objects that arrive are shaped alike.
   cache.forEachTask((t) => updates.push({
@@ -74,12 +74,13 @@ const { port1, port2 } = new MessageChannel();
 port1.on('message', () => undefined);
 port1.unref();
 let shard: Shard | null = null;
-rows.push(await heapOf('shard (all apps, 1 of 1)', () => {
+rows.push(await heapOf('shard (all apps, 1 of 1)', async () => {
   shard = new Shard({
     shardIndex: 0, shardCount: 1, dataDir: dir, wechatApi: 'http://127.0.0.1:9', wechatTimeoutMs: 10_000, callbackTimeoutMs: 5_000,
     wechatConcurrency: 32, refreshMinIntervalMs: 10_000, logLevel: 'warn', stableToken: false, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
     writeLock: new WriteLock().buffer, frontLoad: new SharedArrayBuffer(4),
-  }, port2, true);
+  }, port2);
+  await shard.activate();
   return { size: shard.snapshots().length, keep: shard };
 }));
 console.log(table(['structure', 'tasks', 'load ms', 'heap MB', 'bytes/task'], rows));

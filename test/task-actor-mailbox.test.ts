@@ -41,19 +41,21 @@ test('a registration change, a forced refresh and the timer arriving together: o
   const front = new SqliteStore(dataDir);
   const { port1, port2 } = new MessageChannel();
   port1.unref();
-  const shard = new Shard(settings(dataDir), port2, true);
+  const shard = new Shard(settings(dataDir), port2);
   try {
-    await front.register(validateRegistration({ appid: key.appid, appsecret: 'sold', tasks: [{ type: 0 }] }), Date.now());
-    shard.reload(key.appid);
-    const first = await waitFor('the first value stored', () => front.getApp(key.appid)?.tasks[0]?.value);
+    await shard.activate();
+    await shard.register([validateRegistration({ appid: key.appid, appsecret: 'sold', tasks: [{ type: 0 }] })], Date.now());
+    const first = await waitFor('the first value stored', async () => (await front.getApp(key.appid))?.tasks[0]?.value);
     const calls = (await sim.stats()).byApp[key.appid]!.token;
 
     await sim.addApp({ appid: key.appid, secret: 'snew' });
+    // Written already (as the owner does before it applies a registration), and read back.
     await front.register(validateRegistration({ appid: key.appid, appsecret: 'snew', tasks: [{ type: 0 }] }), Date.now());
+    const changed = (await front.getApp(key.appid))!;
     const actor = shard.task(key)!;
     // One turn: the refresh first (the order that used to fetch with the old secret), then the rest.
     const refreshed = shard.refresh(key, undefined);
-    shard.reload(key.appid);
+    void shard.reload(key.appid, changed);
     void actor.fire();
     const reply = await refreshed;
     assert.is(reply.kind, 'refreshed');
@@ -61,7 +63,7 @@ test('a registration change, a forced refresh and the timer arriving together: o
     assert.is(reply.outcome.result, 'fetched', JSON.stringify(reply.outcome));
     await actor.idle();
 
-    const stored = front.getApp(key.appid)!;
+    const stored = (await front.getApp(key.appid))!;
     const task = stored.tasks[0]!;
     assert.is((await sim.stats()).byApp[key.appid]!.token - calls, 1, 'exactly one WeChat call');
     assert.is.not(task.value, first);

@@ -15,7 +15,8 @@ const OK: ShardReply = { kind: 'ok' };
 export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
   if (cmd.kind === 'init') {
     if (shard) await shard.close();
-    shard = new Shard(cmd.settings, cmd.events, cmd.active);
+    shard = new Shard(cmd.settings, cmd.events);
+    if (cmd.active) await shard.activate();
     return OK;
   }
   if (cmd.kind === 'heap') {
@@ -25,7 +26,7 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
   if (!shard) return { kind: 'error', reason: 'unavailable', message: 'The shard is starting; try again shortly.' };
   switch (cmd.kind) {
     case 'activate':
-      shard.activate();
+      await shard.activate();
       return OK;
     case 'release':
       await shard.release();

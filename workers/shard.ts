@@ -10,7 +10,6 @@ import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { WriteLock } from '../lib/store/write-lock.js';
 import { FrontLoad } from '../lib/util/front-load.js';
 import { Store } from '../lib/store/store.js';
-import { shardOf } from '../lib/util/shard-of.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { AppActor } from './app-actor.js';
 import { TaskActor } from './task-actor.js';
@@ -40,10 +39,14 @@ export class Shard implements ShardServices {
   readonly timers: RefreshTimers;
   readonly calendar = new RefreshCalendar();
   private readonly apps = new Map<string, AppActor>();
+  private active = false;
   /** Deleted apps whose fetches are still in flight: an app registered anew waits for them. */
   private readonly retiring = new Map<string, Promise<unknown>>();
+  /** Reads of an app from the store on their way to its actors. */
+  private readonly reloading = new Map<string, Promise<void>>();
 
-  constructor(readonly settings: ShardSettings, private readonly events: MessagePort, private active: boolean) {
+  /** Starts owning nothing; activate() loads the apps. */
+  constructor(readonly settings: ShardSettings, private readonly events: MessagePort) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
     // Twice the WeChat concurrency keeps every connection busy while other runs commit. While the
     // front thread is saturated (lib/util/front-load.ts): one at a time, at most one start per 20 ms.
@@ -53,7 +56,6 @@ export class Shard implements ShardServices {
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
     this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
     this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts, (reason) => this.emit({ kind: 'notify-dropped', reason }));
-    if (active) this.loadAll();
   }
 
   emit(ev: ShardEvent): void {
@@ -61,9 +63,9 @@ export class Shard implements ShardServices {
   }
 
   /** Take ownership: rebuild every app of this shard from the store and start it. */
-  activate(): void {
+  async activate(): Promise<void> {
     this.active = true;
-    this.loadAll();
+    await this.loadAll();
   }
 
   /**
@@ -88,26 +90,28 @@ export class Shard implements ShardServices {
   async register(regs: ValidRegistration[], at: number): Promise<RegisterResult[]> {
     if (!this.active) return regs.map(() => NOT_OWNER);
     const written = await Promise.allSettled(regs.map((reg) => this.store.register(reg, at)));
-    return regs.map((reg, i): RegisterResult => {
+    const results = regs.map((reg, i): RegisterResult => {
       const w = written[i]!;
       if (w.status === 'rejected') {
         const message = w.reason instanceof Error ? w.reason.message : String(w.reason);
         this.log.error({ appid: reg.appid, err: message }, 'store rejected a registration');
         return { ok: false, reason: 'unavailable', message: `The store could not write the registration (${message}); try again.` };
       }
-      try {
-        // A new app is exactly newApp(reg, at) in the store: no need to read it back.
-        this.reload(reg.appid, w.value ? newApp(reg, at) : undefined);
-      } catch (err) {
-        // Durable already; the actors catch up from the store when the shard restarts.
-        this.log.error({ appid: reg.appid, err: (err as Error).message }, 'registration stored but not applied');
-      }
+      // A new app is exactly newApp(reg, at) in the store: no need to read it back.
+      if (w.value) void this.reload(reg.appid, newApp(reg, at));
+      return { ok: true, created: w.value, tasks: [] };
+    });
+    // Changed apps are read back (in order per app), then each answer carries its tasks as the actors hold them.
+    await Promise.all(regs.map((reg, i) => (written[i]!.status === 'fulfilled' && !(written[i] as PromiseFulfilledResult<boolean>).value ? this.reload(reg.appid) : undefined)));
+    return results.map((r, i) => {
+      if (!r.ok) return r;
+      const reg = regs[i]!;
       const tasks: TaskUpdate[] = [];
       for (const t of reg.tasks) {
         const actor = this.task({ appid: reg.appid, type: t.type, sub: t.sub });
         if (actor) tasks.push(actor.snapshot());
       }
-      return { ok: true, created: w.value, tasks };
+      return { ...r, tasks };
     });
   }
 
@@ -115,17 +119,38 @@ export class Shard implements ShardServices {
   async unregister(appid: string, task?: TaskKey): Promise<boolean> {
     if (!this.active) throw new Error('not the owner');
     const found = task ? await this.store.deleteTask(task) : await this.store.deleteApp(appid);
-    if (found) this.reload(appid);
+    if (found) await this.reload(appid, task ? undefined : null);
     return found;
   }
 
   /**
    * Bring the app's actors in line with the store. `known`: what the store
-   * holds of it, when the caller knows that already (an app just created).
+   * holds of it (null: nothing), when the caller knows that already (an app
+   * just created or deleted); then, unless a read of the app is still on
+   * its way, the actors change before this returns. Reads of one app are
+   * applied in the order they were asked for.
    */
-  reload(appid: string, known?: StoredApp): void {
+  reload(appid: string, known?: StoredApp | null): Promise<void> {
+    const pending = this.reloading.get(appid);
+    if (known !== undefined && !pending) {
+      this.apply(appid, known);
+      return Promise.resolve();
+    }
+    const next = (pending ?? Promise.resolve())
+      .then(async () => this.apply(appid, known !== undefined ? known : await this.store.getApp(appid)))
+      .catch((err: unknown) => {
+        // The actors keep what they had; a restart of the shard reads the store again.
+        this.log.error({ appid, err: err instanceof Error ? err.message : String(err) }, 'could not read the app from the store');
+      });
+    this.reloading.set(appid, next);
+    void next.then(() => {
+      if (this.reloading.get(appid) === next) this.reloading.delete(appid);
+    });
+    return next;
+  }
+
+  private apply(appid: string, stored: StoredApp | null | undefined): void {
     if (!this.active) return;
-    const stored = known ?? this.store.getApp(appid);
     const actor = this.apps.get(appid);
     if (!stored) {
       if (actor) this.retire(appid, actor);
@@ -171,10 +196,10 @@ export class Shard implements ShardServices {
     await Promise.allSettled([this.wechat.close(), this.callbacks.close()]);
   }
 
-  private loadAll(): void {
+  private async loadAll(): Promise<void> {
     const { shardIndex, shardCount } = this.settings;
     // One pass over the store rather than a getApp() per app: 100k apps restore in a fraction of the time.
-    for (const stored of this.store.loadApps((appid) => shardOf(appid, shardCount) === shardIndex)) {
+    for (const stored of await this.store.loadShard(shardIndex, shardCount)) {
       const actor = this.apps.get(stored.app.appid);
       if (actor) actor.reconcile(stored);
       else this.apps.set(stored.app.appid, new AppActor(this, stored));

@@ -71,7 +71,8 @@ export class Generation {
     // Before any shard reads a secret: encryption turned on/off or a rotated key completes here.
     const rewrapped = this.store.rewrapSecrets();
     if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
-    this.cache = new TaskCache(this.store);
+    const store = this.store;
+    this.cache = new TaskCache(store, (appid) => store.taskRowsNow(appid));
     this.cache.setReadThrough(!opts.active);
     const metrics = new Metrics(this.cache);
     this.frontLoad.start();
@@ -95,8 +96,7 @@ export class Generation {
     // The shard threads load their apps while this thread fills the cache, instead of one after
     // the other (restart of 100k tasks: bench/results/2026-11-24.md). Shard events wait in the port meanwhile.
     const started = g.pool.start();
-    g.cache.warm();
-    await started;
+    await Promise.all([started, g.cache.warm()]);
     await g.listen();
     g.storage.start();
     return g;
@@ -108,7 +108,7 @@ export class Generation {
 
   /** Take ownership: every app is rebuilt from the store in this generation's shards. */
   async activate(): Promise<void> {
-    this.cache.warm();
+    await this.cache.warm();
     this.cache.setReadThrough(false);
     await this.pool.activate();
     this.owner.owning = true;

@@ -1,5 +1,6 @@
 import type { ApiTokenRule } from '../config.js';
-import { checkRequiredInputs, validateRegistration } from '../contract/registration.js';
+import { checkRequiredInputs, RegistrationFacts, validateRegistration, ValidRegistration } from '../contract/registration.js';
+import { Store } from '../store/store.js';
 import { TaskType } from '../contract/task-type.js';
 import { checkScope } from './auth.js';
 import { RequestNote } from './context.js';
@@ -12,13 +13,21 @@ import { FrontServices } from './services.js';
  * fast path in front of Koa, so both answer alike. Throws ApiError for
  * anything the client got wrong; resolves with what the request's log line says.
  */
+/** What the "required inputs" rules need to know of earlier registrations, asked only when they need it. */
+async function registrationFacts(store: Store, reg: ValidRegistration): Promise<RegistrationFacts> {
+  const needsType0 = reg.tasks.some((t) => t.type === TaskType.JsapiTicket && t.params.kind === 'none') && !reg.tasks.some((t) => t.type === TaskType.AccessToken);
+  const hasType0 = needsType0 && (await store.hasTask(reg.appid, TaskType.AccessToken));
+  const kept = new Set<string>();
+  for (const t of reg.tasks) {
+    if (t.type === TaskType.OAuthToken && t.params.kind === 'none' && (await store.keptRefreshToken(reg.appid, t.sub))) kept.add(t.sub);
+  }
+  return { hasAccessTokenTask: () => hasType0, keptRefreshToken: (_appid, sub) => kept.has(sub) };
+}
+
 export async function register(s: FrontServices, body: unknown, token: ApiTokenRule | undefined, reqId: string | undefined): Promise<RequestNote> {
   const reg = validateRegistration(body, { callbackHosts: s.config.callbackHosts });
   checkScope(token, reg.appid, true);
-  checkRequiredInputs(reg, {
-    hasAccessTokenTask: (appid) => s.store.hasTask(appid, TaskType.AccessToken),
-    keptRefreshToken: (appid, sub) => s.store.keptRefreshToken(appid, sub),
-  });
+  checkRequiredInputs(reg, await registrationFacts(s.store, reg));
   // The owner writes it and applies it to its actors; answered once durable.
   const result = await s.owner.register(reg);
   if (!result.ok) {

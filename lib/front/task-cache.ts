@@ -1,6 +1,7 @@
 import { ShardCommand, ShardReply, TaskUpdate } from '../contract/messages.js';
 import { ApiError, badRequest, notFound } from '../contract/errors.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
+import { TaskRow } from '../store/rows.js';
 import { Store } from '../store/store.js';
 import { BACKOFF_CAP_MS, isUsable } from '../timing.js';
 import { okBody } from './envelope.js';
@@ -75,7 +76,12 @@ export class TaskCache {
   /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
   membership = 0;
 
-  constructor(private readonly store: Store) {}
+  /**
+   * `rowsNow`: one app's task rows read at once (no secret), for reading
+   * through while this generation does not own the apps; without it a
+   * non-owner serves what it was last told.
+   */
+  constructor(private readonly store: Store, private readonly rowsNow?: (appid: string) => TaskRow[]) {}
 
   /** One watcher at a time (the front's /apps index). */
   watch(w: CacheWatcher): void {
@@ -83,11 +89,12 @@ export class TaskCache {
   }
 
   /** Fill from the store (start, and taking ownership). */
-  warm(): void {
+  async warm(): Promise<void> {
+    const rows = await this.store.allTasks();
     this.apps.clear();
     this.membership++;
     this.watcher?.reset();
-    for (const row of this.store.allTasks()) this.put(cachedTask(row));
+    for (const row of rows) this.put(cachedTask(row));
   }
 
   setReadThrough(on: boolean): void {
@@ -225,9 +232,10 @@ export class TaskCache {
     const cached = this.apps.get(appid);
     const now = Date.now();
     if (cached && [...tasksIn(cached)].every((t) => isUsable(t.value, t.expiresAt, now))) return;
-    const stored = this.store.getApp(appid);
+    if (!this.rowsNow) return;
+    const rows = this.rowsNow(appid);
     this.dropApp(appid);
-    if (stored) for (const row of stored.tasks) this.put(cachedTask(row));
+    for (const row of rows) this.put(cachedTask(row));
   }
 
   private get(k: TaskKey): CachedTask | undefined {

@@ -9,6 +9,7 @@ import { inlineRefreshToken, inlineTicket, sharedParams } from './new-app.js';
 import { StoredApp, TaskRow, TaskState, TaskStateUpdate, AppRow } from './rows.js';
 import { SCHEMA, SCHEMA_VERSION } from './sqlite-schema.js';
 import { Store } from './store.js';
+import { shardOf } from '../util/shard-of.js';
 import { WriteLock } from './write-lock.js';
 
 /** How appsecrets are kept at rest (identity, or encryption — see secret-codec.ts). */
@@ -136,7 +137,6 @@ export class SqliteStore implements Store {
         WHERE appid = @appid AND type = @type AND sub = @sub`),
       getApp: db.prepare(`SELECT * FROM apps WHERE appid = ?`),
       getTasks: db.prepare(`SELECT * FROM tasks WHERE appid = ? ORDER BY type, sub`),
-      appids: db.prepare(`SELECT appid FROM apps`).pluck(),
       allTasks: db.prepare(`SELECT * FROM tasks`),
       hasType: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = ? LIMIT 1`).pluck(),
       keptRt: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`).pluck(),
@@ -265,7 +265,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  getApp(appid: string): StoredApp | undefined {
+  getApp(appid: string): Promise<StoredApp | undefined> {
+    return Promise.resolve(this.readApp(appid));
+  }
+
+  private readApp(appid: string): StoredApp | undefined {
     const a = this.stmt.getApp.get(appid) as AppSqlRow | undefined;
     if (!a) return undefined;
     const app: AppRow = {
@@ -275,16 +279,16 @@ export class SqliteStore implements Store {
     return { app, tasks: (this.stmt.getTasks.all(appid) as TaskSqlRow[]).map((r) => toTaskRow(r, app.appid)) };
   }
 
-  appids(): string[] {
-    return this.stmt.appids.all() as string[];
-  }
-
   /**
    * Every app `accept` takes, with its tasks: two table scans in one read
    * transaction instead of two queries per app. A shard restoring 100k apps
    * spent half its start in getApp() (bench/restore.ts).
    */
-  loadApps(accept: (appid: string) => boolean): StoredApp[] {
+  loadShard(index: number, count: number): Promise<StoredApp[]> {
+    return Promise.resolve(this.loadApps((appid) => shardOf(appid, count) === index));
+  }
+
+  private loadApps(accept: (appid: string) => boolean): StoredApp[] {
     // The filter runs inside SQLite, so rows of other shards never become objects.
     this.db.function('ws_accept', (appid: unknown) => (accept(String(appid)) ? 1 : 0));
     const apps = this.db.prepare(`SELECT * FROM apps WHERE ws_accept(appid)`);
@@ -306,16 +310,25 @@ export class SqliteStore implements Store {
     })();
   }
 
-  allTasks(): TaskRow[] {
-    return (this.stmt.allTasks.all() as TaskSqlRow[]).map((r) => toTaskRow(r));
+  allTasks(): Promise<TaskRow[]> {
+    return Promise.resolve((this.stmt.allTasks.all() as TaskSqlRow[]).map((r) => toTaskRow(r)));
   }
 
-  hasTask(appid: string, type: TaskType): boolean {
-    return this.stmt.hasType.get(appid, type) === 1;
+  /**
+   * One app's task rows, read at once and without its secret: the front of
+   * a generation that does not own the apps reads through with it (WAL
+   * readers never wait for the write lock).
+   */
+  taskRowsNow(appid: string): TaskRow[] {
+    return (this.stmt.getTasks.all(appid) as TaskSqlRow[]).map((r) => toTaskRow(r));
   }
 
-  keptRefreshToken(appid: string, sub: string): boolean {
-    return this.stmt.keptRt.get(appid, sub) === 1;
+  hasTask(appid: string, type: TaskType): Promise<boolean> {
+    return Promise.resolve(this.stmt.hasType.get(appid, type) === 1);
+  }
+
+  keptRefreshToken(appid: string, sub: string): Promise<boolean> {
+    return Promise.resolve(this.stmt.keptRt.get(appid, sub) === 1);
   }
 
   close(): void {
