@@ -16,6 +16,7 @@ import { Drainer } from './drain.js';
 import { Metrics } from './metrics.js';
 import { answerOddRequests, SERVER_OPTIONS } from './odd-requests.js';
 import { GenerationOwnerLink } from './owner-link.js';
+import { SingleInstanceOwnership } from './ownership.js';
 import { FrontServices } from './services.js';
 import { ShardPool } from './shard-pool.js';
 import { StorePresence } from './store-presence.js';
@@ -53,6 +54,7 @@ export function shardSettings(c: Config, writeLock: WriteLock, frontLoad: FrontL
 export class Generation {
   readonly log: Logger;
   readonly owner: GenerationOwnerLink;
+  readonly ownership: SingleInstanceOwnership;
   private readonly store: SqliteStore;
   private readonly cache: TaskCache;
   private readonly pool: ShardPool;
@@ -72,13 +74,14 @@ export class Generation {
     const rewrapped = this.store.rewrapSecrets();
     if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
     const store = this.store;
-    this.cache = new TaskCache(store, (appid) => store.taskRowsNow(appid));
-    this.cache.setReadThrough(!opts.active);
+    this.ownership = new SingleInstanceOwnership(opts.active);
+    // While another generation owns the apps, queries read through to the store.
+    this.cache = new TaskCache(store, (appid) => store.taskRowsNow(appid), this.ownership);
     const metrics = new Metrics(this.cache);
     this.frontLoad.start();
-    this.pool = new ShardPool(shardSettings(config, writeLock, this.frontLoad), config.workers, opts.active, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
+    this.pool = new ShardPool(shardSettings(config, writeLock, this.frontLoad), config.workers, this.ownership, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
     metrics.watchShardHeaps(() => this.pool.heaps());
-    this.owner = new GenerationOwnerLink(this.pool, opts.active, opts.supervisor);
+    this.owner = new GenerationOwnerLink(this.pool, this.ownership, opts.supervisor);
     this.storage = new StorePresence(config.dataDir, this.log);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp(), storage: this.storage };
     this.server = createServer(SERVER_OPTIONS);
@@ -108,10 +111,10 @@ export class Generation {
 
   /** Take ownership: every app is rebuilt from the store in this generation's shards. */
   async activate(): Promise<void> {
-    await this.cache.warm();
-    this.cache.setReadThrough(false);
-    await this.pool.activate();
-    this.owner.owning = true;
+    await this.ownership.take(async () => {
+      await this.cache.warm();
+      await this.pool.activate();
+    });
     this.log.info('owning the apps');
   }
 
@@ -131,9 +134,7 @@ export class Generation {
 
   /** Give ownership up; HTTP keeps being served, from the store, until stop(). */
   async release(): Promise<void> {
-    this.owner.owning = false;
-    this.cache.setReadThrough(true);
-    await this.pool.release();
+    await this.ownership.give(() => this.pool.release());
     this.log.info('released the apps');
   }
 

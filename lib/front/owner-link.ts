@@ -1,6 +1,7 @@
 import { RegisterResult, ShardCommand, ShardReply } from '../contract/messages.js';
 import { ValidRegistration } from '../contract/registration.js';
 import { SupervisorChannel } from '../process/ipc.js';
+import { Ownership } from './ownership.js';
 import { ShardPool } from './shard-pool.js';
 
 /**
@@ -19,23 +20,20 @@ const FORWARD_TIMEOUT_MS = 60_000;
 
 /** This generation's link: local shards while it owns the apps, the supervisor otherwise. */
 export class GenerationOwnerLink implements OwnerLink {
-  owning: boolean;
   private nextId = 0;
   private readonly waiting = new Map<number, (reply: ShardReply) => void>();
 
-  constructor(private readonly pool: ShardPool, owning: boolean, private readonly supervisor: SupervisorChannel | undefined) {
-    this.owning = owning;
-  }
+  constructor(private readonly pool: ShardPool, private readonly ownership: Ownership, private readonly supervisor: SupervisorChannel | undefined) {}
 
   async register(reg: ValidRegistration): Promise<RegisterResult> {
-    if (this.owning) return this.pool.register(reg);
+    if (this.ownership.owns(reg.appid)) return this.pool.register(reg);
     const reply = await this.send(reg.appid, { kind: 'register', regs: [reg], at: Date.now() });
     if (reply.kind === 'registered' && reply.results[0]) return reply.results[0];
     return { ok: false, reason: reply.kind === 'error' ? reply.reason : 'failed', message: reply.kind === 'error' ? reply.message : `unexpected reply ${reply.kind}` };
   }
 
   send(appid: string, cmd: ShardCommand): Promise<ShardReply> {
-    if (this.owning) return this.pool.send(appid, cmd);
+    if (this.ownership.owns(appid)) return this.pool.send(appid, cmd);
     const supervisor = this.supervisor;
     // Without a supervisor nobody else can own the apps: only a stopping generation gets here.
     if (!supervisor) return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down; try again shortly.' });

@@ -5,6 +5,7 @@ import { ValidRegistration } from '../contract/registration.js';
 import { Logger } from '../log.js';
 import { releaseBoundMs } from '../process/ipc.js';
 import { shardOf } from '../util/shard-of.js';
+import { Ownership } from './ownership.js';
 
 /** The shard worker entry beside this build (.js), or beside the source under tsx (.ts). */
 function workerFile(): string {
@@ -47,7 +48,7 @@ export class ShardPool {
   constructor(
     private readonly base: Omit<ShardSettings, 'shardIndex' | 'shardCount'>,
     count: number,
-    private active: boolean,
+    private readonly ownership: Ownership,
     private readonly onEvent: (ev: ShardEvent) => void,
     private readonly onRestart: (shard: number) => void,
     private readonly log: Logger,
@@ -130,13 +131,11 @@ export class ShardPool {
 
   /** Own the apps: every shard loads its apps from the store. Throws unless all did. */
   async activate(): Promise<void> {
-    this.active = true;
     allOk('activate', await this.broadcast({ kind: 'activate' }));
   }
 
   /** Give the apps up; resolves once every shard's fetches in flight have landed. Throws unless all did. */
   async release(): Promise<void> {
-    this.active = false;
     allOk('release', await this.broadcast({ kind: 'release' }, releaseBoundMs(this.base)));
   }
 
@@ -184,7 +183,7 @@ export class ShardPool {
       this.scheduleRestart(slot);
     });
     const settings: ShardSettings = { ...this.base, shardIndex: slot.index, shardCount: this.slots.length };
-    const reply = await this.run(slot, { kind: 'init', settings, events: port2, active: this.active }, COMMAND_TIMEOUT_MS, [port2]);
+    const reply = await this.run(slot, { kind: 'init', settings, events: port2, active: this.ownership.loading }, COMMAND_TIMEOUT_MS, [port2]);
     if (reply.kind === 'error') throw new Error(`shard ${slot.index} failed to start: ${reply.message}`);
     // Unref so that an idle channel never keeps a stopping process alive.
     port1.unref();

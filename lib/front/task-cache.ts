@@ -3,6 +3,7 @@ import { ApiError, badRequest, notFound } from '../contract/errors.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
 import { TaskRow } from '../store/rows.js';
 import { Store } from '../store/store.js';
+import { Ownership } from './ownership.js';
 import { BACKOFF_CAP_MS, isUsable } from '../timing.js';
 import { okBody } from './envelope.js';
 
@@ -71,7 +72,6 @@ export interface CacheWatcher {
 
 export class TaskCache {
   private readonly apps = new Map<string, AppEntry>();
-  private readThrough = false;
   private watcher: CacheWatcher | undefined;
   /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
   membership = 0;
@@ -81,7 +81,11 @@ export class TaskCache {
    * through while this generation does not own the apps; without it a
    * non-owner serves what it was last told.
    */
-  constructor(private readonly store: Store, private readonly rowsNow?: (appid: string) => TaskRow[]) {}
+  constructor(
+    private readonly store: Store,
+    private readonly rowsNow?: (appid: string) => TaskRow[],
+    private readonly ownership?: Ownership,
+  ) {}
 
   /** One watcher at a time (the front's /apps index). */
   watch(w: CacheWatcher): void {
@@ -95,10 +99,6 @@ export class TaskCache {
     this.membership++;
     this.watcher?.reset();
     for (const row of rows) this.put(cachedTask(row));
-  }
-
-  setReadThrough(on: boolean): void {
-    this.readThrough = on;
   }
 
   /**
@@ -187,7 +187,7 @@ export class TaskCache {
 
   /** Find the one task a query names (docs/api.md §5 GET /task). */
   find(appid: string, type: TaskType, sel: Selector): Lookup {
-    if (this.readThrough) this.refreshFromStore(appid);
+    if (this.ownership && !this.ownership.owns(appid)) this.refreshFromStore(appid);
     const e = this.apps.get(appid);
     if (!e) return { ok: false, error: notFound('unknown_app', `App ${appid} is not registered.`) };
     // The tasks of this type: all of `subs`, or the app's single task.

@@ -48,7 +48,7 @@ function configNow(flags: RawOptions, lastGood: Config): { config: Config; broke
 
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
-  if (!gen?.owner.owning) return { kind: 'error', reason: 'unavailable', message: 'Ownership of this app is moving between generations; try again.' };
+  if (!gen?.ownership.owns(appid)) return { kind: 'error', reason: 'unavailable', message: 'Ownership of this app is moving between generations; try again.' };
   const reply = await gen.owner.send(appid, cmd);
   // Another generation registered or deleted it: this one's cache learns of it too.
   gen.ownerReplied(cmd, reply);
