@@ -3,6 +3,28 @@
 export const BACKOFF_CAP_MS = 300_000;
 const FIRST_RETRY_MS = 1_000;
 
+/**
+ * Time for logic that depends on it: the system clock in the server, a
+ * manual one in tests, so that timing is tested exactly instead of racing
+ * the wall clock.
+ */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): ClockTimer;
+  clearTimeout(t: ClockTimer): void;
+}
+/** What Clock.setTimeout gives back; `unref` lets a process end while it is pending. */
+export interface ClockTimer {
+  unref?(): unknown;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+};
+
 /** When to refresh: remaining lifetime falls to min(300 s, 20 % of expires_in). */
 export function refreshAt(expiresAt: number, expiresInSec: number): number {
   const margin = Math.min(300, 0.2 * expiresInSec) * 1000;
@@ -34,10 +56,14 @@ export function stableRefreshAt(expiresAt: number, expiresInSec: number, random:
 /** A store that rejects writes is retried sooner than WeChat: it usually comes back by itself (space freed, a lock let go). */
 export const STORE_RETRY_CAP_MS = 30_000;
 
-/** Delay before retry number `failures` (1-based): 1 s, doubling, capped at `capMs` (300 s). */
-export function backoffMs(failures: number, capMs: number = BACKOFF_CAP_MS): number {
-  if (failures <= 1) return Math.min(capMs, FIRST_RETRY_MS);
-  return Math.min(capMs, FIRST_RETRY_MS * 2 ** (failures - 1));
+/**
+ * The one back-off: delay before retry number `failures` (1-based), from
+ * `firstMs` (1 s) doubling up to `capMs` (300 s). WeChat fetches, store
+ * writes, notify retries, shard restarts and busy-lock retries all use it.
+ */
+export function backoffMs(failures: number, capMs: number = BACKOFF_CAP_MS, firstMs: number = FIRST_RETRY_MS): number {
+  if (failures <= 1) return Math.min(capMs, firstMs);
+  return Math.min(capMs, firstMs * 2 ** Math.min(failures - 1, 30));
 }
 
 /** A value is served only while it has not run out. */

@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RefreshTimers, TimerEntry } from '../workers/refresh-timers.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { waitFor } from './helpers/poll.js';
 import { seededRandom } from './helpers/random.js';
 
@@ -227,6 +228,48 @@ test('clear drops every entry', () => {
   timers.clear();
   assert.is(timers.size, 0);
   for (const e of entries) assert.is(e.heapIndex, -1);
+});
+
+test('with an injected clock: every entry fires exactly at its due time, and pacing holds to the millisecond', async () => {
+  const clock = new ManualClock();
+  const t0 = clock.now();
+  const fired: Array<[string, number]> = [];
+  const entry = (name: string): TimerEntry => ({
+    heapIndex: -1,
+    fire: () => {
+      fired.push([name, clock.now() - t0]);
+      return Promise.resolve();
+    },
+  });
+  const timers = new RefreshTimers(Number.POSITIVE_INFINITY, 2_000, () => 0, clock);
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(entry) as [TimerEntry, TimerEntry, TimerEntry, TimerEntry];
+  timers.schedule(c, t0 + 250);
+  timers.schedule(a, t0 + 100);
+  timers.schedule(b, t0 + 250);
+  timers.schedule(d, t0 + 400);
+  timers.schedule(d, t0 + 300); // moved earlier
+  clock.advance(99);
+  assert.equal(fired, []);
+  clock.advance(1);
+  assert.equal(fired, [['a', 100]]);
+  clock.advance(1_000);
+  assert.equal(fired, [['a', 100], ['c', 250], ['b', 250], ['d', 300]]);
+
+  // Paced: at most one start per 20 ms, whatever is due.
+  const paced = new RefreshTimers(Number.POSITIVE_INFINITY, 2_000, () => 20, clock);
+  const t1 = clock.now();
+  fired.length = 0;
+  const es = ['p', 'q', 'r'].map(entry);
+  for (const e of es) paced.schedule(e, t1);
+  for (let i = 0; i < 6; i++) {
+    clock.advance(10);
+    await Promise.resolve();
+  }
+  // Equal due times leave the order to the heap; the starts are exactly 20 ms apart.
+  assert.equal(fired.map(([, at]) => at - (t1 - t0)), [0, 20, 40]);
+  assert.equal(fired.map(([n]) => n).sort(), ['p', 'q', 'r']);
+  timers.clear();
+  paced.clear();
 });
 
 test.run();

@@ -6,6 +6,7 @@ import { TaskKey } from '../lib/contract/task-type.js';
 import { createAgent, OutboundError, parseJsonObject, send } from '../lib/http/outbound.js';
 import { Logger } from '../lib/log.js';
 import { NotifyDrop, NotifyJob, NotifyQueue } from './notify-queue.js';
+import { backoffMs } from '../lib/timing.js';
 
 /** A params answer is a handful of short strings; anything bigger is refused unread. */
 export const MAX_PARAMS_ANSWER = 64 * 1024;
@@ -13,7 +14,6 @@ export const MAX_PARAMS_ANSWER = 64 * 1024;
 const MAX_NOTIFY_ANSWER = 64 * 1024;
 const NOTIFY_ATTEMPTS = 4;
 const NOTIFY_PER_ORIGIN = 32;
-const NOTIFY_RETRY_MS = [1_000, 2_000, 4_000];
 /** Tasks whose newest value waits for one origin; each task counts once, however often it refreshed. */
 export const NOTIFY_BACKLOG = 10_000;
 /** One "notify failed" line per origin per this interval. */
@@ -138,7 +138,7 @@ export class Callbacks {
       }
       this.onNotify(false);
       failed(attempt, why);
-      if (attempt < NOTIFY_ATTEMPTS) await new Promise((r) => setTimeout(r, NOTIFY_RETRY_MS[attempt - 1]));
+      if (attempt < NOTIFY_ATTEMPTS) await new Promise((r) => setTimeout(r, backoffMs(attempt)));
     }
   }
 }

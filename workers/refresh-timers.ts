@@ -1,3 +1,5 @@
+import { Clock, ClockTimer, systemClock } from '../lib/timing.js';
+
 /** Something the shard's timer wakes at its due time; it keeps its own place in the heap. */
 export interface TimerEntry {
   /** Position in the heap, -1 when not scheduled. Written by RefreshTimers only. */
@@ -28,13 +30,13 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class RefreshTimers {
   private entries: TimerEntry[] = [];
   private due = new Float64Array(64);
-  private timer: NodeJS.Timeout | null = null;
+  private timer: ClockTimer | null = null;
   /** Due time the Node timer is armed for; when clamped, it fires earlier and re-arms. */
   private armedFor = 0;
   private armedClamped = false;
   /** Fired entries still running, with when they were fired. */
   private readonly running = new Map<TimerEntry, number>();
-  private sweeper: NodeJS.Timeout | null = null;
+  private sweeper: ClockTimer | null = null;
 
   private readonly maxRunning: () => number;
 
@@ -50,6 +52,7 @@ export class RefreshTimers {
     maxRunning: number | (() => number) = Number.POSITIVE_INFINITY,
     private readonly detachMs = 2_000,
     private readonly paceMs: () => number = () => 0,
+    private readonly clock: Clock = systemClock,
   ) {
     this.maxRunning = typeof maxRunning === 'number' ? () => maxRunning : maxRunning;
   }
@@ -99,7 +102,7 @@ export class RefreshTimers {
     this.entries = [];
     this.running.clear();
     this.disarm();
-    if (this.sweeper) clearTimeout(this.sweeper);
+    if (this.sweeper) this.clock.clearTimeout(this.sweeper);
     this.sweeper = null;
   }
 
@@ -142,21 +145,21 @@ export class RefreshTimers {
     const head = pace > 0 ? Math.max(this.due[0]!, this.lastStart + pace) : this.due[0]!;
     if (this.timer && head >= this.armedFor) return;
     this.disarm();
-    const delay = Math.max(0, head - Date.now());
+    const delay = Math.max(0, head - this.clock.now());
     this.armedClamped = delay > MAX_TIMER_MS;
     this.armedFor = head;
-    this.timer = setTimeout(() => this.onTimer(), Math.min(delay, MAX_TIMER_MS));
+    this.timer = this.clock.setTimeout(() => this.onTimer(), Math.min(delay, MAX_TIMER_MS));
   }
 
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
   }
 
   private onTimer(): void {
     this.timer = null;
     // Node fired the timer, so by its clock the armed time has come, even when Date.now() lags a millisecond.
-    this.fireDue(this.armedClamped ? Date.now() : Math.max(Date.now(), this.armedFor));
+    this.fireDue(this.armedClamped ? this.clock.now() : Math.max(this.clock.now(), this.armedFor));
   }
 
   private saturated(): boolean {
@@ -165,7 +168,7 @@ export class RefreshTimers {
 
   private fireDue(upTo: number): void {
     const fired: TimerEntry[] = [];
-    const now = Date.now();
+    const now = this.clock.now();
     const pace = this.paceMs();
     let budget = this.maxRunning() - this.running.size;
     if (pace > 0) budget = now - this.lastStart >= pace ? Math.min(budget, 1) : 0;
@@ -185,20 +188,20 @@ export class RefreshTimers {
 
   private finished(e: TimerEntry): void {
     if (!this.running.delete(e)) return; // detached already
-    if (this.entries.length > 0) this.fireDue(Date.now());
+    if (this.entries.length > 0) this.fireDue(this.clock.now());
   }
 
   /** While saturated, look every `detachMs` for runs that took longer than that. */
   private sweepLater(): void {
     if (this.sweeper) return;
-    this.sweeper = setTimeout(() => {
+    this.sweeper = this.clock.setTimeout(() => {
       this.sweeper = null;
-      const now = Date.now();
+      const now = this.clock.now();
       for (const [e, firedAt] of this.running) if (now - firedAt >= this.detachMs) this.running.delete(e);
       this.fireDue(now);
     }, this.detachMs);
     // Runs in flight keep the thread alive by themselves; this only watches them.
-    this.sweeper.unref();
+    this.sweeper.unref?.();
   }
 
   private grow(): void {

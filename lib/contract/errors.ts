@@ -18,6 +18,22 @@ export class ApiError extends Error {
 export const badRequest = (reason: string, msg: string) => new ApiError(400, reason, msg);
 export const notFound = (reason: string, msg: string) => new ApiError(404, reason, msg);
 
+/** A write lock is taken and the writer would have to wait (it retries from the event loop instead). */
+export class StoreBusy extends Error {
+  readonly code = 'SQLITE_BUSY';
+}
+
+/** A shard thread did not answer a command in time. */
+export class ShardTimeout extends Error {}
+
+/** Raised for network failures, timeouts and oversize answers of outbound HTTP; the message never contains the URL. */
+export class OutboundError extends Error {
+  constructor(readonly kind: 'network' | 'timeout' | 'too_large', message: string) {
+    super(message);
+    this.name = 'OutboundError';
+  }
+}
+
 /** Error raised while starting up or parsing the command line. */
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -6,6 +6,8 @@ import { Logger } from '../log.js';
 import { releaseBoundMs } from '../process/ipc.js';
 import { shardOf } from '../util/shard-of.js';
 import { Ownership } from './ownership.js';
+import { ShardTimeout } from '../contract/errors.js';
+import { backoffMs } from '../timing.js';
 
 /** The shard worker entry beside this build (.js), or beside the source under tsx (.ts). */
 function workerFile(): string {
@@ -18,7 +20,6 @@ const COMMAND_TIMEOUT_MS = 60_000;
 const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 30_000;
 
-class ShardTimeout extends Error {}
 
 function allOk(what: string, replies: ShardReply[]): void {
   const failed = replies.map((r, shard) => ({ r, shard })).filter(({ r }) => r.kind === 'error');
@@ -192,8 +193,8 @@ export class ShardPool {
   private scheduleRestart(slot: ShardSlot): void {
     // Back off when a shard keeps dying; forget old crashes after a quiet minute.
     if (Date.now() - slot.lastStart > 60_000) slot.restarts = 0;
-    const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** slot.restarts);
     slot.restarts++;
+    const delay = backoffMs(slot.restarts, RESTART_MAX_MS, RESTART_MIN_MS);
     this.log.warn({ shard: slot.index, inMs: delay, restarts: slot.restarts }, 'shard thread died; restoring it from the store');
     setTimeout(() => {
       if (this.closing) return;

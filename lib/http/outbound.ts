@@ -1,3 +1,4 @@
+import { OutboundError } from '../contract/errors.js';
 import { Agent, request } from 'undici';
 
 /**
@@ -29,13 +30,7 @@ export interface OutboundResponse {
   text: string;
 }
 
-/** Raised for network failures, timeouts and oversize answers; the message never contains the URL. */
-export class OutboundError extends Error {
-  constructor(readonly kind: 'network' | 'timeout' | 'too_large', message: string) {
-    super(message);
-    this.name = 'OutboundError';
-  }
-}
+export { OutboundError };
 
 export async function send(agent: Agent, req: OutboundRequest): Promise<OutboundResponse> {
   // One timer, cleared when the answer is in. AbortSignal.timeout() would leave its timer (and a

@@ -1,7 +1,7 @@
-/** Thrown by a transaction runner when the write lock is taken and it would have to wait. */
-export class StoreBusy extends Error {
-  readonly code = 'SQLITE_BUSY';
-}
+import { StoreBusy } from '../contract/errors.js';
+import { backoffMs } from '../timing.js';
+
+export { StoreBusy };
 
 const isBusy = (e: unknown): boolean => e instanceof StoreBusy || (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
 
@@ -69,7 +69,7 @@ export class GroupCommit {
           // Nothing of the batch ran: keep it, in order, ahead of what came meanwhile.
           this.queue = batch.concat(this.queue);
           this.busyTries++;
-          this.retry = setTimeout(() => this.flush(), Math.min(50, 2 ** Math.min(this.busyTries, 6)));
+          this.retry = setTimeout(() => this.flush(), backoffMs(this.busyTries, 50, 1));
           return;
         }
       }

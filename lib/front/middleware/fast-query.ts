@@ -1,5 +1,4 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { parse as parseQuery } from 'node:querystring';
 import { isValidAppid } from '../../contract/registration.js';
 import { TaskType } from '../../contract/task-type.js';
@@ -7,7 +6,7 @@ import { Authenticator } from '../auth.js';
 import { FrontServices } from '../services.js';
 import { Selector, TaskCache } from '../task-cache.js';
 import { detailBody, detailWanted } from '../task-detail.js';
-import { REQUEST_ID } from './observe.js';
+import { requestId } from '../request-id.js';
 
 const TASK_URL = /^\/task\/([^/?]+)\/([0-5])(?:\?(.*))?$/;
 const CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -68,8 +67,7 @@ export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestLis
     } catch {
       return koa(req, res);
     }
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestId(req.headers['x-request-id']);
     const headers: Record<string, string | number> = { 'X-Request-Id': id, 'Content-Type': CONTENT_TYPE, 'Content-Length': body.length };
     res.writeHead(200, headers);
     res.end(body);

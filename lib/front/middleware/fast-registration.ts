@@ -1,5 +1,4 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { Authenticator } from '../auth.js';
 import { RequestNote } from '../context.js';
 import { Envelope, envelope } from '../envelope.js';
@@ -7,7 +6,8 @@ import { register } from '../register.js';
 import { FrontServices } from '../services.js';
 import { parseJsonBody } from './json-body.js';
 import { errorAnswer } from './errors.js';
-import { REQUEST_ID, requestLine } from './observe.js';
+import { requestLine } from './observe.js';
+import { requestId } from '../request-id.js';
 
 const PATHS = new Set(['/registe', '/register']);
 /** Only these types: both koa-bodyparser and ctx.is('application/json') take them as JSON, and the body is UTF-8. */
@@ -79,8 +79,7 @@ export function fastRegistration(s: FrontServices, auth: Authenticator, limit: n
     const outcome = auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (!outcome.ok || outcome.rule?.readOnly) return koa(req, res);
     const started = performance.now();
-    const given = req.headers['x-request-id'];
-    const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const reqId = requestId(req.headers['x-request-id']);
     const answer = (route: string, status: number, headers: Record<string, string>, body: Envelope<unknown>, note?: RequestNote) => {
       requestLine(s.log, s.metrics, { reqId, method: 'POST', route, status, started, note });
       send(res, status, reqId, headers, body);

@@ -1,11 +1,8 @@
 import type { Next } from 'koa';
-import { randomUUID } from 'node:crypto';
+import { requestId } from '../request-id.js';
 import { Logger } from '../../log.js';
 import { FrontContext, RequestNote } from '../context.js';
 import { Metrics } from '../metrics.js';
-
-/** A client's X-Request-Id is echoed when it looks like one; otherwise we make one (also used by the fast path). */
-export const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Route label without path parameters (the router's pattern), so the
@@ -50,8 +47,7 @@ export function requestLine(log: Logger, metrics: Metrics, o: RequestOutcome): v
  */
 export function observe(log: Logger, metrics: Metrics) {
   return async (ctx: FrontContext, next: Next) => {
-    const given = ctx.get('x-request-id');
-    const id = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestId(ctx.req.headers['x-request-id']);
     ctx.set('X-Request-Id', id);
     ctx.state.reqId = id;
     const started = performance.now();
