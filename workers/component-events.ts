@@ -12,7 +12,7 @@ import { ShardServices } from './services.js';
 export interface ComponentHost extends ShardServices {
   appActor(appid: string): AppActor | undefined;
   /** Reconcile the app's actors with the store. */
-  reload(appid: string): void;
+  reload(appid: string): Promise<void>;
 }
 
 const OK: ShardReply = { kind: 'ok' };
@@ -76,7 +76,7 @@ export async function componentEvent(host: ComponentHost, appid: string, event: 
     case 'unauthorized':
       if (app.task(TaskType.AuthorizerToken, event.authorizerAppid)) {
         await host.store.deleteTask({ appid, type: TaskType.AuthorizerToken, sub: event.authorizerAppid });
-        host.reload(appid);
+        await host.reload(appid);
         log.info({ appid, authorizer: event.authorizerAppid }, 'authorizer unauthorized: its type 4 task is unregistered');
       }
       break;
@@ -121,7 +121,7 @@ async function authorized(host: ComponentHost, app: AppActor, authorizer: string
       authorizerAppid: authorizer, state: 'ready', lastError: null, nextRefreshAt: null, fetchCount: 0, failCount: 0,
     });
     // The new actor starts from the stored value: no fetch before its refresh time.
-    host.reload(appid);
+    await host.reload(appid);
   }
   host.log.info({ appid, authorizer, value: mask(value) }, 'authorizer authorized: its type 4 task holds the token from api_query_auth');
   return OK;
@@ -147,7 +147,7 @@ export async function importAuthorizers(host: ComponentHost, appid: string): Pro
     }
     if (fresh.length === 0) return;
     await host.store.register({ appid, appsecret: app.app().secret, tasks: fresh }, Date.now());
-    host.reload(appid);
+    await host.reload(appid);
     imported += fresh.length;
   });
   host.log.info({ appid, imported, existing }, 'authorizers imported');

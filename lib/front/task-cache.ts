@@ -223,9 +223,10 @@ export class TaskCache {
 
   /** Re-read one app's tasks from the store: its owner changed them by itself (a component event or import). */
   reloadApp(appid: string): void {
-    const stored = this.store.getApp(appid);
+    if (!this.rowsNow) return;
+    const rows = this.rowsNow(appid);
     this.dropApp(appid);
-    if (stored) for (const row of stored.tasks) this.put(cachedTask(row));
+    for (const row of rows) this.put(cachedTask(row));
   }
 
   private refreshFromStore(appid: string): void {

@@ -43,8 +43,8 @@ function queryField(ctx: FrontContext, name: string): string {
 }
 
 /** The push settings of the component's type-3 task; 401 for an appid without them (and for one not registered). */
-function pushOf(s: FrontServices, appid: string): PushSettings {
-  const push = s.store.getApp(appid)?.tasks.find((t) => t.type === TaskType.ComponentToken && t.sub === '')?.push;
+async function pushOf(s: FrontServices, appid: string): Promise<PushSettings> {
+  const push = (await s.store.getApp(appid))?.tasks.find((t) => t.type === TaskType.ComponentToken && t.sub === '')?.push;
   if (!push) {
     throw unauthorized('no_push', `No component with push settings is registered as ${appid}: register its type 3 task with "push": {"token", "encoding_aes_key"} to receive WeChat's events here.`);
   }
@@ -85,7 +85,7 @@ export function componentRoutes(router: Router<FrontState>, s: FrontServices): v
       throw badRequest('bad_query', 'The query must carry timestamp, nonce and msg_signature, as WeChat sends them.');
     }
     if (encryptType !== '' && encryptType !== 'aes') throw badRequest('bad_query', 'encrypt_type must be aes: only encrypted (安全模式) messages are accepted.');
-    const push = pushOf(s, appid);
+    const push = await pushOf(s, appid);
     const outer = xml(await rawBody(ctx.req, EVENT_BODY_LIMIT), 'The body is not WeChat\'s event XML');
     const encrypt = outer.get('Encrypt');
     if (!encrypt) throw badRequest('bad_xml', 'The body has no <Encrypt> element.');
