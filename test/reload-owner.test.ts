@@ -84,11 +84,17 @@ test('registrations answered by the old generation during the hand-over are kept
   let readerClosed = false;
   for (let i = 0; connects === 1 && !closed && i < 300; i++) {
     const appid = `wxduring${i}`;
-    closed = await register(appid);
-    during.push(appid);
-    // The reader queries along, so that it is never idle long enough for the draining
+    // A registration during the hand-over waits for the new owner to write it: the reader
+    // queries along meanwhile, so that it is never idle long enough for the draining
     // generation to end its connection by the keep-alive timeout (a loaded box is slow here).
-    if (!readerClosed) readerClosed = await query();
+    let answered = false;
+    const registered = register(appid).finally(() => (answered = true));
+    do {
+      if (!readerClosed) readerClosed = await query();
+      if (!answered) await sleep(100);
+    } while (!answered && !readerClosed);
+    closed = await registered;
+    during.push(appid);
     if (!closed) await sleep(100);
   }
   await old.close();

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { ApiError, badRequest, notFound } from '../../contract/errors.js';
+import { DISK_FULL_MESSAGE, isDiskFull } from '../middleware/errors.js';
 import { RefreshOutcome, ShardCommand, TaskUpdate } from '../../contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../../contract/task-type.js';
 import { ownerError } from '../owner-error.js';
@@ -75,6 +76,8 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
   ctx.set('X-Scheduler-Refresh', outcome.result);
   if (outcome.note) ctx.set('X-Scheduler-Refresh-Note', headerText(outcome.note));
   if (outcome.result === 'failed') {
+    // The owner fetched a value but the full disk would not take it: nothing was stored.
+    if (isDiskFull({ message: outcome.note })) throw new ApiError(507, 'disk_full', DISK_FULL_MESSAGE);
     const retry = u.nextRefreshAt ? Math.ceil((u.nextRefreshAt - Date.now()) / 1000) : 1;
     throw new ApiError(503, 'refresh_failed', `Refreshing task ${u.type} (${TASK_NAMES[u.type]}) of app ${u.appid} failed: ${outcome.note ?? u.lastError ?? 'unknown error'}.`, {
       'Retry-After': String(Math.min(300, Math.max(1, retry))),
