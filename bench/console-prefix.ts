@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateRegistration } from '../lib/contract/registration.js';
+import { newApp } from '../lib/store/new-app.js';
 import { AppIndex, AppQuery, TASK_STATES } from '../lib/front/app-index.js';
 import { TaskCache } from '../lib/front/task-cache.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
@@ -46,7 +47,7 @@ function inProcess(): void {
     const index = new AppIndex(cache);
     for (let i = 0; i < opt.apps; i++) {
       const a = appid(i);
-      cache.registered(validateRegistration({ appid: a, appsecret: 's', tasks: [{ type: 0 }] }));
+      cache.registered(newApp(validateRegistration({ appid: a, appsecret: 's', tasks: [{ type: 0 }] }), Date.now()).tasks);
       cache.apply({ appid: a, type: 0, sub: '', value: null, expiresAt: null, state: stateOf(i), lastError: null, refreshedAt: null, nextRefreshAt: null, authorizerAppid: null, fetchCount: 1, failCount: 0 });
     }
     const t0 = performance.now();

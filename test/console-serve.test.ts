@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { webDir } from '../lib/console/assets.js';
 import { validateRegistration } from '../lib/contract/registration.js';
+import { newApp } from '../lib/store/new-app.js';
 import { AppIndex, TASK_STATES } from '../lib/front/app-index.js';
 import { TaskType } from '../lib/contract/task-type.js';
 import { TaskCache } from '../lib/front/task-cache.js';
@@ -196,7 +197,7 @@ test('the index follows the cache through thousands of changes (model check, acr
       const type = rand(2) === 0 ? TaskType.AccessToken : TaskType.JsapiTicket;
       const op = rand(10);
       if (op < 5) {
-        cache.registered(validateRegistration({ appid, appsecret: 's', tasks: [{ type, ...(type === 1 ? { params: { access_token: 'x' } } : {}) }] }));
+        cache.registered(newApp(validateRegistration({ appid, appsecret: 's', tasks: [{ type, ...(type === 1 ? { params: { access_token: 'x' } } : {}) }] }), Date.now()).tasks);
         if (!model.get(appid)?.has(type)) (model.get(appid) ?? model.set(appid, new Map()).get(appid)!).set(type, 'pending');
       } else if (op < 8) {
         if (!model.get(appid)?.has(type)) return;

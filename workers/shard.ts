@@ -102,7 +102,10 @@ export class Shard implements ShardServices {
       return { ok: true, created: w.value, tasks: [] };
     });
     // Changed apps are read back (in order per app), then each answer carries its tasks as the actors hold them.
-    await Promise.all(regs.map((reg, i) => (written[i]!.status === 'fulfilled' && !(written[i] as PromiseFulfilledResult<boolean>).value ? this.reload(reg.appid) : undefined)));
+    await Promise.all(regs.map((reg, i) => {
+      const w = written[i]!;
+      return w.status === 'fulfilled' && !w.value ? this.reload(reg.appid) : Promise.resolve();
+    }));
     return results.map((r, i) => {
       if (!r.ok) return r;
       const reg = regs[i]!;
@@ -192,7 +195,7 @@ export class Shard implements ShardServices {
 
   async close(): Promise<void> {
     await this.release();
-    this.store.close();
+    await this.store.close();
     await Promise.allSettled([this.wechat.close(), this.callbacks.close()]);
   }
 
