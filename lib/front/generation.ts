@@ -81,7 +81,7 @@ export class Generation {
     this.frontLoad.start();
     this.pool = new ShardPool(shardSettings(config, writeLock, this.frontLoad), config.workers, this.ownership, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
     metrics.watchShardHeaps(() => this.pool.heaps());
-    this.owner = new GenerationOwnerLink(this.pool, this.ownership, opts.supervisor);
+    this.owner = new GenerationOwnerLink(this.pool, this.ownership, opts.supervisor, this.store);
     this.storage = new StorePresence(config.dataDir, this.log);
     const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp(), storage: this.storage };
     this.server = createServer(SERVER_OPTIONS);

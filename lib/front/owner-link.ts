@@ -3,6 +3,7 @@ import { ValidRegistration } from '../contract/registration.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { Ownership } from './ownership.js';
 import { ShardPool } from './shard-pool.js';
+import { Store } from '../store/store.js';
 
 /**
  * How a front reaches the actor that owns an app. In the owning generation
@@ -23,13 +24,30 @@ export class GenerationOwnerLink implements OwnerLink {
   private nextId = 0;
   private readonly waiting = new Map<number, (reply: ShardReply) => void>();
 
-  constructor(private readonly pool: ShardPool, private readonly ownership: Ownership, private readonly supervisor: SupervisorChannel | undefined) {}
+  constructor(
+    private readonly pool: ShardPool,
+    private readonly ownership: Ownership,
+    private readonly supervisor: SupervisorChannel | undefined,
+    private readonly store: Store,
+  ) {}
 
   async register(reg: ValidRegistration): Promise<RegisterResult> {
     if (this.ownership.owns(reg.appid)) return this.pool.register(reg);
-    const reply = await this.send(reg.appid, { kind: 'register', regs: [reg], at: Date.now() });
-    if (reply.kind === 'registered' && reply.results[0]) return reply.results[0];
-    return { ok: false, reason: reply.kind === 'error' ? reply.reason : 'failed', message: reply.kind === 'error' ? reply.message : `unexpected reply ${reply.kind}` };
+    const supervisor = this.supervisor;
+    if (!supervisor) return { ok: false, reason: 'unavailable', message: 'The server is shutting down; try again shortly.' };
+    // While ownership moves, the next owner is not active until the old one's fetches landed
+    // (seconds): the registration is made durable here at once, and the owner applies it again
+    // (an upsert of the same registration) once the supervisor hands it the command.
+    const at = Date.now();
+    let created: boolean;
+    try {
+      created = await this.store.register(reg, at);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { ok: false, reason: 'unavailable', message: `The store could not write the registration (${message}); try again.` };
+    }
+    supervisor.send({ t: 'owner-command', id: ++this.nextId, appid: reg.appid, cmd: { kind: 'register', regs: [reg], at } });
+    return { ok: true, created, tasks: [] };
   }
 
   send(appid: string, cmd: ShardCommand): Promise<ShardReply> {
