@@ -20,12 +20,15 @@ import { fmt, flags, median, percentile, table } from './lib/args.js';
 import { startServer, startSimulator, tempDir } from './lib/procs.js';
 
 const opt = flags({ apps: 100_000, queries: 2000, httpApps: 100_000, httpQueries: 300 });
-const appid = (i: number) => `wx${(i * 7919 % 1_000_003).toString(16).padStart(6, '0')}${String(i).padStart(6, '0')}`;
+const appid = (i: number) => `wx${((i * 7919) % 1_000_003).toString(16).padStart(6, '0')}${String(i).padStart(6, '0')}`;
 /** 1 in 100 apps failing, 1 in 50 pending, the rest ready. */
 const stateOf = (i: number): TaskState => (i % 100 === 0 ? 'failing' : i % 50 === 1 ? 'pending' : 'ready');
 
 /** Median and p99 of a sample, formatted. */
-const summary = (xs: number[], digits: number): [string, string] => [fmt(median(xs) ?? NaN, digits), fmt(percentile(xs, 99) ?? NaN, digits)];
+const summary = (xs: number[], digits: number): [string, string] => [
+  fmt(median(xs) ?? NaN, digits),
+  fmt(percentile(xs, 99) ?? NaN, digits),
+];
 
 function timeEach(n: number, fn: (i: number) => unknown): number[] {
   const out: number[] = [];
@@ -47,43 +50,102 @@ function inProcess(): void {
     const index = new AppIndex(cache);
     for (let i = 0; i < opt.apps; i++) {
       const a = appid(i);
-      cache.registered(newApp(validateRegistration({ appid: a, appsecret: 's', tasks: [{ type: 0 }] }), Date.now()).tasks);
-      cache.apply({ appid: a, type: 0, sub: '', value: null, expiresAt: null, state: stateOf(i), lastError: null, refreshedAt: null, nextRefreshAt: null, authorizerAppid: null, fetchCount: 1, failCount: 0 });
+      cache.registered(
+        newApp(validateRegistration({ appid: a, appsecret: 's', tasks: [{ type: 0 }] }), Date.now()).tasks,
+      );
+      cache.apply({
+        appid: a,
+        type: 0,
+        sub: '',
+        value: null,
+        expiresAt: null,
+        state: stateOf(i),
+        lastError: null,
+        refreshedAt: null,
+        nextRefreshAt: null,
+        authorizerAppid: null,
+        fetchCount: 1,
+        failCount: 0,
+      });
     }
     const t0 = performance.now();
     index.page({ prefix: '', state: null, after: '', limit: 1 });
     const firstSort = performance.now() - t0;
 
-    const prefixes = Array.from({ length: opt.queries }, (_, i) => appid((i * 104_729) % opt.apps).slice(0, 2 + (i % 4)));
-    const query = (i: number, state: TaskState | null, after = ''): AppQuery => ({ prefix: prefixes[i % prefixes.length]!, state, after, limit: 50 });
+    const prefixes = Array.from({ length: opt.queries }, (_, i) =>
+      appid((i * 104_729) % opt.apps).slice(0, 2 + (i % 4)),
+    );
+    const query = (i: number, state: TaskState | null, after = ''): AppQuery => ({
+      prefix: prefixes[i % prefixes.length]!,
+      state,
+      after,
+      limit: 50,
+    });
     const all = index.all();
     const scan = (q: AppQuery) => {
-      const hits = cache.appids().filter((a) => a.startsWith(q.prefix) && (!q.state || cache.tasksOf(a).some((t) => t.state === q.state))).sort();
+      const hits = cache
+        .appids()
+        .filter((a) => a.startsWith(q.prefix) && (!q.state || cache.tasksOf(a).some((t) => t.state === q.state)))
+        .sort();
       return hits.slice(0, q.limit);
     };
     // Same answers, or the comparison means nothing.
     for (let i = 0; i < 20; i++) {
       for (const st of [null, 'failing' as const]) {
         const a = index.page(query(i, st)).appids.join();
-        if (a !== scan(query(i, st)).join()) throw new Error(`index and scan disagree for ${JSON.stringify(query(i, st))}`);
+        if (a !== scan(query(i, st)).join())
+          throw new Error(`index and scan disagree for ${JSON.stringify(query(i, st))}`);
       }
     }
     const rows: Array<Array<string | number>> = [];
     const row = (name: string, us: number[]) => rows.push([name, ...summary(us, 1)]);
-    row('page by prefix (limit 50)', timeEach(opt.queries, (i) => index.page(query(i, null)).appids.length));
-    row('page by prefix + state=failing', timeEach(opt.queries, (i) => index.page(query(i, 'failing')).appids.length));
-    row('page by cursor (after=, no prefix)', timeEach(opt.queries, (i) => index.page({ prefix: '', state: null, after: all[(i * 7_919) % all.length]!, limit: 50 }).appids.length));
-    row('one app changes state, then a page', timeEach(opt.queries, (i) => {
-      const a = all[(i * 104_729) % all.length]!;
-      cache.apply({ appid: a, type: 0, sub: '', value: null, expiresAt: null, state: TASK_STATES[i % 3]!, lastError: null, refreshedAt: null, nextRefreshAt: null, authorizerAppid: null, fetchCount: 1, failCount: 0 });
-      return index.page(query(i, 'failing')).appids.length;
-    }));
-    row('totals (running sums)', timeEach(opt.queries, () => index.totals().apps));
+    row(
+      'page by prefix (limit 50)',
+      timeEach(opt.queries, (i) => index.page(query(i, null)).appids.length),
+    );
+    row(
+      'page by prefix + state=failing',
+      timeEach(opt.queries, (i) => index.page(query(i, 'failing')).appids.length),
+    );
+    row(
+      'page by cursor (after=, no prefix)',
+      timeEach(
+        opt.queries,
+        (i) => index.page({ prefix: '', state: null, after: all[(i * 7_919) % all.length]!, limit: 50 }).appids.length,
+      ),
+    );
+    row(
+      'one app changes state, then a page',
+      timeEach(opt.queries, (i) => {
+        const a = all[(i * 104_729) % all.length]!;
+        cache.apply({
+          appid: a,
+          type: 0,
+          sub: '',
+          value: null,
+          expiresAt: null,
+          state: TASK_STATES[i % 3]!,
+          lastError: null,
+          refreshedAt: null,
+          nextRefreshAt: null,
+          authorizerAppid: null,
+          fetchCount: 1,
+          failCount: 0,
+        });
+        return index.page(query(i, 'failing')).appids.length;
+      }),
+    );
+    row(
+      'totals (running sums)',
+      timeEach(opt.queries, () => index.totals().apps),
+    );
     const scanUs = timeEach(Math.min(50, opt.queries), (i) => scan(query(i, null)).length);
     const scanState = timeEach(Math.min(20, opt.queries), (i) => scan(query(i, 'failing')).length);
     rows.push(['scan of every appid (no index): prefix', ...summary(scanUs, 1)]);
     rows.push(['scan of every appid (no index): prefix + state', ...summary(scanState, 1)]);
-    console.log(`\nIn-process, ${opt.apps} apps (${opt.queries} queries each, different prefixes of 2-5 characters):\n`);
+    console.log(
+      `\nIn-process, ${opt.apps} apps (${opt.queries} queries each, different prefixes of 2-5 characters):\n`,
+    );
     console.log(table(['query', 'median µs', 'p99 µs'], rows));
     const indexed = Number(rows[0]?.[1]);
     console.log(`\nfirst sort of ${opt.apps} appids (after start or a hand-over): ${fmt(firstSort, 1)} ms`);
@@ -104,7 +166,11 @@ async function overHttp(): Promise<void> {
     // Registering again is harmless, so a connection the server closed while a request was on its way is retried.
     const register = async (i: number, attempt = 1): Promise<void> => {
       try {
-        const r = await fetch(`${srv.url}/registe`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ appid: appid(i), appsecret: 's', tasks: [{ type: 0 }] }) });
+        const r = await fetch(`${srv.url}/registe`, {
+          method: 'POST',
+          headers: { ...headers, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ appid: appid(i), appsecret: 's', tasks: [{ type: 0 }] }),
+        });
         if (r.status !== 200) throw new Error(`registration ${i}: ${r.status} ${await r.text()}`);
         await r.arrayBuffer();
       } catch (e) {
@@ -114,12 +180,16 @@ async function overHttp(): Promise<void> {
     };
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      for (let i = next++; i < opt.httpApps; i = next++) {
-        await register(i);
-      }
-    }));
-    console.log(`\nOver HTTP: ${opt.httpApps} apps registered in ${fmt((performance.now() - t0) / 1000, 1)} s (the simulator fetches their tokens meanwhile)\n`);
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        for (let i = next++; i < opt.httpApps; i = next++) {
+          await register(i);
+        }
+      }),
+    );
+    console.log(
+      `\nOver HTTP: ${opt.httpApps} apps registered in ${fmt((performance.now() - t0) / 1000, 1)} s (the simulator fetches their tokens meanwhile)\n`,
+    );
     const get = async (path: string) => {
       const s = performance.now();
       const r = await fetch(`${srv.url}${path}`, { headers });
@@ -138,7 +208,10 @@ async function overHttp(): Promise<void> {
       await run('GET /healthz (same server, for scale)', () => '/healthz'),
       await run('GET /apps?prefix=<2-5 chars>&limit=50', (i) => `/apps?prefix=${p(i)}&limit=50`),
       await run('GET /apps?prefix=…&state=ready&limit=50', (i) => `/apps?prefix=${p(i)}&state=ready&limit=50`),
-      await run('GET /apps?after=<cursor>&limit=50', (i) => `/apps?after=${appid((i * 7_919) % opt.httpApps)}&limit=50`),
+      await run(
+        'GET /apps?after=<cursor>&limit=50',
+        (i) => `/apps?after=${appid((i * 7_919) % opt.httpApps)}&limit=50`,
+      ),
       await run('GET /console/session (totals)', () => '/console/session'),
     ];
     console.log(table(['request (sequential, one connection)', 'median ms', 'p99 ms'], rows));

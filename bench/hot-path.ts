@@ -22,9 +22,17 @@ function measure(name: string, fn: (i: number) => unknown): [string, number] {
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const header = `Bearer ${TOKEN}`;
-const auth = new Authenticator([{ token: TOKEN, readOnly: false }, { token: 'another-token-for-scope', readOnly: true }]);
+const auth = new Authenticator([
+  { token: TOKEN, readOnly: false },
+  { token: 'another-token-for-scope', readOnly: true },
+]);
 // The same kind of counter as the product's wechat_scheduler_http_requests_total.
-const http = new Counter({ name: 'http_requests_total', help: 'h', labelNames: ['route', 'status'] as const, registers: [] });
+const http = new Counter({
+  name: 'http_requests_total',
+  help: 'h',
+  labelNames: ['route', 'status'] as const,
+  registers: [],
+});
 const served = http.labels({ route: '/task/:appid/:type', status: '200' });
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -39,4 +47,9 @@ const rows = [
 ];
 const budget = 1e9 / opt.bareRps;
 console.log(`per-request budget of bare node:http at ${opt.bareRps} req/s: ${fmt(budget)} ns\n`);
-console.log(table(['piece', 'ns/op', '% of bare request'], rows.map(([n, ns]) => [n, fmt(ns), fmt((100 * ns) / budget, 1)])));
+console.log(
+  table(
+    ['piece', 'ns/op', '% of bare request'],
+    rows.map(([n, ns]) => [n, fmt(ns), fmt((100 * ns) / budget, 1)]),
+  ),
+);

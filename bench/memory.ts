@@ -23,7 +23,10 @@ if (!gc || !opt.data) throw new Error('usage: node --expose-gc --import tsx benc
 const dir = join(tempDir(), 'data');
 cpSync(opt.data, dir, { recursive: true }); // the shard writes; keep the filled dir pristine
 
-async function heapOf(label: string, build: () => { size: number; keep: unknown } | Promise<{ size: number; keep: unknown }>): Promise<Array<string | number>> {
+async function heapOf(
+  label: string,
+  build: () => { size: number; keep: unknown } | Promise<{ size: number; keep: unknown }>,
+): Promise<Array<string | number>> {
   gc!();
   const h0 = process.memoryUsage().heapUsed;
   const t0 = performance.now();
@@ -37,52 +40,84 @@ async function heapOf(label: string, build: () => { size: number; keep: unknown 
 }
 
 const store = new SqliteStore(dir);
-const rows = [await heapOf('front TaskCache.warm()', async () => {
-  const cache = new TaskCache(store);
-  await cache.warm();
-  let n = 0;
-  cache.forEachTask(() => n++);
-  return { size: n, keep: cache };
-})];
+const rows = [
+  await heapOf('front TaskCache.warm()', async () => {
+    const cache = new TaskCache(store);
+    await cache.warm();
+    let n = 0;
+    cache.forEachTask(() => n++);
+    return { size: n, keep: cache };
+  }),
+];
 // As in life: every task's next value arrives from a shard thread through postMessage.
-rows.push(await heapOf('front TaskCache, updated', async () => {
-  const cache = new TaskCache(store);
-  await cache.warm();
-  const updates: TaskUpdate[] = [];
-  // Built field by field as TaskActor.snapshot() does, so the objects that arrive are shaped alike.
-  cache.forEachTask((t) => updates.push({
-    appid: t.appid, type: t.type, sub: t.sub, value: `${t.value ?? 'v'}-next`, expiresAt: t.expiresAt, state: t.state, lastError: t.lastError,
-    refreshedAt: Date.now(), nextRefreshAt: t.nextRefreshAt, authorizerAppid: t.authorizerAppid, fetchCount: t.fetchCount + 1, failCount: t.failCount,
-  }));
-  const channel = new MessageChannel();
-  await new Promise<void>((resolve) => {
-    let left = updates.length;
-    channel.port2.on('message', (u: TaskUpdate) => {
-      cache.apply(u);
-      if (--left === 0) resolve();
+rows.push(
+  await heapOf('front TaskCache, updated', async () => {
+    const cache = new TaskCache(store);
+    await cache.warm();
+    const updates: TaskUpdate[] = [];
+    // Built field by field as TaskActor.snapshot() does, so the objects that arrive are shaped alike.
+    cache.forEachTask((t) =>
+      updates.push({
+        appid: t.appid,
+        type: t.type,
+        sub: t.sub,
+        value: `${t.value ?? 'v'}-next`,
+        expiresAt: t.expiresAt,
+        state: t.state,
+        lastError: t.lastError,
+        refreshedAt: Date.now(),
+        nextRefreshAt: t.nextRefreshAt,
+        authorizerAppid: t.authorizerAppid,
+        fetchCount: t.fetchCount + 1,
+        failCount: t.failCount,
+      }),
+    );
+    const channel = new MessageChannel();
+    await new Promise<void>((resolve) => {
+      let left = updates.length;
+      channel.port2.on('message', (u: TaskUpdate) => {
+        cache.apply(u);
+        if (--left === 0) resolve();
+      });
+      for (const u of updates) channel.port1.postMessage(u);
     });
-    for (const u of updates) channel.port1.postMessage(u);
-  });
-  const size = updates.length;
-  // The listener's closure shares this function's context: drop it and the updates with it.
-  channel.port2.removeAllListeners('message');
-  channel.port1.close();
-  updates.length = 0;
-  return { size, keep: cache };
-}));
+    const size = updates.length;
+    // The listener's closure shares this function's context: drop it and the updates with it.
+    channel.port2.removeAllListeners('message');
+    channel.port1.close();
+    updates.length = 0;
+    return { size, keep: cache };
+  }),
+);
 const { port1, port2 } = new MessageChannel();
 port1.on('message', () => undefined);
 port1.unref();
 let shard: Shard | null = null;
-rows.push(await heapOf('shard (all apps, 1 of 1)', async () => {
-  shard = new Shard({
-    shardIndex: 0, shardCount: 1, dataDir: dir, wechatApi: 'http://127.0.0.1:9', wechatTimeoutMs: 10_000, callbackTimeoutMs: 5_000,
-    wechatConcurrency: 32, refreshMinIntervalMs: 10_000, logLevel: 'warn', stableToken: false, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
-    writeLock: new WriteLock().buffer, frontLoad: new SharedArrayBuffer(4),
-  }, port2);
-  await shard.activate();
-  return { size: shard.snapshots().length, keep: shard };
-}));
+rows.push(
+  await heapOf('shard (all apps, 1 of 1)', async () => {
+    shard = new Shard(
+      {
+        shardIndex: 0,
+        shardCount: 1,
+        dataDir: dir,
+        wechatApi: 'http://127.0.0.1:9',
+        wechatTimeoutMs: 10_000,
+        callbackTimeoutMs: 5_000,
+        wechatConcurrency: 32,
+        refreshMinIntervalMs: 10_000,
+        logLevel: 'warn',
+        stableToken: false,
+        stableForceDailyLimit: 20,
+        stableForceIntervalSeconds: 30,
+        writeLock: new WriteLock().buffer,
+        frontLoad: new SharedArrayBuffer(4),
+      },
+      port2,
+    );
+    await shard.activate();
+    return { size: shard.snapshots().length, keep: shard };
+  }),
+);
 console.log(table(['structure', 'tasks', 'load ms', 'heap MB', 'bytes/task'], rows));
 await (shard as Shard | null)?.close();
 store.close();

@@ -29,9 +29,15 @@ async function getText(url: string): Promise<{ status: number; text: string }> {
 
 async function main(): Promise<void> {
   const sim = await startSimulator();
-  const product = await startServer({ wechatApi: sim.url, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers });
+  const product = await startServer({
+    wechatApi: sim.url,
+    dataDir: join(tempDir(), 'data'),
+    token: TOKEN,
+    workers: opt.workers,
+  });
   const reg = await fetch(`${product.url}/registe`, {
-    method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
     body: JSON.stringify({ appid: APPID, appsecret: 'bench-secret', tasks: [{ type: 0 }] }),
   });
   if (reg.status !== 200) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
@@ -46,18 +52,33 @@ async function main(): Promise<void> {
   const entries = JSON.stringify({ [`${APPID}/0`]: value });
   const bare = await startBaseline('bare-http.ts', { BENCH_ENTRIES: entries });
   const koa = await startBaseline('koa-router.ts', { BENCH_ENTRIES: entries });
-  const targets: Array<[string, Proc]> = [['bare node:http', bare], ['koa + router', koa], ['product', product]];
+  const targets: Array<[string, Proc]> = [
+    ['bare node:http', bare],
+    ['koa + router', koa],
+    ['product', product],
+  ];
   if (opt.before) {
     // The same data dir is fine: both read the one registration; only one of them fetches (the first owns it, the
     // store is shared WAL) — but to keep "one owner" true the before-server gets its own copy of the value instead.
-    const old = await startServer({ wechatApi: sim.url, dataDir: join(tempDir(), 'data'), token: TOKEN, workers: opt.workers, bin: checkout(opt.before).bin });
-    await fetch(`${old.url}/registe`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ appid: APPID, appsecret: 'bench-secret', tasks: [{ type: 0 }] }) });
+    const old = await startServer({
+      wechatApi: sim.url,
+      dataDir: join(tempDir(), 'data'),
+      token: TOKEN,
+      workers: opt.workers,
+      bin: checkout(opt.before).bin,
+    });
+    await fetch(`${old.url}/registe`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ appid: APPID, appsecret: 'bench-secret', tasks: [{ type: 0 }] }),
+    });
     for (let i = 0; i < 200 && (await getText(old.url + path)).status !== 200; i++) await sleep(100);
     targets.push(['product (before)', old]);
   }
   for (const [name, p] of targets) {
     const got = await getText(p.url + path);
-    if (got.text.length !== answer.text.length || got.status !== 200) throw new Error(`${name} answers ${got.status} ${got.text}, product ${answer.text}`);
+    if (got.text.length !== answer.text.length || got.status !== 200)
+      throw new Error(`${name} answers ${got.status} ${got.text}, product ${answer.text}`);
   }
   // Without the token the product must refuse: the benchmark really runs with auth on.
   const anon = await fetch(product.url + path);
@@ -67,7 +88,13 @@ async function main(): Promise<void> {
   const run = async (p: Proc, seconds: number): Promise<Run> => {
     const pids = tree(p.pid);
     const cpu0 = cpuSeconds(pids);
-    const r = await wrk({ url: p.url + path, connections: opt.connections, threads: opt.threads, seconds, headers: auth });
+    const r = await wrk({
+      url: p.url + path,
+      connections: opt.connections,
+      threads: opt.threads,
+      seconds,
+      headers: auth,
+    });
     return { ...r, cpuRps: r.requests / Math.max(0.01, cpuSeconds(pids) - cpu0) };
   };
   for (const [, p] of targets) await run(p, opt.warmup);
@@ -75,29 +102,73 @@ async function main(): Promise<void> {
   const results: Record<string, Run[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
   for (let r = 0; r < opt.rounds; r++) {
     for (const [name, p] of targets) results[name].push(await run(p, opt.seconds));
-    process.stderr.write(`round ${r + 1}: ${targets.map(([n]) => `${n} ${fmt(results[n][r].rps)} req/s (CPU ${fmt(results[n][r].cpuRps)}) p99 ${fmt(results[n][r].p99Ms, 2)} ms`).join(' | ')}\n`);
+    process.stderr.write(
+      `round ${r + 1}: ${targets.map(([n]) => `${n} ${fmt(results[n][r].rps)} req/s (CPU ${fmt(results[n][r].cpuRps)}) p99 ${fmt(results[n][r].p99Ms, 2)} ms`).join(' | ')}\n`,
+    );
   }
 
-  console.log(`\nGET ${path} — wrk -t${opt.threads} -c${opt.connections} -d${opt.seconds}s × ${opt.rounds} rounds (interleaved), Authorization: Bearer on every request`);
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}\n`);
+  console.log(
+    `\nGET ${path} — wrk -t${opt.threads} -c${opt.connections} -d${opt.seconds}s × ${opt.rounds} rounds (interleaved), Authorization: Bearer on every request`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}\n`,
+  );
   const med = (n: string, f: (x: Run) => number) => median(results[n].map(f));
-  console.log(table(
-    ['server', 'req/s (median)', 'CPU req/s', 'p50 ms', 'p99 ms', 'errors'],
-    targets.map(([n]) => [n, fmt(med(n, (x) => x.rps)), fmt(med(n, (x) => x.cpuRps)), fmt(med(n, (x) => x.p50Ms), 2), fmt(med(n, (x) => x.p99Ms), 2), results[n].reduce((a, x) => a + x.errors, 0)]),
-  ));
+  console.log(
+    table(
+      ['server', 'req/s (median)', 'CPU req/s', 'p50 ms', 'p99 ms', 'errors'],
+      targets.map(([n]) => [
+        n,
+        fmt(med(n, (x) => x.rps)),
+        fmt(med(n, (x) => x.cpuRps)),
+        fmt(
+          med(n, (x) => x.p50Ms),
+          2,
+        ),
+        fmt(
+          med(n, (x) => x.p99Ms),
+          2,
+        ),
+        results[n].reduce((a, x) => a + x.errors, 0),
+      ]),
+    ),
+  );
   // Ratios are taken per round (the servers of one round ran back to back) and then the median.
   const ratio = (a: string, b: string, f: (x: Run) => number) => results[a].map((x, i) => f(x) / f(results[b][i]));
   const line = (label: string, xs: number[], target?: [string, (m: number) => boolean]) => {
     const m = median(xs);
-    console.log(`${label.padEnd(34)} ${xs.map((x) => x.toFixed(2)).join(' ')}  median ${m.toFixed(2)}${target ? `  (target ${target[0]}) ${target[1](m) ? 'PASS' : 'FAIL'}` : ''}`);
+    console.log(
+      `${label.padEnd(34)} ${xs.map((x) => x.toFixed(2)).join(' ')}  median ${m.toFixed(2)}${target ? `  (target ${target[0]}) ${target[1](m) ? 'PASS' : 'FAIL'}` : ''}`,
+    );
   };
   console.log('');
   for (const [n] of targets.slice(2)) {
-    line(`${n}/bare req/s`, ratio(n, 'bare node:http', (x) => x.rps), ['≥ 0.70', (m) => m >= 0.7]);
-    line(`${n}/bare CPU req/s`, ratio(n, 'bare node:http', (x) => x.cpuRps), ['≥ 0.70', (m) => m >= 0.7]);
-    line(`${n}/bare p99`, ratio(n, 'bare node:http', (x) => x.p99Ms), ['≤ 2.00', (m) => m <= 2]);
-    line(`${n}/koa req/s`, ratio(n, 'koa + router', (x) => x.rps));
-    line(`${n}/koa CPU req/s`, ratio(n, 'koa + router', (x) => x.cpuRps));
+    line(
+      `${n}/bare req/s`,
+      ratio(n, 'bare node:http', (x) => x.rps),
+      ['≥ 0.70', (m) => m >= 0.7],
+    );
+    line(
+      `${n}/bare CPU req/s`,
+      ratio(n, 'bare node:http', (x) => x.cpuRps),
+      ['≥ 0.70', (m) => m >= 0.7],
+    );
+    line(
+      `${n}/bare p99`,
+      ratio(n, 'bare node:http', (x) => x.p99Ms),
+      ['≤ 2.00', (m) => m <= 2],
+    );
+    line(
+      `${n}/koa req/s`,
+      ratio(n, 'koa + router', (x) => x.rps),
+    );
+    line(
+      `${n}/koa CPU req/s`,
+      ratio(n, 'koa + router', (x) => x.cpuRps),
+    );
   }
 
   for (const [, p] of targets) await p.stop();

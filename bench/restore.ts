@@ -17,7 +17,16 @@ import { fmt, flags, table } from './lib/args.js';
 import { cpuSeconds, rssMb, threadCpu, tree } from './lib/proc-stats.js';
 import { sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 
-const opt = flags({ tasks: 100_000, workers: 2, authorizers: 0.1, data: '', before: '', nodeOptions: '', mallocArenaMax: '', nodeArgs: '' });
+const opt = flags({
+  tasks: 100_000,
+  workers: 2,
+  authorizers: 0.1,
+  data: '',
+  before: '',
+  nodeOptions: '',
+  mallocArenaMax: '',
+  nodeArgs: '',
+});
 const TOKEN = 'bench-token-0123456789abcdef';
 const COMPONENT = 'wxcomponent0001';
 
@@ -25,8 +34,17 @@ async function fill(dataDir: string, apps: number, authorizers: number): Promise
   const store = new SqliteStore(dataDir);
   const now = Date.now();
   const ready = (i: number) => ({
-    value: `AT_${String(i).padStart(40, '0')}`, expiresAt: now + 7_200_000, expiresIn: 7200, refreshedAt: now, fetchedSecretGen: 1,
-    authorizerAppid: null, state: 'ready' as const, lastError: null, nextRefreshAt: now + 6_900_000 - (i % 60_000), fetchCount: 1, failCount: 0,
+    value: `AT_${String(i).padStart(40, '0')}`,
+    expiresAt: now + 7_200_000,
+    expiresIn: 7200,
+    refreshedAt: now,
+    fetchedSecretGen: 1,
+    authorizerAppid: null,
+    state: 'ready' as const,
+    lastError: null,
+    nextRefreshAt: now + 6_900_000 - (i % 60_000),
+    fetchCount: 1,
+    failCount: 0,
   });
   const writes: Array<Promise<unknown>> = [];
   for (let i = 0; i < apps; i++) {
@@ -44,7 +62,13 @@ async function fill(dataDir: string, apps: number, authorizers: number): Promise
     }
     await store.register(validateRegistration({ appid: COMPONENT, appsecret: 'component-secret', tasks }), now);
     if (from === 0) writes.push(store.saveState({ appid: COMPONENT, type: 3, sub: '' }, ready(-1)));
-    for (const [k, id] of ids.entries()) writes.push(store.saveState({ appid: COMPONENT, type: 4, sub: id }, { ...ready(from + k), authorizerAppid: id, refreshToken: `rt-${from + k}` }));
+    for (const [k, id] of ids.entries())
+      writes.push(
+        store.saveState(
+          { appid: COMPONENT, type: 4, sub: id },
+          { ...ready(from + k), authorizerAppid: id, refreshToken: `rt-${from + k}` },
+        ),
+      );
     await Promise.all(writes.splice(0));
   }
   await Promise.all(writes);
@@ -63,17 +87,37 @@ async function main(): Promise<void> {
   }
   const sim = await startSimulator();
   /** The most connections the server opened to WeChat since the last reset (the simulator counts them). */
-  const wechatConnections = async () => ((await (await fetch(`${sim.url}/__sim/stats`)).json()) as { connections: { max: number } }).connections.max;
-  const sample = Array.from({ length: 200 }, (_, k) => `/task/wxapp${String(Math.floor((k * apps) / 200)).padStart(7, '0')}/0`);
-  if (authorizers > 0) sample.push(`/task/${COMPONENT}/4?authorizer_appid=wxauth${String(authorizers - 1).padStart(7, '0')}`);
+  const wechatConnections = async () =>
+    ((await (await fetch(`${sim.url}/__sim/stats`)).json()) as { connections: { max: number } }).connections.max;
+  const sample = Array.from(
+    { length: 200 },
+    (_, k) => `/task/wxapp${String(Math.floor((k * apps) / 200)).padStart(7, '0')}/0`,
+  );
+  if (authorizers > 0)
+    sample.push(`/task/${COMPONENT}/4?authorizer_appid=wxauth${String(authorizers - 1).padStart(7, '0')}`);
 
   /** Start `bin` on a copy of the filled data dir; time until listening and until every sampled task is served. */
   const restore = async (label: string, bin?: string) => {
     const copy = join(tempDir(), 'data');
     cpSync(dataDir, copy, { recursive: true });
-    await fetch(`${sim.url}/__sim/reset`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    await fetch(`${sim.url}/__sim/reset`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     const t0 = Date.now();
-    const server = await startServer({ wechatApi: sim.url, dataDir: copy, token: TOKEN, workers: opt.workers, bin, nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined, env: { ...(opt.nodeOptions ? { NODE_OPTIONS: opt.nodeOptions } : {}), ...(opt.mallocArenaMax ? { MALLOC_ARENA_MAX: opt.mallocArenaMax } : {}) } });
+    const server = await startServer({
+      wechatApi: sim.url,
+      dataDir: copy,
+      token: TOKEN,
+      workers: opt.workers,
+      bin,
+      nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined,
+      env: {
+        ...(opt.nodeOptions ? { NODE_OPTIONS: opt.nodeOptions } : {}),
+        ...(opt.mallocArenaMax ? { MALLOC_ARENA_MAX: opt.mallocArenaMax } : {}),
+      },
+    });
     const listenS = (Date.now() - t0) / 1000;
     const pool = new Pool(server.url, { connections: 16 });
     const get = async (path: string) => {
@@ -88,16 +132,26 @@ async function main(): Promise<void> {
         servedS = (Date.now() - t0) / 1000;
         break;
       }
-      if (Date.now() - t0 > 120_000) throw new Error(`not served after 120 s: ${codes.filter((c) => c !== 200).length} failing`);
+      if (Date.now() - t0 > 120_000)
+        throw new Error(`not served after 120 s: ${codes.filter((c) => c !== 200).length} failing`);
       await sleep(20);
     }
     const pids = tree(server.pid);
     const cpuAtServed = cpuSeconds(pids);
-    const threads = [...threadCpu(pids)].filter(([, v]) => v >= 0.1).map(([k, v]) => `${k.split(':').slice(0, 2).join(':')} ${v.toFixed(2)}`).join(', ');
+    const threads = [...threadCpu(pids)]
+      .filter(([, v]) => v >= 0.1)
+      .map(([k, v]) => `${k.split(':').slice(0, 2).join(':')} ${v.toFixed(2)}`)
+      .join(', ');
     process.stderr.write(`${label}: CPU s per thread at served: ${threads}\n`);
     await sleep(5000); // the shards have loaded their apps and set their timers
     const result = {
-      label, listenS, servedS, cpuAtServed, cpuLoaded: cpuSeconds(pids), calls: await wechatConnections(), rss: rssMb(pids),
+      label,
+      listenS,
+      servedS,
+      cpuAtServed,
+      cpuLoaded: cpuSeconds(pids),
+      calls: await wechatConnections(),
+      rss: rssMb(pids),
       perProcess: pids.map((p, i) => `${i === 0 ? 'supervisor' : 'generation'} ${fmt(rssMb([p]))}`).join(', '),
     };
     await pool.close();
@@ -110,16 +164,26 @@ async function main(): Promise<void> {
   if (before) runs.push(await restore('before', before));
   runs.push(await restore('current'));
   if (before) runs.push(await restore('before (again)', before));
-  console.log(`\nrestore of ${opt.tasks} tasks (${apps} type-0 apps, ${authorizers} type-4 authorizers), ${opt.workers} shard threads; load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(table(['figure', ...runs.map((r) => r.label)], [
-    ['s until listening', ...runs.map((r) => fmt(r.listenS, 2))],
-    ['s until all sampled tasks served', ...runs.map((r) => fmt(r.servedS, 2))],
-    ['CPU s used until served (tree)', ...runs.map((r) => fmt(r.cpuAtServed, 2))],
-    ['CPU s used once loaded (+5 s)', ...runs.map((r) => fmt(r.cpuLoaded, 2))],
-    ['WeChat connections opened (must be 0)', ...runs.map((r) => String(r.calls))],
-    ['RSS MB, whole tree (+5 s)', ...runs.map((r) => fmt(r.rss))],
-    ['RSS MB per process', ...runs.map((r) => r.perProcess)],
-  ]));
+  console.log(
+    `\nrestore of ${opt.tasks} tasks (${apps} type-0 apps, ${authorizers} type-4 authorizers), ${opt.workers} shard threads; load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    table(
+      ['figure', ...runs.map((r) => r.label)],
+      [
+        ['s until listening', ...runs.map((r) => fmt(r.listenS, 2))],
+        ['s until all sampled tasks served', ...runs.map((r) => fmt(r.servedS, 2))],
+        ['CPU s used until served (tree)', ...runs.map((r) => fmt(r.cpuAtServed, 2))],
+        ['CPU s used once loaded (+5 s)', ...runs.map((r) => fmt(r.cpuLoaded, 2))],
+        ['WeChat connections opened (must be 0)', ...runs.map((r) => String(r.calls))],
+        ['RSS MB, whole tree (+5 s)', ...runs.map((r) => fmt(r.rss))],
+        ['RSS MB per process', ...runs.map((r) => r.perProcess)],
+      ],
+    ),
+  );
   await sim.stop();
 }
 

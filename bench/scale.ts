@@ -18,7 +18,20 @@ import { cpuSeconds, rssMb, tree } from './lib/proc-stats.js';
 import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 import { verifyApps, wrkRegister } from './lib/wrk-register.js';
 
-const opt = flags({ sizes: '1000,10000,100000', workers: 2, concurrency: 64, authorizers: 0.1, batch: 1000, expires: 0, wechatConcurrency: 32, timeout: 900, nodeArgs: '', env: '', quick: 0, settle: 20 });
+const opt = flags({
+  sizes: '1000,10000,100000',
+  workers: 2,
+  concurrency: 64,
+  authorizers: 0.1,
+  batch: 1000,
+  expires: 0,
+  wechatConcurrency: 32,
+  timeout: 900,
+  nodeArgs: '',
+  env: '',
+  quick: 0,
+  settle: 20,
+});
 const TOKEN = 'bench-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const COMPONENT = 'wxcomponent0001';
@@ -27,15 +40,43 @@ const COMPONENT = 'wxcomponent0001';
 const expiresFor = (n: number) => opt.expires || (n <= 1_000 ? 60 : n <= 10_000 ? 90 : 240);
 
 interface Row {
-  n: number; apps: number; authorizers: number; expiresIn: number;
-  regSeconds: number; regPerSec: number; regPerCpuS: number; loaderMsPerReg: number; tasksPerSec: number; allFetchedS: number;
-  rssMb: number; rssPeakMb: number; rssPerProcess: string; heaps: string; rssSettled: number; heapsSettled: string; cpuS: number; maxOutbound: number;
-  restartListenS: number; restoreS: number; refetches: number;
-  latP50: number; latP99: number; latMax: number; latStartP99: number; refreshed: number; refreshSpreadS: number; peakRefreshPerS: number;
+  n: number;
+  apps: number;
+  authorizers: number;
+  expiresIn: number;
+  regSeconds: number;
+  regPerSec: number;
+  regPerCpuS: number;
+  loaderMsPerReg: number;
+  tasksPerSec: number;
+  allFetchedS: number;
+  rssMb: number;
+  rssPeakMb: number;
+  rssPerProcess: string;
+  heaps: string;
+  rssSettled: number;
+  heapsSettled: string;
+  cpuS: number;
+  maxOutbound: number;
+  restartListenS: number;
+  restoreS: number;
+  refetches: number;
+  latP50: number;
+  latP99: number;
+  latMax: number;
+  latStartP99: number;
+  refreshed: number;
+  refreshSpreadS: number;
+  peakRefreshPerS: number;
 }
 
 async function post(pool: Pool, path: string, body: unknown): Promise<void> {
-  const r = await pool.request({ method: 'POST', path, headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await pool.request({
+    method: 'POST',
+    path,
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await r.body.text();
   if (r.statusCode !== 200) throw new Error(`POST ${path}: ${r.statusCode} ${text}`);
 }
@@ -68,12 +109,22 @@ async function simStats(sim: Proc): Promise<{ total: number; maxConnections: num
 }
 
 /** When a refresh was due, and when the last one started (expiry counts from the request) and ended. */
-interface Sched { key: string; next: number; started: number; refreshed: number }
+interface Sched {
+  key: string;
+  next: number;
+  started: number;
+  refreshed: number;
+}
 function schedule(dataDir: string): Sched[] {
   const db = new Database(join(dataDir, 'wechat-scheduler.db'), { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT appid, type, sub, next_refresh_at AS next, expires_at - expires_in * 1000 AS started, refreshed_at AS refreshed FROM tasks').all() as Array<{ appid: string; type: number; sub: string; next: number; started: number; refreshed: number }>)
-      .map((r) => ({ key: `${r.appid}/${r.type}/${r.sub}`, next: r.next, started: r.started, refreshed: r.refreshed }));
+    return (
+      db
+        .prepare(
+          'SELECT appid, type, sub, next_refresh_at AS next, expires_at - expires_in * 1000 AS started, refreshed_at AS refreshed FROM tasks',
+        )
+        .all() as Array<{ appid: string; type: number; sub: string; next: number; started: number; refreshed: number }>
+    ).map((r) => ({ key: `${r.appid}/${r.type}/${r.sub}`, next: r.next, started: r.started, refreshed: r.refreshed }));
   } finally {
     db.close();
   }
@@ -95,7 +146,11 @@ async function runSize(n: number): Promise<Row> {
   const sim = await startSimulator(expiresIn);
   const dataDir = join(tempDir(), 'data');
   const serverOpts = {
-    wechatApi: sim.url, dataDir, token: TOKEN, workers: opt.workers, extra: opt.wechatConcurrency !== 32 ? ['--config', writeConfig()] : [],
+    wechatApi: sim.url,
+    dataDir,
+    token: TOKEN,
+    workers: opt.workers,
+    extra: opt.wechatConcurrency !== 32 ? ['--config', writeConfig()] : [],
     nodeArgs: opt.nodeArgs ? opt.nodeArgs.split(' ') : undefined,
     env: opt.env ? Object.fromEntries(opt.env.split(' ').map((kv) => kv.split('=') as [string, string])) : undefined,
   };
@@ -109,7 +164,13 @@ async function runSize(n: number): Promise<Row> {
   // wrk (not an undici Pool in this process) so the load generator leaves the 2 cores to the server;
   // it names the apps wxapp + 7-digit index, 0..apps-1, as the sampler below expects.
   const t0 = Date.now();
-  const load = await wrkRegister({ url: server.url, total: apps, prefix: 'wxapp', token: TOKEN, connections: opt.concurrency });
+  const load = await wrkRegister({
+    url: server.url,
+    total: apps,
+    prefix: 'wxapp',
+    token: TOKEN,
+    connections: opt.concurrency,
+  });
   const regCpuS = cpuSeconds(tree(server.pid)) - cpu0;
   await verifyApps(server.url, TOKEN, 'wxapp', apps);
   let registered = 0;
@@ -118,13 +179,19 @@ async function runSize(n: number): Promise<Row> {
     const tasks: unknown[] = registered === 0 ? [{ type: 3, params: { component_verify_ticket: 'ticket-bench' } }] : [];
     const end = Math.min(authorizers, registered + opt.batch - tasks.length);
     for (let i = registered; i < end; i++) {
-      tasks.push({ type: 4, authorizer_appid: `wxauth${String(i).padStart(7, '0')}`, params: { authorizer_refresh_token: `rt-${i}` } });
+      tasks.push({
+        type: 4,
+        authorizer_appid: `wxauth${String(i).padStart(7, '0')}`,
+        params: { authorizer_refresh_token: `rt-${i}` },
+      });
     }
     registered = end;
     await post(pool, '/registe', { appid: COMPONENT, appsecret: 'component-secret', tasks });
   } while (registered < authorizers);
   const regDone = Date.now();
-  const allFetchedS = (regDone - t0) / 1000 + (await waitUntil('every task fetched', async () => (await readyCount(pool)) >= n, opt.timeout, 500));
+  const allFetchedS =
+    (regDone - t0) / 1000 +
+    (await waitUntil('every task fetched', async () => (await readyCount(pool)) >= n, opt.timeout, 500));
   const pids = tree(server.pid);
   const rssNow = rssMb(pids);
   const rssPerProcess = pids.map((p, i) => `${i === 0 ? 'supervisor' : 'generation'} ${fmt(rssMb([p]))}`).join(', ');
@@ -138,16 +205,41 @@ async function runSize(n: number): Promise<Row> {
   const heapsSettled = await heaps(pool);
   const regSeconds = (regDone - t0) / 1000;
   const firstPhase = {
-    n, apps, authorizers, expiresIn, regSeconds, regPerSec: load.perS, regPerCpuS: apps / Math.max(0.01, regCpuS), loaderMsPerReg: (load.loaderCpuS * 1000) / apps, tasksPerSec: n / regSeconds, allFetchedS,
-    rssMb: rssNow, rssPeakMb: peak, rssPerProcess, heaps: heapFigures, rssSettled, heapsSettled, cpuS, maxOutbound,
+    n,
+    apps,
+    authorizers,
+    expiresIn,
+    regSeconds,
+    regPerSec: load.perS,
+    regPerCpuS: apps / Math.max(0.01, regCpuS),
+    loaderMsPerReg: (load.loaderCpuS * 1000) / apps,
+    tasksPerSec: n / regSeconds,
+    allFetchedS,
+    rssMb: rssNow,
+    rssPeakMb: peak,
+    rssPerProcess,
+    heaps: heapFigures,
+    rssSettled,
+    heapsSettled,
+    cpuS,
+    maxOutbound,
   };
   if (opt.quick) {
     await pool.close();
     await server.stop();
     await sim.stop();
     return {
-      ...firstPhase, restartListenS: NaN, restoreS: NaN, refetches: NaN,
-      latP50: NaN, latP99: NaN, latMax: NaN, latStartP99: NaN, refreshed: 0, refreshSpreadS: 0, peakRefreshPerS: 0,
+      ...firstPhase,
+      restartListenS: NaN,
+      restoreS: NaN,
+      refetches: NaN,
+      latP50: NaN,
+      latP99: NaN,
+      latMax: NaN,
+      latStartP99: NaN,
+      refreshed: 0,
+      refreshSpreadS: 0,
+      peakRefreshPerS: 0,
     };
   }
 
@@ -163,11 +255,21 @@ async function runSize(n: number): Promise<Row> {
   pool = new Pool(server.url, { connections: 16, pipelining: 1 });
   // Restored = every task answers its value (a sample across the whole key space) and the metrics see all of them ready.
   const sample = Array.from({ length: 200 }, (_, k) => Math.floor((k * apps) / 200));
-  const restoreS = restartListenS + (await waitUntil('values served after restart', async () => {
-    const answers = await Promise.all(sample.map((i) => get(pool, `/task/wxapp${String(i).padStart(7, '0')}/0`)));
-    const auth0 = authorizers > 0 ? await get(pool, `/task/${COMPONENT}/4?authorizer_appid=wxauth${String(authorizers - 1).padStart(7, '0')}`) : { status: 200 };
-    return answers.every((a) => a.status === 200) && auth0.status === 200 && (await readyCount(pool)) >= n;
-  }, 60, 20));
+  const restoreS =
+    restartListenS +
+    (await waitUntil(
+      'values served after restart',
+      async () => {
+        const answers = await Promise.all(sample.map((i) => get(pool, `/task/wxapp${String(i).padStart(7, '0')}/0`)));
+        const auth0 =
+          authorizers > 0
+            ? await get(pool, `/task/${COMPONENT}/4?authorizer_appid=wxauth${String(authorizers - 1).padStart(7, '0')}`)
+            : { status: 200 };
+        return answers.every((a) => a.status === 200) && auth0.status === 200 && (await readyCount(pool)) >= n;
+      },
+      60,
+      20,
+    ));
   await sleep(3000); // the shards have loaded and set their timers by now
   const windowEnd = Date.now();
   const due = before.filter((s) => s.next <= windowEnd).length;
@@ -193,9 +295,17 @@ async function runSize(n: number): Promise<Row> {
   await server.stop();
   await sim.stop();
   return {
-    ...firstPhase, restartListenS, restoreS, refetches,
-    latP50: percentile(late, 50) / 1000, latP99: percentile(late, 99) / 1000, latMax: Math.max(...late) / 1000, latStartP99: percentile(lateStart, 99) / 1000, refreshed: late.length,
-    refreshSpreadS: secs.length ? Math.max(...secs) - Math.min(...secs) + 1 : 0, peakRefreshPerS: Math.max(0, ...perSecond.values()),
+    ...firstPhase,
+    restartListenS,
+    restoreS,
+    refetches,
+    latP50: percentile(late, 50) / 1000,
+    latP99: percentile(late, 99) / 1000,
+    latMax: Math.max(...late) / 1000,
+    latStartP99: percentile(lateStart, 99) / 1000,
+    refreshed: late.length,
+    refreshSpreadS: secs.length ? Math.max(...secs) - Math.min(...secs) + 1 : 0,
+    peakRefreshPerS: Math.max(0, ...perSecond.values()),
   };
 }
 
@@ -213,8 +323,15 @@ async function main(): Promise<void> {
     process.stderr.write(`size ${n}: ${JSON.stringify(row)}\n`);
     rows.push(row);
   }
-  console.log(`\nscale — ${opt.workers} shard threads, wechatConcurrency ${opt.wechatConcurrency}/shard, ${opt.concurrency} concurrent registration clients, ${Math.round(opt.authorizers * 100)} % of tasks type-4 authorizers of one component (batches of ${opt.batch})`);
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}\n`);
+  console.log(
+    `\nscale — ${opt.workers} shard threads, wechatConcurrency ${opt.wechatConcurrency}/shard, ${opt.concurrency} concurrent registration clients, ${Math.round(opt.authorizers * 100)} % of tasks type-4 authorizers of one component (batches of ${opt.batch})`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}\n`,
+  );
   const cols: Array<[string, (r: Row) => string, string?]> = [
     ['tasks', (r) => String(r.n)],
     ['type-0 apps', (r) => String(r.apps)],
@@ -244,7 +361,12 @@ async function main(): Promise<void> {
     ['refreshes spread over s', (r) => String(r.refreshSpreadS)],
     ['peak refreshes in one s', (r) => String(r.peakRefreshPerS)],
   ];
-  console.log(table(['figure', ...rows.map((r) => `${r.n}`), 'target'], cols.map(([name, f, target]) => [name, ...rows.map(f), target ?? ''])));
+  console.log(
+    table(
+      ['figure', ...rows.map((r) => `${r.n}`), 'target'],
+      cols.map(([name, f, target]) => [name, ...rows.map(f), target ?? '']),
+    ),
+  );
 }
 
 main().catch((e: Error) => {

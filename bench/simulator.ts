@@ -22,19 +22,45 @@ import { cpuSplit, rssMb, threadCpu } from './lib/proc-stats.js';
 import { BIN, sleep, startSimulator, type Proc } from './lib/procs.js';
 import { wrkSimToken, type WrkSimTokenOptions } from './lib/wrk-sim-token.js';
 
-const opt = flags({ tokens: 100000, calls: 10000, rounds: 16, connections: 64, authorizers: 0.1, expiresIn: 7200, wrkThreads: 1, before: '', prof: '' });
+const opt = flags({
+  tokens: 100000,
+  calls: 10000,
+  rounds: 16,
+  connections: 64,
+  authorizers: 0.1,
+  expiresIn: 7200,
+  wrkThreads: 1,
+  before: '',
+  prof: '',
+});
 const COMPONENT = 'wxbenchcomp';
 const every = opt.authorizers > 0 ? Math.round(1 / opt.authorizers) : 0;
 const authorizers = every > 0 ? Math.ceil(opt.tokens / every) : 0;
 const apps = opt.tokens - authorizers;
 
-interface Sim { name: string; proc: Proc; componentToken: string }
-interface Sample { perS: number; cpuMsPerCall: number; userMsPerCall: number; mainMsPerCall: number; loaderMsPerCall: number; p99Ms: number; load1: number }
+interface Sim {
+  name: string;
+  proc: Proc;
+  componentToken: string;
+}
+interface Sample {
+  perS: number;
+  cpuMsPerCall: number;
+  userMsPerCall: number;
+  mainMsPerCall: number;
+  loaderMsPerCall: number;
+  p99Ms: number;
+  load1: number;
+}
 
 async function componentToken(url: string): Promise<string> {
   const r = await fetch(`${url}/cgi-bin/component/api_component_token`, {
     method: 'POST',
-    body: JSON.stringify({ component_appid: COMPONENT, component_appsecret: 'cs', component_verify_ticket: 'ticket@@@bench' }),
+    body: JSON.stringify({
+      component_appid: COMPONENT,
+      component_appsecret: 'cs',
+      component_verify_ticket: 'ticket@@@bench',
+    }),
   });
   const body = (await r.json()) as { component_access_token?: string };
   if (!body.component_access_token) throw new Error(`component token: ${JSON.stringify(body)}`);
@@ -49,8 +75,19 @@ function mainThreadCpu(pid: number): number {
 /** `count` calls from index `start`; the simulator's CPU around them. */
 async function drive(sim: Sim, count: number, start: number, runId: string): Promise<Sample> {
   const load: WrkSimTokenOptions = {
-    url: sim.proc.url, count, start, apps, appPrefix: 'wxs', every, authorizers, authPrefix: 'wxa',
-    componentAppid: COMPONENT, componentToken: sim.componentToken, runId, connections: opt.connections, threads: opt.wrkThreads,
+    url: sim.proc.url,
+    count,
+    start,
+    apps,
+    appPrefix: 'wxs',
+    every,
+    authorizers,
+    authPrefix: 'wxa',
+    componentAppid: COMPONENT,
+    componentToken: sim.componentToken,
+    runId,
+    connections: opt.connections,
+    threads: opt.wrkThreads,
   };
   const c0 = cpuSplit([sim.proc.pid]);
   const m0 = mainThreadCpu(sim.proc.pid);
@@ -61,24 +98,42 @@ async function drive(sim: Sim, count: number, start: number, runId: string): Pro
   const main = mainThreadCpu(sim.proc.pid) - m0;
   const user = c1.user - c0.user;
   const cpu = user + c1.system - c0.system;
-  return { perS: r.perS, cpuMsPerCall: (cpu * 1000) / count, userMsPerCall: (user * 1000) / count, mainMsPerCall: (main * 1000) / count, loaderMsPerCall: (r.loaderCpuS * 1000) / count, p99Ms: r.p99Ms, load1: loadavg()[0] };
+  return {
+    perS: r.perS,
+    cpuMsPerCall: (cpu * 1000) / count,
+    userMsPerCall: (user * 1000) / count,
+    mainMsPerCall: (main * 1000) / count,
+    loaderMsPerCall: (r.loaderCpuS * 1000) / count,
+    p99Ms: r.p99Ms,
+    load1: loadavg()[0],
+  };
 }
 
-const line = (what: string, s: Sample) => `${what}: ${fmt(s.perS)} calls/s, simulator ${fmt(s.cpuMsPerCall, 4)} ms CPU/call ` +
+const line = (what: string, s: Sample) =>
+  `${what}: ${fmt(s.perS)} calls/s, simulator ${fmt(s.cpuMsPerCall, 4)} ms CPU/call ` +
   `(user ${fmt(s.userMsPerCall, 4)}, main thread ${fmt(s.mainMsPerCall, 4)}), ` +
   `wrk ${fmt(s.loaderMsPerCall, 4)} ms CPU/call, p99 ${fmt(s.p99Ms, 1)} ms, load ${fmt(s.load1, 1)}`;
 
-const targets = [{ name: 'current', bin: BIN }, ...String(opt.before).split(',').filter(Boolean).map((b) => {
-  const c = checkout(b);
-  return { name: c.name, bin: c.bin };
-})];
+const targets = [
+  { name: 'current', bin: BIN },
+  ...String(opt.before)
+    .split(',')
+    .filter(Boolean)
+    .map((b) => {
+      const c = checkout(b);
+      return { name: c.name, bin: c.bin };
+    }),
+];
 const sims: Sim[] = [];
 for (const t of targets) {
   const proc = await startSimulator(opt.expiresIn, t.bin, opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : []);
   const sim = { name: t.name, proc, componentToken: await componentToken(proc.url) };
   sims.push(sim);
   const fill = await drive(sim, opt.tokens, 0, 'fill');
-  console.log(line(`fill ${sim.name} (${opt.tokens} apps, first call each)`, fill) + `, RSS ${fmt(rssMb([proc.pid]))} MB, pid ${proc.pid}`);
+  console.log(
+    line(`fill ${sim.name} (${opt.tokens} apps, first call each)`, fill) +
+      `, RSS ${fmt(rssMb([proc.pid]))} MB, pid ${proc.pid}`,
+  );
 }
 
 const results = new Map<string, Sample[]>(sims.map((s) => [s.name, []]));
@@ -91,22 +146,53 @@ for (let round = 0; round < opt.rounds; round++) {
   }
 }
 
-console.log(`\nsimulator — ${opt.tokens} apps filled (${apps} token apps, ${authorizers} authorizers), then ${opt.calls} calls per round ` +
-  `(every ${every || '-'}th an authorizer call), ${opt.connections} connections, expires_in ${opt.expiresIn} s`);
-console.log(table(['simulator', 'calls/s', 'sim CPU ms/call', 'of it user', 'main thread', 'wrk CPU ms/call', 'p99 ms', 'RSS MB (end)', 'rounds (sim CPU ms/call)'], sims.map((sim) => {
-  const rs = results.get(sim.name)!;
-  return [sim.name, fmt(median(rs.map((r) => r.perS))), fmt(median(rs.map((r) => r.cpuMsPerCall)), 4),
-    fmt(median(rs.map((r) => r.userMsPerCall)), 4), fmt(median(rs.map((r) => r.mainMsPerCall)), 4), fmt(median(rs.map((r) => r.loaderMsPerCall)), 4),
-    fmt(median(rs.map((r) => r.p99Ms)), 1), fmt(rssMb([sim.proc.pid])), rs.map((r) => fmt(r.cpuMsPerCall, 4)).join(' ')];
-})));
+console.log(
+  `\nsimulator — ${opt.tokens} apps filled (${apps} token apps, ${authorizers} authorizers), then ${opt.calls} calls per round ` +
+    `(every ${every || '-'}th an authorizer call), ${opt.connections} connections, expires_in ${opt.expiresIn} s`,
+);
+console.log(
+  table(
+    [
+      'simulator',
+      'calls/s',
+      'sim CPU ms/call',
+      'of it user',
+      'main thread',
+      'wrk CPU ms/call',
+      'p99 ms',
+      'RSS MB (end)',
+      'rounds (sim CPU ms/call)',
+    ],
+    sims.map((sim) => {
+      const rs = results.get(sim.name)!;
+      return [
+        sim.name,
+        fmt(median(rs.map((r) => r.perS))),
+        fmt(median(rs.map((r) => r.cpuMsPerCall)), 4),
+        fmt(median(rs.map((r) => r.userMsPerCall)), 4),
+        fmt(median(rs.map((r) => r.mainMsPerCall)), 4),
+        fmt(median(rs.map((r) => r.loaderMsPerCall)), 4),
+        fmt(median(rs.map((r) => r.p99Ms)), 1),
+        fmt(rssMb([sim.proc.pid])),
+        rs.map((r) => fmt(r.cpuMsPerCall, 4)).join(' '),
+      ];
+    }),
+  ),
+);
 // Per-round ratios against the first simulator (same round, so a burst of load elsewhere hits both alike).
 for (const sim of sims.slice(1)) {
   const cur = results.get(sims[0].name)!;
   const other = results.get(sim.name)!;
-  for (const [what, pick] of [['sim CPU per call', (r: Sample) => r.cpuMsPerCall], ['sim user CPU per call', (r: Sample) => r.userMsPerCall],
-    ['calls/s', (r: Sample) => r.perS]] as const) {
+  for (const [what, pick] of [
+    ['sim CPU per call', (r: Sample) => r.cpuMsPerCall],
+    ['sim user CPU per call', (r: Sample) => r.userMsPerCall],
+    ['calls/s', (r: Sample) => r.perS],
+  ] as const) {
     const ratios = cur.map((r, i) => pick(r) / pick(other[i]));
-    console.log(`${sims[0].name}/${sim.name} ${what}`.padEnd(50) + `${ratios.map((x) => fmt(x, 2)).join(' ')}  median ${fmt(median(ratios), 2)}`);
+    console.log(
+      `${sims[0].name}/${sim.name} ${what}`.padEnd(50) +
+        `${ratios.map((x) => fmt(x, 2)).join(' ')}  median ${fmt(median(ratios), 2)}`,
+    );
   }
 }
 for (const sim of sims) await sim.proc.stop();

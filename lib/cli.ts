@@ -12,14 +12,31 @@ export function normaliseArgv(args: string[]): string[] {
 }
 
 interface ServerFlags {
-  port?: string; host?: string; dataDir?: string; wechatApi?: string; token?: string; config?: string;
-  workers?: string; logLevel?: string; wechatTimeout?: string; refreshInterval?: string; stableToken?: boolean;
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  wechatApi?: string;
+  token?: string;
+  config?: string;
+  workers?: string;
+  logLevel?: string;
+  wechatTimeout?: string;
+  refreshInterval?: string;
+  stableToken?: boolean;
 }
 
 function toRawOptions(f: ServerFlags): RawOptions {
   const raw: RawOptions = {
-    port: f.port, host: f.host, dataDir: f.dataDir, wechatApi: f.wechatApi, token: f.token, configFile: f.config,
-    workers: f.workers, logLevel: f.logLevel, wechatTimeoutMs: f.wechatTimeout, refreshMinIntervalMs: f.refreshInterval,
+    port: f.port,
+    host: f.host,
+    dataDir: f.dataDir,
+    wechatApi: f.wechatApi,
+    token: f.token,
+    configFile: f.config,
+    workers: f.workers,
+    logLevel: f.logLevel,
+    wechatTimeoutMs: f.wechatTimeout,
+    refreshMinIntervalMs: f.refreshInterval,
     stableToken: f.stableToken,
   };
   // Unset flags must not hide the environment or the config file.
@@ -28,7 +45,8 @@ function toRawOptions(f: ServerFlags): RawOptions {
 }
 
 function simulatorPort(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(`invalid port "${v}": must be an integer from 0 to 65535`);
+  if (!/^\d+$/.test(v) || Number(v) > 65535)
+    throw new ConfigError(`invalid port "${v}": must be an integer from 0 to 65535`);
   return Number(v);
 }
 
@@ -41,7 +59,10 @@ function program(): Command {
     .option('--host <addr>', 'bind address (default 0.0.0.0)')
     .option('--data-dir <dir>', 'where registrations and tokens are kept (default ./data)')
     .option('--wechat-api <url>', 'base URL of the WeChat API (default https://api.weixin.qq.com)')
-    .option('--token <t>', 'API token(s), comma-separated; prefer env WECHAT_SCHEDULER_TOKEN or the config file: a command line is visible to every user')
+    .option(
+      '--token <t>',
+      'API token(s), comma-separated; prefer env WECHAT_SCHEDULER_TOKEN or the config file: a command line is visible to every user',
+    )
     .option('--config <file>', 'JSON config file, re-read on SIGHUP; flags win over it')
     .option('--workers <n>', 'worker threads that own the apps (default: CPU count)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)')

@@ -117,7 +117,19 @@ export function readConfigFile(file: string): RawOptions {
   }
   const obj = parsed as Record<string, unknown>;
   const out: RawOptions = {};
-  const known = new Set<string>([...Object.keys(DEFAULTS), 'dataDir', 'tokens', 'workers', 'notifySecret', 'port', 'host', 'trustedProxy', 'callbackHosts', 'shardHeapMb', 'compat']);
+  const known = new Set<string>([
+    ...Object.keys(DEFAULTS),
+    'dataDir',
+    'tokens',
+    'workers',
+    'notifySecret',
+    'port',
+    'host',
+    'trustedProxy',
+    'callbackHosts',
+    'shardHeapMb',
+    'compat',
+  ]);
   for (const [k, v] of Object.entries(obj)) {
     if (!known.has(k)) throw new ConfigError(`config file ${file}: unknown setting "${k}"`);
     (out as Record<string, unknown>)[k] = v;
@@ -127,9 +139,11 @@ export function readConfigFile(file: string): RawOptions {
 
 function int(name: string, v: unknown, min: number, max: number): number {
   const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
-  if (!/^\d+$/.test(s)) throw new ConfigError(`invalid ${name} "${String(v)}": must be an integer from ${min} to ${max}`);
+  if (!/^\d+$/.test(s))
+    throw new ConfigError(`invalid ${name} "${String(v)}": must be an integer from ${min} to ${max}`);
   const n = Number(s);
-  if (n < min || n > max) throw new ConfigError(`invalid ${name} "${String(v)}": must be an integer from ${min} to ${max}`);
+  if (n < min || n > max)
+    throw new ConfigError(`invalid ${name} "${String(v)}": must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -147,19 +161,26 @@ function bool(name: string, v: unknown): boolean {
 
 /** A token must be sendable as `Authorization: Bearer <token>`; say so at start rather than answer 401 forever. */
 function checkTokenText(token: string, where: string): string {
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(`invalid ${where}: an API token must be printable ASCII without spaces`);
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new ConfigError(`invalid ${where}: an API token must be printable ASCII without spaces`);
   return token;
 }
 
 function tokenRules(v: unknown): ApiTokenRule[] {
   if (v === undefined) return [];
   if (typeof v === 'string') {
-    return v.split(',').map((t) => t.trim()).filter(Boolean).map((token) => ({ token: checkTokenText(token, 'token'), readOnly: false }));
+    return v
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
+      .map((token) => ({ token: checkTokenText(token, 'token'), readOnly: false }));
   }
   if (!Array.isArray(v)) throw new ConfigError('invalid tokens: must be a comma-separated string or an array');
   return v.map((item, i) => {
-    if (typeof item === 'string' && item !== '') return { token: checkTokenText(item, `tokens[${i}]`), readOnly: false };
-    if (typeof item !== 'object' || item === null) throw new ConfigError(`invalid tokens[${i}]: must be a string or {token, appids?, readOnly?}`);
+    if (typeof item === 'string' && item !== '')
+      return { token: checkTokenText(item, `tokens[${i}]`), readOnly: false };
+    if (typeof item !== 'object' || item === null)
+      throw new ConfigError(`invalid tokens[${i}]: must be a string or {token, appids?, readOnly?}`);
     const r = item as Record<string, unknown>;
     const token = str(`tokens[${i}].token`, r.token);
     checkTokenText(token, `tokens[${i}].token`);
@@ -182,7 +203,8 @@ function wechatApi(v: unknown): string {
   } catch {
     throw new ConfigError(`invalid wechat-api "${s}": must be an absolute http(s) URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`invalid wechat-api "${s}": must be an absolute http(s) URL`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConfigError(`invalid wechat-api "${s}": must be an absolute http(s) URL`);
   return s.replace(/\/+$/, '');
 }
 
@@ -205,14 +227,32 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
     configFile,
     workers: m.workers === undefined ? Math.max(1, os.availableParallelism()) : int('workers', m.workers, 1, 256),
     logLevel: m.logLevel === undefined ? DEFAULTS.logLevel : logLevel(m.logLevel),
-    wechatTimeoutMs: m.wechatTimeoutMs === undefined ? DEFAULTS.wechatTimeoutMs : int('wechat-timeout', m.wechatTimeoutMs, 100, 600_000),
-    callbackTimeoutMs: m.callbackTimeoutMs === undefined ? DEFAULTS.callbackTimeoutMs : int('callbackTimeoutMs', m.callbackTimeoutMs, 100, 600_000),
-    refreshMinIntervalMs: m.refreshMinIntervalMs === undefined ? DEFAULTS.refreshMinIntervalMs : int('refresh-interval', m.refreshMinIntervalMs, 0, 86_400_000),
-    wechatConcurrency: m.wechatConcurrency === undefined ? DEFAULTS.wechatConcurrency : int('wechatConcurrency', m.wechatConcurrency, 1, 10_000),
+    wechatTimeoutMs:
+      m.wechatTimeoutMs === undefined
+        ? DEFAULTS.wechatTimeoutMs
+        : int('wechat-timeout', m.wechatTimeoutMs, 100, 600_000),
+    callbackTimeoutMs:
+      m.callbackTimeoutMs === undefined
+        ? DEFAULTS.callbackTimeoutMs
+        : int('callbackTimeoutMs', m.callbackTimeoutMs, 100, 600_000),
+    refreshMinIntervalMs:
+      m.refreshMinIntervalMs === undefined
+        ? DEFAULTS.refreshMinIntervalMs
+        : int('refresh-interval', m.refreshMinIntervalMs, 0, 86_400_000),
+    wechatConcurrency:
+      m.wechatConcurrency === undefined
+        ? DEFAULTS.wechatConcurrency
+        : int('wechatConcurrency', m.wechatConcurrency, 1, 10_000),
     notifySecret: m.notifySecret === undefined ? undefined : str('notify-secret', m.notifySecret),
     stableToken: m.stableToken === undefined ? DEFAULTS.stableToken : bool('stable-token', m.stableToken),
-    stableForceDailyLimit: m.stableForceDailyLimit === undefined ? DEFAULTS.stableForceDailyLimit : int('stableForceDailyLimit', m.stableForceDailyLimit, 0, 1_000_000),
-    stableForceIntervalSeconds: m.stableForceIntervalSeconds === undefined ? DEFAULTS.stableForceIntervalSeconds : int('stableForceIntervalSeconds', m.stableForceIntervalSeconds, 0, 86_400),
+    stableForceDailyLimit:
+      m.stableForceDailyLimit === undefined
+        ? DEFAULTS.stableForceDailyLimit
+        : int('stableForceDailyLimit', m.stableForceDailyLimit, 0, 1_000_000),
+    stableForceIntervalSeconds:
+      m.stableForceIntervalSeconds === undefined
+        ? DEFAULTS.stableForceIntervalSeconds
+        : int('stableForceIntervalSeconds', m.stableForceIntervalSeconds, 0, 86_400),
     trustedProxy: trustedProxies(m.trustedProxy),
     callbackHosts: m.callbackHosts === undefined ? undefined : callbackHostList(m.callbackHosts),
     // Only from the environment: a key in the config file would sit beside the data it protects.
@@ -224,16 +264,26 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): Config
 
 function trustedProxies(v: unknown): string[] {
   if (v === undefined) return [];
-  const list = typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+  const list =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v;
   if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && isAddressOrRange(x))) {
-    throw new ConfigError('invalid trustedProxy: must be an IP address, a CIDR range like 10.0.0.0/8, or a list of them');
+    throw new ConfigError(
+      'invalid trustedProxy: must be an IP address, a CIDR range like 10.0.0.0/8, or a list of them',
+    );
   }
   return list as string[];
 }
 
 function callbackHostList(v: unknown): string[] {
   if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && isHostPattern(x))) {
-    throw new ConfigError('invalid callbackHosts: must be a non-empty list of host names like "biz.example.com", "*.example.com" or "10.0.0.5:8080"');
+    throw new ConfigError(
+      'invalid callbackHosts: must be a non-empty list of host names like "biz.example.com", "*.example.com" or "10.0.0.5:8080"',
+    );
   }
   return v as string[];
 }
@@ -245,7 +295,10 @@ function checkedSecretKey(v: unknown): string {
 }
 
 function compatMode(v: unknown): 'v0' {
-  if (v !== 'v0') throw new ConfigError(`invalid compat "${String(v)}": the only mode is "v0" (answers as the original Go server gave them)`);
+  if (v !== 'v0')
+    throw new ConfigError(
+      `invalid compat "${String(v)}": the only mode is "v0" (answers as the original Go server gave them)`,
+    );
   return v;
 }
 

@@ -12,7 +12,10 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     level,
     base: { pid: process.pid, ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['appsecret', '*.appsecret', 'secret', '*.secret', 'authorization', '*.authorization'], censor: '[secret]' },
+    redact: {
+      paths: ['appsecret', '*.appsecret', 'secret', '*.secret', 'authorization', '*.authorization'],
+      censor: '[secret]',
+    },
     formatters: { level: (label) => ({ level: label }) },
   });
 }

@@ -50,7 +50,9 @@ export function refreshWindow(expiresAt: number, expiresInSec: number): { earlie
  */
 export function stableRefreshAt(expiresAt: number, expiresInSec: number, random: number = Math.random()): number {
   const spread = Math.min(10_000, 0.05 * expiresInSec * 1000);
-  return refreshAt(expiresAt, expiresInSec) + Math.min(1_000, spread) + Math.floor(random * Math.max(0, spread - 1_000));
+  return (
+    refreshAt(expiresAt, expiresInSec) + Math.min(1_000, spread) + Math.floor(random * Math.max(0, spread - 1_000))
+  );
 }
 
 /** A store that rejects writes is retried sooner than WeChat: it usually comes back by itself (space freed, a lock let go). */

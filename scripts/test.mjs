@@ -11,7 +11,9 @@ const args = process.argv.slice(2);
 const jobsAt = args.indexOf('--jobs');
 const jobs = jobsAt >= 0 ? Number(args.splice(jobsAt, 2)[1]) : Number(process.env.TEST_JOBS ?? 3);
 const filter = args[0] ? new RegExp(args[0]) : null;
-const files = readdirSync('test').filter((f) => f.endsWith('.test.ts') && (!filter || filter.test(f))).sort();
+const files = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts') && (!filter || filter.test(f)))
+  .sort();
 
 const started = Date.now();
 const results = [];
@@ -37,11 +39,15 @@ function runFile(file) {
 }
 
 const queue = [...files];
-await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-  for (let f = queue.shift(); f; f = queue.shift()) await runFile(f);
-}));
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) await runFile(f);
+  }),
+);
 
 const failed = results.filter((r) => r.code !== 0);
-console.log(`\n${results.length} test files, ${failed.length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s with ${jobs} at a time`);
+console.log(
+  `\n${results.length} test files, ${failed.length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s with ${jobs} at a time`,
+);
 for (const r of failed) console.log(`FAILED: ${r.file}`);
 process.exit(failed.length ? 1 : 0);

@@ -40,7 +40,8 @@ const require = createRequire(import.meta.url);
 function storedValue(dataDir: string, appid: string, type: number): string | null {
   const db = new Database(join(dataDir, STORE_FILE), { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare('SELECT value FROM tasks WHERE appid = ? AND type = ?').get(appid, type) as { value: string | null } | undefined;
+    const row = db.prepare('SELECT value FROM tasks WHERE appid = ? AND type = ?').get(appid, type) as
+      { value: string | null } | undefined;
     return row?.value ?? null;
   } finally {
     db.close();
@@ -101,15 +102,25 @@ test('a full disk: an error log line, retries with back-off, recovery by itself,
     // A passive refresh while nothing can be stored: never a value the store does not hold.
     for (let i = 0; i < 3; i++) {
       const r = await srv.api.post('/task/wxfull/0/refresh');
-      if (r.status === 200) assert.is(r.body.result, storedValue(dataDir, 'wxfull', 0), 'answered a value that was never stored');
+      if (r.status === 200)
+        assert.is(r.body.result, storedValue(dataDir, 'wxfull', 0), 'answered a value that was never stored');
       else assert.is(r.status, 503, r.text);
     }
-    const failures = await waitFor('two store write failures logged as errors', () => {
-      const lines = srv.logs().filter((l) => l.level === 'error' && /store/i.test(String(l.msg)) && l.appid === 'wxfull');
-      return lines.length >= 2 ? lines : undefined;
-    }, 40_000);
+    const failures = await waitFor(
+      'two store write failures logged as errors',
+      () => {
+        const lines = srv
+          .logs()
+          .filter((l) => l.level === 'error' && /store/i.test(String(l.msg)) && l.appid === 'wxfull');
+        return lines.length >= 2 ? lines : undefined;
+      },
+      40_000,
+    );
     const delays = failures.map((l) => Number(l.retryInMs));
-    assert.ok(delays.every((d) => d > 0), `retryInMs given: ${delays.join(',')}`);
+    assert.ok(
+      delays.every((d) => d > 0),
+      `retryInMs given: ${delays.join(',')}`,
+    );
     assert.ok(delays[1]! >= delays[0]!, `back-off grows: ${delays.join(',')}`);
     assert.ok((await sim.stats()).byApp.wxfull!.token > callsAtFull, 'the actor kept trying');
   } finally {
@@ -117,12 +128,17 @@ test('a full disk: an error log line, retries with back-off, recovery by itself,
     rmSync(`${filler}.tail`, { force: true });
   }
   // Space is back: the task recovers without a restart, and what it serves is what is stored.
-  const value = await waitFor('a value stored and served after the disk has room again', async () => {
-    const r = await srv.api.get('/task/wxfull/0');
-    if (r.status !== 200) return undefined;
-    const v = r.body.result as string;
-    return v === storedValue(dataDir, 'wxfull', 0) && (await sim.valid(v)) ? v : undefined;
-  }, 60_000, 250);
+  const value = await waitFor(
+    'a value stored and served after the disk has room again',
+    async () => {
+      const r = await srv.api.get('/task/wxfull/0');
+      if (r.status !== 200) return undefined;
+      const v = r.body.result as string;
+      return v === storedValue(dataDir, 'wxfull', 0) && (await sim.valid(v)) ? v : undefined;
+    },
+    60_000,
+    250,
+  );
   assert.ok(value);
   await srv.stop();
 });
@@ -139,7 +155,11 @@ test('an appsecret changed while a fetch with the old one is in flight is used r
   assert.is(r.status, 200, r.text);
   const value = await srv.api.awaitValue('wxresecret', 0);
   assert.ok(await sim.valid(value));
-  assert.is((await sim.stats()).byApp.wxresecret!.token, 2, 'one fetch with the old secret, one right after with the new');
+  assert.is(
+    (await sim.stats()).byApp.wxresecret!.token,
+    2,
+    'one fetch with the old secret, one right after with the new',
+  );
   await srv.stop();
 });
 
@@ -151,7 +171,12 @@ test('delete then re-register during a fetch: the late answer neither becomes no
     await sim.fault({ endpoint: 'token', appid: 'wxreborn', delayMs: 2000, times: 1 });
     const srv = await startServer({ wechatApi: sim.url });
     await srv.api.register({ appid: 'wxreborn', appsecret: 'sreborn', tasks: [{ type: 0 }] });
-    await waitFor('the first fetch to reach WeChat', async () => (await sim.stats()).byApp.wxreborn?.token === 1, 20_000, 20);
+    await waitFor(
+      'the first fetch to reach WeChat',
+      async () => (await sim.stats()).byApp.wxreborn?.token === 1,
+      20_000,
+      20,
+    );
     const firstCallAt = Date.now();
     assert.is((await srv.api.del('/app/wxreborn')).status, 200);
     assert.is((await srv.api.register({ appid: 'wxreborn', appsecret: 'sreborn', tasks: [{ type: 0 }] })).status, 200);
@@ -173,14 +198,21 @@ test('an outside writer holding the SQLite write lock does not freeze GET /task'
   await srv.api.register({ appid: 'wxlocked', appsecret: 'slocked', tasks: [{ type: 0 }] });
   const value = await srv.api.awaitValue('wxlocked', 0);
   // A backup tool: BEGIN IMMEDIATE from another process, held for 6 s.
-  const holder = spawn(process.execPath, ['-e', `
+  const holder = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
     const db = new Database(${JSON.stringify(join(srv.dataDir, STORE_FILE))});
     db.pragma('busy_timeout = 10000');
     db.exec('BEGIN IMMEDIATE');
     console.log('holding');
     setTimeout(() => { db.exec('COMMIT'); console.log('released'); }, 6000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   holder.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((r) => holder.on('exit', r));

@@ -22,8 +22,18 @@ test.after(() => {
 const pendingTasks = (body: unknown) => newApp(validateRegistration(body), Date.now()).tasks;
 
 const update = (appid: string, type: TaskType, sub: string, value: string) => ({
-  appid, type, sub, value, expiresAt: Date.now() + 60_000, state: 'ready' as const, lastError: null, refreshedAt: Date.now(),
-  nextRefreshAt: Date.now() + 50_000, authorizerAppid: type === 4 ? sub : null, fetchCount: 1, failCount: 0,
+  appid,
+  type,
+  sub,
+  value,
+  expiresAt: Date.now() + 60_000,
+  state: 'ready' as const,
+  lastError: null,
+  refreshedAt: Date.now(),
+  nextRefreshAt: Date.now() + 50_000,
+  authorizerAppid: type === 4 ? sub : null,
+  fetchCount: 1,
+  failCount: 0,
 });
 
 test('one-task app, then a second task, then back to one: every lookup answers as before', () => {
@@ -39,7 +49,9 @@ test('one-task app, then a second task, then back to one: every lookup answers a
   const served = found.ok ? TaskCache.servable(found.task, Date.now()) : null;
   assert.ok(served?.ok && served.body.toString() === '{"code":200,"message":"","result":"AT_1"}');
 
-  cache.registered(pendingTasks({ appid: 'wxone', appsecret: 's', tasks: [{ type: 1, params: { access_token: 'x' } }] }));
+  cache.registered(
+    pendingTasks({ appid: 'wxone', appsecret: 's', tasks: [{ type: 1, params: { access_token: 'x' } }] }),
+  );
   assert.is(cache.tasksOf('wxone').length, 2);
   const still = cache.find('wxone', 0, {});
   assert.ok(still.ok && still.task.value === 'AT_1', 'the first task survives becoming a multi-task app');
@@ -53,7 +65,13 @@ test('one-task app, then a second task, then back to one: every lookup answers a
 
 test('authorizers: selection by authorizer_appid, ambiguity without it, single authorizer by either key', () => {
   const cache = new TaskCache(store);
-  cache.registered(pendingTasks({ appid: 'wxcomp', appsecret: 's', tasks: [{ type: 4, authorizer_appid: 'wxa1', params: { authorizer_refresh_token: 'r' } }] }));
+  cache.registered(
+    pendingTasks({
+      appid: 'wxcomp',
+      appsecret: 's',
+      tasks: [{ type: 4, authorizer_appid: 'wxa1', params: { authorizer_refresh_token: 'r' } }],
+    }),
+  );
   cache.apply(update('wxcomp', 4, 'wxa1', 'AAT_1'));
   const only = cache.find('wxcomp', 4, {});
   assert.ok(only.ok && only.task.value === 'AAT_1');
@@ -62,7 +80,13 @@ test('authorizers: selection by authorizer_appid, ambiguity without it, single a
   const other = cache.find('wxcomp', 4, { authorizer_appid: 'wxa2' });
   assert.ok(!other.ok && other.error.status === 404);
 
-  cache.registered(pendingTasks({ appid: 'wxcomp', appsecret: 's', tasks: [{ type: 4, authorizer_appid: 'wxa2', params: { authorizer_refresh_token: 'r' } }] }));
+  cache.registered(
+    pendingTasks({
+      appid: 'wxcomp',
+      appsecret: 's',
+      tasks: [{ type: 4, authorizer_appid: 'wxa2', params: { authorizer_refresh_token: 'r' } }],
+    }),
+  );
   cache.apply(update('wxcomp', 4, 'wxa2', 'AAT_2'));
   const ambiguous = cache.find('wxcomp', 4, {});
   assert.ok(!ambiguous.ok && ambiguous.error.status === 400);

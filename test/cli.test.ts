@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { startSim, Sim } from './helpers/sim.js';
 import { BIN, startServer, stopAll, tempDir } from './helpers/server.js';
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
 

@@ -28,8 +28,10 @@ test.after(async () => {
 /** Requests the server counted for the task routes (GET /task and POST …/refresh), from /metrics. */
 async function taskRequests(): Promise<number> {
   const m = parseProm((await srv.api.get('/metrics')).text);
-  return sum(m, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type' }) +
-    sum(m, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh' });
+  return (
+    sum(m, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type' }) +
+    sum(m, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh' })
+  );
 }
 const simCalls = async (appid: string) => (await sim.stats()).byApp[appid] ?? { token: 0, ticket: 0 };
 
@@ -65,7 +67,7 @@ test('a cached value is used until shortly before expires_at (injected clock), t
   assert.is((await taskRequests()) - before, 2, 'a second request once inside the margin');
 });
 
-test('withToken(): a WeChat 40001 costs exactly one WeChat token call and returns the second run\'s result', async () => {
+test("withToken(): a WeChat 40001 costs exactly one WeChat token call and returns the second run's result", async () => {
   await srv.api.register({ appid: 'wxcliwt', appsecret: 's', tasks: [{ type: 0 }] });
   const first = await client.token('wxcliwt');
   const before = await simCalls('wxcliwt');
@@ -83,7 +85,7 @@ test('withToken(): a WeChat 40001 costs exactly one WeChat token call and return
   assert.is(seen[0], first);
   assert.is.not(seen[1], first, 'the second run had a new token');
   assert.is(results[0]?.errcode, 40001);
-  assert.is(result, results[1], 'the second run\'s result is returned');
+  assert.is(result, results[1], "the second run's result is returned");
   assert.is(result.errcode, 0);
   assert.ok(result.ticket);
   assert.is(after.token - before.token, 1, 'exactly one WeChat token call');
@@ -138,13 +140,18 @@ test('jsapiSignature() matches an independent SHA-1 of the JS-SDK string', async
   const page = 'https://biz.example.com/pay?order=1&from=singlemessage';
   const sig = await client.jsapiSignature('wxclijs', `${page}#/step2`);
   assert.is(sig.appId, 'wxclijs');
-  assert.ok(Number.isInteger(sig.timestamp) && Math.abs(sig.timestamp - Date.now() / 1000) < 3600, `timestamp ${sig.timestamp}`);
+  assert.ok(
+    Number.isInteger(sig.timestamp) && Math.abs(sig.timestamp - Date.now() / 1000) < 3600,
+    `timestamp ${sig.timestamp}`,
+  );
   assert.match(sig.nonceStr, /^[A-Za-z0-9]{8,32}$/);
-  const text = ['jsapi_ticket=' + ticket, 'noncestr=' + sig.nonceStr, 'timestamp=' + sig.timestamp, 'url=' + page].join('&');
+  const text = ['jsapi_ticket=' + ticket, 'noncestr=' + sig.nonceStr, 'timestamp=' + sig.timestamp, 'url=' + page].join(
+    '&',
+  );
   assert.is(sig.signature, createHash('sha1').update(text, 'utf8').digest('hex'));
 });
 
-test('an unknown app rejects with a SchedulerError: code 404 and the server\'s sentence', async () => {
+test("an unknown app rejects with a SchedulerError: code 404 and the server's sentence", async () => {
   const plain = await srv.api.get('/task/wxnotthere/0');
   assert.is(plain.status, 404);
   try {

@@ -23,7 +23,11 @@ function configFile(settings: Record<string, unknown>): string {
 
 test.before(async () => {
   sim = await startSim();
-  srv = await startServer({ wechatApi: sim.url, args: ['--config', configFile({ compat: 'v0', tokens: [TOKEN] })], token: TOKEN });
+  srv = await startServer({
+    wechatApi: sim.url,
+    args: ['--config', configFile({ compat: 'v0', tokens: [TOKEN] })],
+    token: TOKEN,
+  });
 });
 test.after(async () => {
   await stopAll();
@@ -46,16 +50,26 @@ test('a registration sent as text/plain (or with no Content-Type) succeeds', asy
   assert.equal(r.body, { code: 200, message: '', result: 'success' });
   const value = await srv.api.awaitValue('wxv0plain', 0);
   assert.ok(await sim.valid(value));
-  const form = await srv.api.call('POST', '/registe', { raw: JSON.stringify({ appid: 'wxv0form', appsecret: 's', tasks: [{ type: 0 }] }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const form = await srv.api.call('POST', '/registe', {
+    raw: JSON.stringify({ appid: 'wxv0form', appsecret: 's', tasks: [{ type: 0 }] }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.equal(form.body, { code: 200, message: '', result: 'success' });
   // fetch() labels a string body text/plain; a Blob without a type sends no Content-Type at all.
-  const bare = await fetch(`${srv.url}/registe`, { method: 'POST', body: new Blob([JSON.stringify({ appid: 'wxv0bare', appsecret: 's', tasks: [{ type: 0 }] })]), headers: { authorization: `Bearer ${TOKEN}` } });
+  const bare = await fetch(`${srv.url}/registe`, {
+    method: 'POST',
+    body: new Blob([JSON.stringify({ appid: 'wxv0bare', appsecret: 's', tasks: [{ type: 0 }] })]),
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   assert.equal(await bare.json(), { code: 200, message: '', result: 'success' });
   await srv.api.awaitValue('wxv0bare', 0);
 });
 
 test('a body that is not JSON is still refused, with code 400 at HTTP 200', async () => {
-  const r = await srv.api.call('POST', '/registe', { raw: 'appid=wx&appsecret=s', headers: { 'content-type': 'text/plain' } });
+  const r = await srv.api.call('POST', '/registe', {
+    raw: 'appid=wx&appsecret=s',
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.is(r.status, 200);
   assert.is(r.body.code, 400);
   assert.match(String(r.body.message), /must be a JSON object/);
@@ -86,10 +100,17 @@ test('the Node client reads the envelope code: an unknown app is still a Schedul
 
 test('without compat a text/plain registration is 415 at HTTP 415; an unknown compat mode stops the start', async () => {
   const plain = await startServer({ wechatApi: sim.url });
-  const r = await plain.api.call('POST', '/registe', { raw: JSON.stringify({ appid: 'wxv0x', appsecret: 's', tasks: [{ type: 0 }] }), headers: { 'content-type': 'text/plain' } });
+  const r = await plain.api.call('POST', '/registe', {
+    raw: JSON.stringify({ appid: 'wxv0x', appsecret: 's', tasks: [{ type: 0 }] }),
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.is(r.status, 415);
   assert.is(r.body.code, 415);
-  const bad = spawnSync(process.execPath, [BIN, '-p', '0', '--data-dir', join(tempDir(), 'd'), '--config', configFile({ compat: 'v1' })], { encoding: 'utf8', timeout: 20_000 });
+  const bad = spawnSync(
+    process.execPath,
+    [BIN, '-p', '0', '--data-dir', join(tempDir(), 'd'), '--config', configFile({ compat: 'v1' })],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   assert.is.not(bad.status, 0);
   assert.match(bad.stderr, /invalid compat "v1"/);
   assert.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);

@@ -27,8 +27,16 @@ let srv: RunningServer;
 let configFile: string;
 const pages: WatchedPage[] = [];
 
-interface TaskStatus { type: number; state: string; last_error: string | null; fetch_count: number }
-interface AppStatus { appid: string; tasks: TaskStatus[] }
+interface TaskStatus {
+  type: number;
+  state: string;
+  last_error: string | null;
+  fetch_count: number;
+}
+interface AppStatus {
+  appid: string;
+  tasks: TaskStatus[];
+}
 
 const writeConfig = (tokens: unknown[]) => writeFileSync(configFile, JSON.stringify({ tokens }));
 
@@ -37,8 +45,18 @@ test.before(async () => {
   if (typeof browser === 'string') return;
   sim = await startSim();
   configFile = join(tempDir(), 'config.json');
-  writeConfig([{ token: ADMIN }, { token: READER, readOnly: true }, { token: SCOPED, appids: ['wxcBeta'] }, { token: LATER_REVOKED }]);
-  srv = await startServer({ wechatApi: sim.url, args: ['--config', configFile, '--refresh-interval', '0'], token: ADMIN, workers: 1 });
+  writeConfig([
+    { token: ADMIN },
+    { token: READER, readOnly: true },
+    { token: SCOPED, appids: ['wxcBeta'] },
+    { token: LATER_REVOKED },
+  ]);
+  srv = await startServer({
+    wechatApi: sim.url,
+    args: ['--config', configFile, '--refresh-interval', '0'],
+    token: ADMIN,
+    workers: 1,
+  });
   await sim.addApp({ appid: 'wxcFail', secret: 'the-real-secret' });
   await sim.fault({ endpoint: 'token', appid: 'wxcHostile', errcode: 40164, errmsg: HOSTILE, times: 0 });
   for (const body of [
@@ -92,7 +110,12 @@ async function registerRefused(page: Page, appid: string, secret: string, key: s
 }
 
 /** Conditions on the page get longer than the API's: the page itself polls every 3 s. */
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200) => poll(what, probe, timeoutMs, intervalMs);
+const waitFor = <T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+) => poll(what, probe, timeoutMs, intervalMs);
 
 /** uvu has no skip: without a browser every test says why and passes nothing off as checked. */
 function browserTest(name: string, fn: () => Promise<void>): void {
@@ -115,17 +138,20 @@ browserTest('#token= is used, then removed from the address bar and never shown'
   const html = await page.content();
   assert.not.ok(html.includes(ADMIN), 'the token is not on the page');
   assert.ok(await page.locator('form.register').isVisible(), 'a write token sees the register form');
-  assert.ok(await page.locator('button.delete-app').count() > 0, 'and delete buttons');
+  assert.ok((await page.locator('button.delete-app').count()) > 0, 'and delete buttons');
 });
 
-browserTest('the page lists every app and task with its state; a failing task shows WeChat\'s errcode', async () => {
+browserTest("the page lists every app and task with its state; a failing task shows WeChat's errcode", async () => {
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcHostile').waitFor();
   const listed = (await srv.api.get('/apps?limit=1000')).body.result as unknown as { apps: AppStatus[] };
   assert.ok(listed.apps.length >= 4);
   for (const a of listed.apps) {
     for (const t of a.tasks) {
-      await waitFor(`${a.appid}/${t.type} to show ${t.state}`, async () => (await row(page, a.appid, t.type).locator('.state').textContent()) === t.state);
+      await waitFor(
+        `${a.appid}/${t.type} to show ${t.state}`,
+        async () => (await row(page, a.appid, t.type).locator('.state').textContent()) === t.state,
+      );
     }
   }
   assert.is(await row(page, 'wxcAlpha', 1).locator('.state').textContent(), 'ready');
@@ -133,7 +159,11 @@ browserTest('the page lists every app and task with its state; a failing task sh
   assert.is(await fail.locator('.state').textContent(), 'failing');
   assert.is(await fail.locator('.errcode').textContent(), 'errcode 40125');
   assert.match((await fail.locator('.error-text').textContent()) ?? '', /appsecret/);
-  assert.match((await row(page, 'wxcAlpha').locator('.countdown').first().textContent()) ?? '', /^\d+ (h|m|s)/, 'a countdown to expiry');
+  assert.match(
+    (await row(page, 'wxcAlpha').locator('.countdown').first().textContent()) ?? '',
+    /^\d+ (h|m|s)/,
+    'a countdown to expiry',
+  );
   assert.is(await page.locator('[data-total="apps"] .n').textContent(), String(listed.apps.length));
   assert.ok(Number(await page.locator('[data-total="failing"] .n').textContent()) >= 2);
   assert.is(await page.locator('th', { hasText: 'Owner' }).count(), 0, 'no owner column outside cluster mode');
@@ -145,15 +175,21 @@ browserTest('a WeChat errmsg with <img onerror> and <script> is shown as text an
   const cell = row(page, 'wxcHostile').locator('td.error');
   await cell.locator('.errcode').waitFor();
   const lastError = (await app('wxcHostile'))!.tasks[0]!.last_error!;
-  assert.ok(lastError.includes('<script>') && lastError.includes('onerror'), `the API passes the errmsg on: ${lastError}`);
+  assert.ok(
+    lastError.includes('<script>') && lastError.includes('onerror'),
+    `the API passes the errmsg on: ${lastError}`,
+  );
   assert.is(await cell.locator('.errcode').textContent(), 'errcode 40164');
   assert.is(await cell.locator('.error-text').textContent(), lastError.replace(/^WeChat errcode 40164: /, ''));
   assert.is(await cell.locator('img, script').count(), 0, 'no element was made from it');
   await page.waitForTimeout(500); // an onerror handler would have fired by now
   assert.is(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
   const w = pages.find((p) => p.page === page)!;
-  assert.not.ok(w.requests.some((u) => new URL(u).pathname.endsWith('/x')), 'the img was never loaded');
-  assert.is(await page.locator('script').count(), 1, 'only the page\'s own module');
+  assert.not.ok(
+    w.requests.some((u) => new URL(u).pathname.endsWith('/x')),
+    'the img was never loaded',
+  );
+  assert.is(await page.locator('script').count(), 1, "only the page's own module");
 });
 
 browserTest('a read-only token sees the data and no write control', async () => {
@@ -169,11 +205,16 @@ browserTest('registering through the form and deleting through the page change w
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcAlpha').waitFor();
   // The API's sentence next to the field it names.
-  assert.is(await registerRefused(page, 'not valid!', 'form-secret-1', 'appid'), 'appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.');
+  assert.is(
+    await registerRefused(page, 'not valid!', 'form-secret-1', 'appid'),
+    'appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.',
+  );
   await page.fill('#f-appid', 'wxcForm');
   await page.selectOption('#f-tasks-0-type', '2');
   await page.click('button[data-action="register"]');
-  const paramsError = page.locator('.field-error[data-field="tasks.0.type"], .field-error[data-field="tasks.0.params"]');
+  const paramsError = page.locator(
+    '.field-error[data-field="tasks.0.type"], .field-error[data-field="tasks.0.params"]',
+  );
   await waitFor('the task error', async () => (await paramsError.allTextContents()).join('').length > 0);
   assert.match((await paramsError.allTextContents()).join(''), /tasks\[0\]/);
   assert.is(await app('wxcForm'), null, 'nothing registered by refused attempts');
@@ -218,7 +259,10 @@ browserTest('an API error is a sentence: deleting an app someone else deleted me
   await row(page, 'wxcGone').locator('button.delete-app').click();
   assert.is((await srv.api.del('/app/wxcGone')).status, 200);
   await page.click('tr.confirm button.confirm-yes');
-  await waitFor('the 404 sentence', async () => (await outcome(page).textContent()) === 'The server answered 404: App wxcGone is not registered.');
+  await waitFor(
+    'the 404 sentence',
+    async () => (await outcome(page).textContent()) === 'The server answered 404: App wxcGone is not registered.',
+  );
 });
 
 browserTest('a 403 is a sentence: a token limited to one app registering another', async () => {
@@ -226,7 +270,10 @@ browserTest('a 403 is a sentence: a token limited to one app registering another
   await row(page, 'wxcBeta').waitFor();
   assert.match((await page.locator('header .who').textContent()) ?? '', /limited to some apps/);
   assert.is(await page.locator('tr[data-appid]').count(), 1, 'only its own app');
-  assert.is(await registerRefused(page, 'wxcOutside', 'outside-secret', 'form'), 'Not allowed (403): This API token may not access app wxcOutside. Ask for a token that may do this.');
+  assert.is(
+    await registerRefused(page, 'wxcOutside', 'outside-secret', 'form'),
+    'Not allowed (403): This API token may not access app wxcOutside. Ask for a token that may do this.',
+  );
   assert.is(await app('wxcOutside'), null);
 });
 
@@ -234,10 +281,26 @@ browserTest('search by appid prefix, filter by state, and paging', async () => {
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcAlpha').waitFor();
   await page.fill('input.search', 'wxcB');
-  await waitFor('only wxcBeta', async () => (await page.locator('tr[data-appid]').evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-appid')))])).join() === 'wxcBeta');
+  await waitFor(
+    'only wxcBeta',
+    async () =>
+      (
+        await page
+          .locator('tr[data-appid]')
+          .evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-appid')))])
+      ).join() === 'wxcBeta',
+  );
   await page.fill('input.search', '');
   await page.selectOption('select.state-filter', 'failing');
-  await waitFor('only failing apps', async () => (await page.locator('tr[data-appid]').evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-appid')))])).join() === 'wxcFail,wxcHostile');
+  await waitFor(
+    'only failing apps',
+    async () =>
+      (
+        await page
+          .locator('tr[data-appid]')
+          .evaluateAll((rows) => [...new Set(rows.map((r) => r.getAttribute('data-appid')))])
+      ).join() === 'wxcFail,wxcHostile',
+  );
   await page.selectOption('select.state-filter', '');
   await page.selectOption('select.page-size', '25');
   const extra = Array.from({ length: 30 }, (_, i) => `wxcPage${String(i).padStart(2, '0')}`);
@@ -248,7 +311,10 @@ browserTest('search by appid prefix, filter by state, and paging', async () => {
   await waitFor('the second page', async () => (await page.locator('.range').textContent()) === '26–30 of 30 apps');
   assert.is(await row(page, 'wxcPage25').count(), 1);
   await page.click('button.prev-page');
-  await waitFor('back to the first page', async () => (await page.locator('.range').textContent()) === '1–25 of 30 apps');
+  await waitFor(
+    'back to the first page',
+    async () => (await page.locator('.range').textContent()) === '1–25 of 30 apps',
+  );
   await Promise.all(extra.map((appid) => srv.api.del(`/app/${appid}`)));
 });
 
@@ -262,26 +328,32 @@ browserTest('the page updates by itself within 5 s', async () => {
   await row(page, 'wxcLive').waitFor({ state: 'detached', timeout: 30_000 });
 });
 
-browserTest('an owner column appears when /apps names owners (cluster mode; here added to the answer in the browser)', async () => {
-  const w = await openPage(browser as Browser);
-  pages.push(w);
-  // This server runs alone and reports no owner: the answer is given one on its way to the page.
-  await w.page.route(/\/apps\?/, async (route) => {
-    const res = await route.fetch();
-    const body = (await res.json()) as { result: { apps: Array<{ appid: string; owner?: string }> } };
-    for (const a of body.result.apps) a.owner = `instance-${a.appid.length % 3}`;
-    await route.fulfill({ response: res, json: body });
-  });
-  await w.page.goto(`${srv.url}/console#token=${ADMIN}`);
-  await row(w.page, 'wxcBeta').waitFor();
-  assert.is(await w.page.locator('th', { hasText: 'Owner' }).count(), 1);
-  assert.is(await row(w.page, 'wxcBeta').locator('td.owner').textContent(), 'instance-1');
-});
+browserTest(
+  'an owner column appears when /apps names owners (cluster mode; here added to the answer in the browser)',
+  async () => {
+    const w = await openPage(browser as Browser);
+    pages.push(w);
+    // This server runs alone and reports no owner: the answer is given one on its way to the page.
+    await w.page.route(/\/apps\?/, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { result: { apps: Array<{ appid: string; owner?: string }> } };
+      for (const a of body.result.apps) a.owner = `instance-${a.appid.length % 3}`;
+      await route.fulfill({ response: res, json: body });
+    });
+    await w.page.goto(`${srv.url}/console#token=${ADMIN}`);
+    await row(w.page, 'wxcBeta').waitFor();
+    assert.is(await w.page.locator('th', { hasText: 'Owner' }).count(), 1);
+    assert.is(await row(w.page, 'wxcBeta').locator('td.owner').textContent(), 'instance-1');
+  },
+);
 
 browserTest('a wrong token is a sentence, and typing the right one works', async () => {
   const page = await open('#token=not-a-token');
   await problem(page).waitFor();
-  assert.is(await problem(page).textContent(), 'The server refused the token (401): The API token is not valid. Type a valid API token.');
+  assert.is(
+    await problem(page).textContent(),
+    'The server refused the token (401): The API token is not valid. Type a valid API token.',
+  );
   await page.fill('input[name="token"]', ADMIN);
   await page.click('form.token-form button[type="submit"]');
   await row(page, 'wxcAlpha').waitFor();
@@ -294,7 +366,7 @@ browserTest('with no token at all the page asks for one', async () => {
   assert.match((await problem(page).textContent()) ?? '', /needs an API token/);
 });
 
-browserTest('中文 by the browser\'s language, and switchable to English', async () => {
+browserTest("中文 by the browser's language, and switchable to English", async () => {
   const page = await open(`#token=${ADMIN}`, 'zh-CN');
   await row(page, 'wxcFail').waitFor();
   assert.is(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
@@ -312,7 +384,15 @@ browserTest('a token removed from the config (SIGHUP) is told as an expired sess
   await row(page, 'wxcAlpha').waitFor();
   writeConfig([{ token: ADMIN }, { token: READER, readOnly: true }, { token: SCOPED, appids: ['wxcBeta'] }]);
   srv.signal('SIGHUP');
-  await waitFor('the revocation to be told', async () => /^The server no longer accepts this token \(401\)/.test((await problem(page).textContent({ timeout: 1000 })) ?? ''), 60_000, 500);
+  await waitFor(
+    'the revocation to be told',
+    async () =>
+      /^The server no longer accepts this token \(401\)/.test(
+        (await problem(page).textContent({ timeout: 1000 })) ?? '',
+      ),
+    60_000,
+    500,
+  );
   assert.ok(await page.locator('form.token-form').isVisible());
 });
 
@@ -331,7 +411,14 @@ browserTest('a server that went away is a sentence, and the page keeps working',
   const page = await open(`#token=${ADMIN}`);
   await row(page, 'wxcAlpha').waitFor();
   assert.is(await srv.stop(), 0);
-  await waitFor('the server-gone sentence', async () => (await problem(page).textContent({ timeout: 1000 })) === 'The server does not answer (it may be stopped or restarting). Trying again every 3 s.', 60_000, 250);
+  await waitFor(
+    'the server-gone sentence',
+    async () =>
+      (await problem(page).textContent({ timeout: 1000 })) ===
+      'The server does not answer (it may be stopped or restarting). Trying again every 3 s.',
+    60_000,
+    250,
+  );
   assert.is(await row(page, 'wxcAlpha').count(), 1, 'the last data stays on the page');
   await page.click('button.lang-zh');
   assert.match((await problem(page).textContent()) ?? '', /服务器没有响应/);

@@ -28,12 +28,25 @@ const SCOPED = 't-console-scoped';
 let sim: Sim;
 let srv: RunningServer;
 
-interface Page { total: number; next: string | null; apps: Array<{ appid: string; tasks: Array<{ state: string; fetch_count: number; fail_count: number }> }> }
+interface Page {
+  total: number;
+  next: string | null;
+  apps: Array<{ appid: string; tasks: Array<{ state: string; fetch_count: number; fail_count: number }> }>;
+}
 
 test.before(async () => {
   sim = await startSim();
   const config = join(tempDir(), 'config.json');
-  writeFileSync(config, JSON.stringify({ tokens: [{ token: ADMIN }, { token: READER, readOnly: true }, { token: SCOPED, appids: ['wxqB1', 'wxqZ9', 'wxqNone'] }] }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      tokens: [
+        { token: ADMIN },
+        { token: READER, readOnly: true },
+        { token: SCOPED, appids: ['wxqB1', 'wxqZ9', 'wxqNone'] },
+      ],
+    }),
+  );
   srv = await startServer({ wechatApi: sim.url, args: ['--config', config], token: ADMIN, workers: 1 });
 });
 test.after(async () => {
@@ -46,7 +59,14 @@ test('/console is one page whose policy forbids inline script and other origins;
   assert.is(page.status, 200, 'no token needed for the page itself');
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const csp = page.headers.get('content-security-policy') ?? '';
-  for (const d of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(d), d);
+  for (const d of [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+  ])
+    assert.ok(csp.includes(d), d);
   assert.not.match(csp, /unsafe|\*|https?:/);
   assert.is(page.headers.get('x-content-type-options'), 'nosniff');
   const scripts = [...page.text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
@@ -71,7 +91,11 @@ test('/console is one page whose policy forbids inline script and other origins;
     assert.is(r.headers.get('content-security-policy'), csp, name);
     if (name.endsWith('.js')) {
       assert.match(r.headers.get('content-type') ?? '', /^text\/javascript/);
-      assert.not.match(r.text, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, `${name} builds DOM with textContent only`);
+      assert.not.match(
+        r.text,
+        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/,
+        `${name} builds DOM with textContent only`,
+      );
       for (const m of r.text.matchAll(/from '\.\/([a-z-]+\.js)'/g)) queue.push(m[1]!);
     }
   }
@@ -95,15 +119,25 @@ test('/console/session: what the token may do, and the totals over the apps it m
   const tasks = all.apps.flatMap((a) => a.tasks);
   const count = (s: string) => tasks.filter((t) => t.state === s).length;
   assert.equal(admin, {
-    protected_mode: false, read_only: false, scoped: false,
+    protected_mode: false,
+    read_only: false,
+    scoped: false,
     totals: {
-      apps: all.total, tasks: { pending: count('pending'), ready: count('ready'), failing: count('failing') },
-      fetch_count: tasks.reduce((n, t) => n + t.fetch_count, 0), fail_count: tasks.reduce((n, t) => n + t.fail_count, 0),
+      apps: all.total,
+      tasks: { pending: count('pending'), ready: count('ready'), failing: count('failing') },
+      fetch_count: tasks.reduce((n, t) => n + t.fetch_count, 0),
+      fail_count: tasks.reduce((n, t) => n + t.fail_count, 0),
     },
   });
-  const reader = (await call(srv.url, 'GET', '/console/session', { token: READER })).body.result as Record<string, unknown>;
+  const reader = (await call(srv.url, 'GET', '/console/session', { token: READER })).body.result as Record<
+    string,
+    unknown
+  >;
   assert.is(reader.read_only, true);
-  const scoped = (await call(srv.url, 'GET', '/console/session', { token: SCOPED })).body.result as { scoped: boolean; totals: { apps: number; tasks: Record<string, number> } };
+  const scoped = (await call(srv.url, 'GET', '/console/session', { token: SCOPED })).body.result as {
+    scoped: boolean;
+    totals: { apps: number; tasks: Record<string, number> };
+  };
   assert.is(scoped.scoped, true);
   assert.is(scoped.totals.apps, 2, 'wxqB1 and wxqZ9; wxqNone is not registered');
   assert.equal(scoped.totals.tasks, { pending: 0, ready: 1, failing: 1 });
@@ -115,7 +149,10 @@ test('GET /apps?prefix=&state=&limit=&after= pages through exactly the matching 
   await sim.addApp({ appid: 'wxpOdd03', secret: 'right' });
   await Promise.all(names.map((appid) => srv.api.register({ appid, appsecret: 'a-secret', tasks: [{ type: 0 }] })));
   const totalOf = async (q: string) => ((await srv.api.get(`/apps?${q}`)).body.result as unknown as Page).total;
-  await waitFor('the two wrong secrets to be failing, the rest ready', async () => (await totalOf('prefix=wxp&state=failing')) === 2 && (await totalOf('prefix=wxp&state=ready')) === 38);
+  await waitFor(
+    'the two wrong secrets to be failing, the rest ready',
+    async () => (await totalOf('prefix=wxp&state=failing')) === 2 && (await totalOf('prefix=wxp&state=ready')) === 38,
+  );
   const walk = async (query: string, limit: number) => {
     const seen: string[] = [];
     let after = '';
@@ -139,17 +176,33 @@ test('GET /apps?prefix=&state=&limit=&after= pages through exactly the matching 
   assert.equal((await walk('prefix=wxpNothing', 5)).seen, []);
   // A prefix that is a whole appid, and one that sorts between apps.
   assert.equal((await walk('prefix=wxpEven10', 5)).seen, ['wxpEven10']);
-  assert.equal((await walk('prefix=wxpEven1', 50)).seen, ['wxpEven10', 'wxpEven12', 'wxpEven14', 'wxpEven16', 'wxpEven18']);
+  assert.equal((await walk('prefix=wxpEven1', 50)).seen, [
+    'wxpEven10',
+    'wxpEven12',
+    'wxpEven14',
+    'wxpEven16',
+    'wxpEven18',
+  ]);
 
   // A task that recovers leaves the failing list; a deleted app leaves every list.
   assert.is((await srv.api.register({ appid: 'wxpOdd01', appsecret: 'right', tasks: [{ type: 0 }] })).status, 200);
   assert.is((await srv.api.del('/app/wxpOdd03')).status, 200);
-  await waitFor('wxpOdd01 ready', async () => ((await srv.api.get('/apps?prefix=wxp&state=failing')).body.result as unknown as Page).total === 0);
-  assert.is(((await srv.api.get('/apps?prefix=wxpOdd0')).body.result as unknown as Page).total, 4, 'wxpOdd01, 05, 07, 09');
+  await waitFor(
+    'wxpOdd01 ready',
+    async () => ((await srv.api.get('/apps?prefix=wxp&state=failing')).body.result as unknown as Page).total === 0,
+  );
+  assert.is(
+    ((await srv.api.get('/apps?prefix=wxpOdd0')).body.result as unknown as Page).total,
+    4,
+    'wxpOdd01, 05, 07, 09',
+  );
 
   // The scoped token: the same query over its own apps only.
   const scoped = await call(srv.url, 'GET', '/apps?prefix=wxq&state=failing', { token: SCOPED });
-  assert.equal((scoped.body.result as unknown as Page).apps.map((a) => a.appid), ['wxqZ9']);
+  assert.equal(
+    (scoped.body.result as unknown as Page).apps.map((a) => a.appid),
+    ['wxqZ9'],
+  );
 });
 
 test('GET /apps without the new parameters answers as before; bad ones get a sentence', async () => {
@@ -176,12 +229,15 @@ test('the index follows the cache through thousands of changes (model check, acr
     const cache = new TaskCache(store);
     const index = new AppIndex(cache);
     let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     const model = new Map<string, Map<number, TaskState>>();
     const check = () => {
       for (const prefix of ['', 'wx1', 'wx12', 'wx9', 'wy']) {
         for (const state of [null, ...TASK_STATES]) {
-          const want = [...model].filter(([a, ts]) => a.startsWith(prefix) && (!state || [...ts.values()].includes(state))).map(([a]) => a).sort();
+          const want = [...model]
+            .filter(([a, ts]) => a.startsWith(prefix) && (!state || [...ts.values()].includes(state)))
+            .map(([a]) => a)
+            .sort();
           const got = index.page({ prefix, state, after: '', limit: 100_000 });
           assert.equal(got.appids, want, `prefix ${prefix} state ${state}`);
           assert.is(got.total, want.length);
@@ -197,12 +253,35 @@ test('the index follows the cache through thousands of changes (model check, acr
       const type = rand(2) === 0 ? TaskType.AccessToken : TaskType.JsapiTicket;
       const op = rand(10);
       if (op < 5) {
-        cache.registered(newApp(validateRegistration({ appid, appsecret: 's', tasks: [{ type, ...(type === 1 ? { params: { access_token: 'x' } } : {}) }] }), Date.now()).tasks);
-        if (!model.get(appid)?.has(type)) (model.get(appid) ?? model.set(appid, new Map()).get(appid)!).set(type, 'pending');
+        cache.registered(
+          newApp(
+            validateRegistration({
+              appid,
+              appsecret: 's',
+              tasks: [{ type, ...(type === 1 ? { params: { access_token: 'x' } } : {}) }],
+            }),
+            Date.now(),
+          ).tasks,
+        );
+        if (!model.get(appid)?.has(type))
+          (model.get(appid) ?? model.set(appid, new Map()).get(appid)!).set(type, 'pending');
       } else if (op < 8) {
         if (!model.get(appid)?.has(type)) return;
         const state = TASK_STATES[rand(3)]!;
-        cache.apply({ appid, type, sub: '', value: null, expiresAt: null, state, lastError: null, refreshedAt: null, nextRefreshAt: null, authorizerAppid: null, fetchCount: rand(5), failCount: rand(5) });
+        cache.apply({
+          appid,
+          type,
+          sub: '',
+          value: null,
+          expiresAt: null,
+          state,
+          lastError: null,
+          refreshedAt: null,
+          nextRefreshAt: null,
+          authorizerAppid: null,
+          fetchCount: rand(5),
+          failCount: rand(5),
+        });
         model.get(appid)!.set(type, state);
       } else if (op < 9) {
         cache.remove({ appid, type, sub: '' });

@@ -34,14 +34,26 @@ test.after(async () => {
 });
 
 test('40 apps notifying a dead host and a hanging params URL do not hold up another app on the same thread', async () => {
-  await Promise.all(Array.from({ length: 40 }, (_, i) =>
-    srv.api.register({ appid: `wxdead${i}`, appsecret: 's', tasks: [{ type: 0, notify: `${hangUrl}/notify` }] })));
-  await srv.api.register({ appid: 'wxparamshang', appsecret: 'sec-paramshang', tasks: [{ type: 1, params: `${hangUrl}/params` }] });
+  await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      srv.api.register({ appid: `wxdead${i}`, appsecret: 's', tasks: [{ type: 0, notify: `${hangUrl}/notify` }] }),
+    ),
+  );
+  await srv.api.register({
+    appid: 'wxparamshang',
+    appsecret: 'sec-paramshang',
+    tasks: [{ type: 1, params: `${hangUrl}/params` }],
+  });
   await sim.addApp({ appid: 'wxlive', secret: 's', expiresIn: 3 });
   await srv.api.register({ appid: 'wxlive', appsecret: 's', tasks: [{ type: 0, notify: `${biz.url}/live` }] });
 
   // The live app keeps refreshing on its 3 s schedule and its notifies arrive.
-  await waitFor('three refreshes of the live app', async () => (await sim.stats()).byApp.wxlive?.token >= 3, 25_000, 200);
+  await waitFor(
+    'three refreshes of the live app',
+    async () => (await sim.stats()).byApp.wxlive?.token >= 3,
+    25_000,
+    200,
+  );
   const liveNotifies = () => biz.received.filter((r) => r.path === '/live').length;
   await waitFor('three notifies of the live app', () => liveNotifies() >= 3, 10_000);
   // The front answers throughout. Asked right after a notify, the value has its whole 3 s ahead,
@@ -53,10 +65,14 @@ test('40 apps notifying a dead host and a hanging params URL do not hold up anot
     assert.is(r.status, 200);
   }
   // The app whose params URL hangs is failing with a sentence saying why, once the 5 s timeout passed.
-  const t = await waitFor('the params timeout', async () => {
-    const tasks = ((await srv.api.get('/apps/wxparamshang')).body.result as { tasks: Json[] }).tasks;
-    return tasks[0].state === 'failing' ? tasks[0] : undefined;
-  }, 20_000);
+  const t = await waitFor(
+    'the params timeout',
+    async () => {
+      const tasks = ((await srv.api.get('/apps/wxparamshang')).body.result as { tasks: Json[] }).tasks;
+      return tasks[0].state === 'failing' ? tasks[0] : undefined;
+    },
+    20_000,
+  );
   assert.match(String(t.last_error), /params/i, String(t.last_error));
   // Every dead-notify app still got its value.
   for (let i = 0; i < 40; i += 13) assert.is((await srv.api.get(`/task/wxdead${i}/0`)).status, 200);

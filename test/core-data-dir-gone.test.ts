@@ -26,14 +26,28 @@ test('rm -rf of the data dir: an error line, /healthz 503, writes 503, fetched v
   assert.is((await srv.api.get('/healthz')).status, 200);
 
   rmSync(srv.dataDir, { recursive: true, force: true });
-  const health = await waitFor('/healthz to say so', async () => {
-    const r = await srv.api.get('/healthz');
-    return r.status === 503 ? r : undefined;
-  }, 20_000);
+  const health = await waitFor(
+    '/healthz to say so',
+    async () => {
+      const r = await srv.api.get('/healthz');
+      return r.status === 503 ? r : undefined;
+    },
+    20_000,
+  );
   assert.match(String(health.body.message), new RegExp(`The data directory .* was removed while the server ran`));
   // The line may reach our pipe after the answer that followed it.
-  await waitFor('the error line', async () =>
-    srv.logs().some((l) => l.level === 'error' && l.msg === 'the store file is gone from the data directory; writes are refused until a restart') || undefined, 20_000);
+  await waitFor(
+    'the error line',
+    async () =>
+      srv
+        .logs()
+        .some(
+          (l) =>
+            l.level === 'error' &&
+            l.msg === 'the store file is gone from the data directory; writes are refused until a restart',
+        ) || undefined,
+    20_000,
+  );
 
   // Fast registration path and Koa alike.
   const reg = await srv.api.register({ appid: 'wxgone2', appsecret: 'gone-secret-2', tasks: [{ type: 0 }] });

@@ -25,21 +25,35 @@ test('kill -9, then restart on the same data dir: every value served at once, ze
   const first = await startServer({ wechatApi: sim.url, dataDir });
   await first.api.register({ appid: 'wxdur0', appsecret: 's0', tasks: [{ type: 0 }, { type: 1 }] });
   await first.api.register({
-    appid: 'wxdurc', appsecret: 'sc',
+    appid: 'wxdurc',
+    appsecret: 'sc',
     tasks: [
       { type: 3, params: { component_verify_ticket: 'tk' } },
       { type: 4, authorizer_appid: 'wxdura1', params: { authorizer_refresh_token: 'art-d1' } },
       { type: 4, authorizer_appid: 'wxdura2', params: { authorizer_refresh_token: 'art-d2' } },
     ],
   });
-  await first.api.register({ appid: 'wxduro', appsecret: 'so', tasks: [{ type: 2, openid: 'ud', params: { refresh_token: 'rt-d' } }] });
-  const queries = ['/task/wxdur0/0', '/task/wxdur0/1', '/task/wxdurc/3', '/task/wxdurc/4?authorizer_appid=wxdura1', '/task/wxdurc/4?authorizer_appid=wxdura2', '/task/wxduro/2'];
+  await first.api.register({
+    appid: 'wxduro',
+    appsecret: 'so',
+    tasks: [{ type: 2, openid: 'ud', params: { refresh_token: 'rt-d' } }],
+  });
+  const queries = [
+    '/task/wxdur0/0',
+    '/task/wxdur0/1',
+    '/task/wxdurc/3',
+    '/task/wxdurc/4?authorizer_appid=wxdura1',
+    '/task/wxdurc/4?authorizer_appid=wxdura2',
+    '/task/wxduro/2',
+  ];
   const before: string[] = [];
   for (const q of queries) {
-    before.push(await waitFor(q, async () => {
-      const r = await first.api.get(q);
-      return r.status === 200 ? (r.body.result as string) : undefined;
-    }));
+    before.push(
+      await waitFor(q, async () => {
+        const r = await first.api.get(q);
+        return r.status === 200 ? (r.body.result as string) : undefined;
+      }),
+    );
   }
   const stats = await sim.stats();
   // Directory 0700, store files 0600.
@@ -73,17 +87,23 @@ test('an idle shard thread still refreshes on time (piscina atomics trap)', asyn
   const srv = await startServer({ wechatApi: sim.url, workers: 1 });
   await srv.api.register({ appid: 'wxidle', appsecret: 'si', tasks: [{ type: 0 }] });
   // Only the front is asked from now on; the thread must wake by its own timer.
-  await waitFor('three fetches driven by the thread\'s timers', async () => (await sim.stats()).byApp.wxidle?.token >= 3, 20_000, 200);
+  await waitFor(
+    "three fetches driven by the thread's timers",
+    async () => (await sim.stats()).byApp.wxidle?.token >= 3,
+    20_000,
+    200,
+  );
   assert.is(await srv.stop(), 0);
 });
 
 /** A port the system just handed out and released. */
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
   });
-});
 /** Running (not gone, not a zombie waiting to be reaped). */
 function alive(pid: number): boolean {
   try {
@@ -97,7 +117,10 @@ test('kill -9 of the supervisor alone: its generation dies with it, and a restar
   const port = await freePort();
   const dataDir = join(tempDir(), 'data');
   const first = await startServer({ wechatApi: sim.url, dataDir, args: ['-p', String(port)] });
-  const generation = await waitFor('the generation pid', () => first.logs().find((l) => l.msg === 'generation started')?.pid as number | undefined);
+  const generation = await waitFor(
+    'the generation pid',
+    () => first.logs().find((l) => l.msg === 'generation started')?.pid as number | undefined,
+  );
   assert.ok(alive(generation));
   first.signal('SIGKILL'); // the supervisor only, not its process group
   await first.exited;

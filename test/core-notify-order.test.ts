@@ -65,7 +65,11 @@ test('a failed older notify is never delivered after a newer one; it is dropped 
       res.writeHead(200).end('{}');
     });
   });
-  assert.is((await srv.api.register({ appid: 'wxorder1', appsecret: 'order-secret', tasks: [{ type: 0, notify: `${url}/n` }] })).status, 200);
+  assert.is(
+    (await srv.api.register({ appid: 'wxorder1', appsecret: 'order-secret', tasks: [{ type: 0, notify: `${url}/n` }] }))
+      .status,
+    200,
+  );
   const t1 = await srv.api.awaitValue('wxorder1', 0);
   await waitFor('the first notify attempt', () => tried.includes(t1));
   const r = await srv.api.post('/task/wxorder1/0/refresh', { stale: t1 });
@@ -73,7 +77,11 @@ test('a failed older notify is never delivered after a newer one; it is dropped 
   const t2 = r.body.result as string;
   assert.is.not(t2, t1);
   await waitFor('the newer value delivered', () => delivered.includes(t2));
-  await waitFor('the older notify given up as superseded', async () => (await droppedMetric('superseded')) >= 1, 20_000);
+  await waitFor(
+    'the older notify given up as superseded',
+    async () => (await droppedMetric('superseded')) >= 1,
+    20_000,
+  );
   assert.equal(delivered, [t2], `delivered in order: ${delivered.join(', ')}; tried ${tried.join(', ')}`);
 });
 
@@ -82,7 +90,8 @@ function capturedLog() {
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       done();
     },
   });
@@ -94,12 +103,22 @@ test('toward a hanging origin: a capped backlog, newer values supersede waiting 
   const { log, lines } = capturedLog();
   const drops = { superseded: 0, backlog: 0 };
   let failed = 0;
-  const cb = new Callbacks(1_000, log, undefined, (ok) => (failed += ok ? 0 : 1), undefined, (reason) => drops[reason]++, 50);
-  for (let i = 0; i < 300; i++) cb.notify(`${hanging}/n`, { appid: `wxhang${i}`, type: '0' }, { access_token: `v1-${i}` });
+  const cb = new Callbacks(
+    1_000,
+    log,
+    undefined,
+    (ok) => (failed += ok ? 0 : 1),
+    undefined,
+    (reason) => drops[reason]++,
+    50,
+  );
+  for (let i = 0; i < 300; i++)
+    cb.notify(`${hanging}/n`, { appid: `wxhang${i}`, type: '0' }, { access_token: `v1-${i}` });
   // 32 in flight, 50 waiting, the rest dropped at once.
   assert.is(drops.backlog, 300 - 32 - 50);
   // Newer values of a waiting task replace it: still one waiting for that task.
-  for (let v = 2; v <= 6; v++) cb.notify(`${hanging}/n`, { appid: 'wxhang50', type: '0' }, { access_token: `v${v}-50` });
+  for (let v = 2; v <= 6; v++)
+    cb.notify(`${hanging}/n`, { appid: 'wxhang50', type: '0' }, { access_token: `v${v}-50` });
   assert.is(drops.superseded, 5);
   assert.is(drops.backlog, 300 - 32 - 50, 'a newer value of a waiting task takes no new place');
   // The 32 in flight time out after 1 s: one warning line for the origin, not 32.
@@ -113,7 +132,15 @@ test('toward a hanging origin: a capped backlog, newer values supersede waiting 
   // An origin that answers: everything delivered, then its state is gone.
   const ok = await listen((req, res) => req.resume().on('end', () => res.writeHead(200).end('{}')));
   let delivered = 0;
-  const cb2 = new Callbacks(5_000, log, undefined, (yes) => (delivered += yes ? 1 : 0), undefined, () => undefined, 50);
+  const cb2 = new Callbacks(
+    5_000,
+    log,
+    undefined,
+    (yes) => (delivered += yes ? 1 : 0),
+    undefined,
+    () => undefined,
+    50,
+  );
   for (let i = 0; i < 20; i++) cb2.notify(`${ok}/n`, { appid: `wxok${i}`, type: '0' }, { access_token: `v-${i}` });
   await waitFor('20 deliveries', () => delivered === 20);
   await waitFor('the origin pruned', () => cb2.notifies.originCount === 0);

@@ -44,7 +44,11 @@ interface Answer {
 /** One request on its own connection; what came back, as sent. */
 function send(way: Way, body: Buffer, token: string, reqId: string, path = '/registe'): Promise<Answer> {
   const u = new URL(srv.url);
-  const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': reqId };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${token}`,
+    'x-request-id': reqId,
+  };
   let payload = body;
   if (way === 'gzip') {
     payload = gzipSync(body);
@@ -53,17 +57,25 @@ function send(way: Way, body: Buffer, token: string, reqId: string, path = '/reg
   if (way === 'chunked') headers['transfer-encoding'] = 'chunked';
   else headers['content-length'] = String(payload.length);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: Number(u.port), method: 'POST', path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const raw = res.rawHeaders;
-        const kept: string[] = [];
-        for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'date') kept.push(`${raw[i]}: ${raw[i + 1]}`);
-        resolve({ statusLine: `${res.statusCode} ${res.statusMessage}`, headers: kept, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: u.hostname, port: Number(u.port), method: 'POST', path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const raw = res.rawHeaders;
+          const kept: string[] = [];
+          for (let i = 0; i < raw.length; i += 2)
+            if (raw[i].toLowerCase() !== 'date') kept.push(`${raw[i]}: ${raw[i + 1]}`);
+          resolve({
+            statusLine: `${res.statusCode} ${res.statusMessage}`,
+            headers: kept,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -82,7 +94,9 @@ async function countedAs(act: () => Promise<Answer>): Promise<{ answer: Answer; 
   const before = await httpCounts();
   const answer = await act();
   const after = await httpCounts();
-  const labels = [...after].filter(([k, v]) => !k.startsWith('/metrics') && v !== (before.get(k) ?? 0)).map(([k, v]) => `${k} +${v - (before.get(k) ?? 0)}`);
+  const labels = [...after]
+    .filter(([k, v]) => !k.startsWith('/metrics') && v !== (before.get(k) ?? 0))
+    .map(([k, v]) => `${k} +${v - (before.get(k) ?? 0)}`);
   return { answer, labels };
 }
 
@@ -103,7 +117,12 @@ const json = (v: unknown) => utf8(JSON.stringify(v));
 // [name, body, token, expected status]
 const cases: Array<[string, Buffer, string, number]> = [
   ['valid type-0 registration', json({ appid: 'wxpaths', appsecret: 's', tasks: [{ type: 0 }] }), ADMIN, 200],
-  ['valid, with a BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ appid: 'wxbom', appsecret: 's', tasks: [{ type: 0 }] })]), ADMIN, 200],
+  [
+    'valid, with a BOM',
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ appid: 'wxbom', appsecret: 's', tasks: [{ type: 0 }] })]),
+    ADMIN,
+    200,
+  ],
   ['scoped token, its own app', json({ appid: 'wxscoped', appsecret: 's', tasks: [{ type: 0 }] }), SCOPED, 200],
   ['scoped token, another app', json({ appid: 'wxother', appsecret: 's', tasks: [{ type: 0 }] }), SCOPED, 403],
   ['appid missing', json({ appsecret: 's', tasks: [{ type: 0 }] }), ADMIN, 400],
@@ -115,7 +134,16 @@ const cases: Array<[string, Buffer, string, number]> = [
   ['body is whitespace', utf8('   '), ADMIN, 400],
   ['body is not JSON', utf8('{"appid": "wx'), ADMIN, 400],
   ['body with __proto__', utf8('{"appid":"wxp","appsecret":"s","tasks":[{"type":0}],"__proto__":{"x":1}}'), ADMIN, 400],
-  ['invalid UTF-8 in a string', Buffer.concat([utf8('{"appid":"wxpaths","appsecret":"'), Buffer.from([0xff, 0xfe]), utf8('","tasks":[{"type":0}]}')]), ADMIN, 200],
+  [
+    'invalid UTF-8 in a string',
+    Buffer.concat([
+      utf8('{"appid":"wxpaths","appsecret":"'),
+      Buffer.from([0xff, 0xfe]),
+      utf8('","tasks":[{"type":0}]}'),
+    ]),
+    ADMIN,
+    200,
+  ],
 ];
 
 for (const [name, body, token, status] of cases) {
@@ -132,7 +160,10 @@ for (const [name, body, token, status] of cases) {
     assert.is(JSON.parse(plain.answer.body).code, status);
     for (const k of koa) {
       // The request id differs by design (each request sent its own); everything else must not.
-      const strip = (a: Answer) => ({ ...a, headers: a.headers.map((h) => (h.startsWith('X-Request-Id:') ? 'X-Request-Id' : h)) });
+      const strip = (a: Answer) => ({
+        ...a,
+        headers: a.headers.map((h) => (h.startsWith('X-Request-Id:') ? 'X-Request-Id' : h)),
+      });
       assert.equal(strip(k.answer), strip(plain.answer), `${name}: ${k.way} vs plain`);
       assert.equal(k.labels, plain.labels, `${name}: counters, ${k.way} vs plain`);
       assert.equal(k.log, plain.log, `${name}: log line, ${k.way} vs plain`);

@@ -28,13 +28,19 @@ const notifies = (path: string) => biz.received.filter((r) => r.method === 'POST
 const paramCalls = (name: string) => biz.received.filter((r) => r.method === 'GET' && r.path === `/params/${name}`);
 
 test('type 0: fetched, served, and notified with appid and type added to the notify query', async () => {
-  const r = await srv.api.register({ appid: 'wxcore0', appsecret: 'sec-core0', tasks: [{ type: 0, notify: `${biz.url}/n0?tenant=7` }] });
+  const r = await srv.api.register({
+    appid: 'wxcore0',
+    appsecret: 'sec-core0',
+    tasks: [{ type: 0, notify: `${biz.url}/n0?tenant=7` }],
+  });
   assert.equal(r.body, { code: 200, message: '', result: 'success' });
   assert.is(r.status, 200);
   const token = await value('wxcore0', 0);
   assert.match(token, /^AT_/);
   assert.ok(await sim.valid(token), 'the served token is current at WeChat');
-  const n = await waitFor('the notify call', () => notifies('/n0').find((c) => (JSON.parse(c.body) as Json).access_token === token));
+  const n = await waitFor('the notify call', () =>
+    notifies('/n0').find((c) => (JSON.parse(c.body) as Json).access_token === token),
+  );
   assert.is(n.query.get('appid'), 'wxcore0');
   assert.is(n.query.get('type'), '0');
   assert.is(n.query.get('tenant'), '7');
@@ -45,9 +51,15 @@ test('type 0: fetched, served, and notified with appid and type added to the not
 
 test('type 1 alone: params URL supplies the access_token; params and notify get appid and type', async () => {
   // The business system holds its own access_token and hands it over through params.
-  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcore1p&secret=own`).then((x) => x.json())) as Json;
+  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcore1p&secret=own`).then((x) =>
+    x.json(),
+  )) as Json;
   biz.params.set('t1', { access_token: at.access_token });
-  await srv.api.register({ appid: 'wxcore1p', appsecret: 'own', tasks: [{ type: 1, params: `${biz.url}/params/t1?k=v`, notify: `${biz.url}/n1p` }] });
+  await srv.api.register({
+    appid: 'wxcore1p',
+    appsecret: 'own',
+    tasks: [{ type: 1, params: `${biz.url}/params/t1?k=v`, notify: `${biz.url}/n1p` }],
+  });
   const ticket = await value('wxcore1p', 1);
   assert.match(ticket, /^TICKET_/);
   assert.ok(await sim.valid(ticket));
@@ -62,12 +74,18 @@ test('type 1 alone: params URL supplies the access_token; params and notify get 
 });
 
 test('type 1 inline params: a static access_token object works as well', async () => {
-  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcore1i&secret=own`).then((x) => x.json())) as Json;
-  await srv.api.register({ appid: 'wxcore1i', appsecret: 'own', tasks: [{ type: 1, params: { access_token: at.access_token } }] });
+  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcore1i&secret=own`).then((x) =>
+    x.json(),
+  )) as Json;
+  await srv.api.register({
+    appid: 'wxcore1i',
+    appsecret: 'own',
+    tasks: [{ type: 1, params: { access_token: at.access_token } }],
+  });
   assert.ok(await sim.valid(await value('wxcore1i', 1)));
 });
 
-test('type 1 with type 0: waits for and uses the same app\'s access_token', async () => {
+test("type 1 with type 0: waits for and uses the same app's access_token", async () => {
   await srv.api.register({ appid: 'wxcore01', appsecret: 's01', tasks: [{ type: 1 }, { type: 0 }] });
   const ticket = await value('wxcore01', 1);
   const token = await value('wxcore01', 0);
@@ -75,7 +93,11 @@ test('type 1 with type 0: waits for and uses the same app\'s access_token', asyn
   assert.ok(await sim.valid(token));
   const stats = await sim.stats();
   assert.is(stats.byApp.wxcore01.token, 1, 'one access_token fetch');
-  assert.is(stats.byApp.wxcore01.ticket, 1, 'getticket was not called before the token existed (or it would have failed)');
+  assert.is(
+    stats.byApp.wxcore01.ticket,
+    1,
+    'getticket was not called before the token existed (or it would have failed)',
+  );
 });
 
 test('a 40001 from getticket refreshes the access_token first, then the ticket is fetched with the new one', async () => {
@@ -86,7 +108,7 @@ test('a 40001 from getticket refreshes the access_token first, then the ticket i
   await sim.config({ graceSeconds: 0 });
   try {
     await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxdep&secret=sdep`);
-    assert.not.ok(await sim.valid(oldToken), 'the scheduler\'s token is now invalid at WeChat');
+    assert.not.ok(await sim.valid(oldToken), "the scheduler's token is now invalid at WeChat");
     const before = (await sim.stats()).byApp.wxdep;
     const r = await srv.api.post('/task/wxdep/1/refresh', { stale: oldTicket });
     assert.is(r.status, 200, r.text);
@@ -108,7 +130,8 @@ test('type 2: inline refresh_token per openid; the rotated refresh token is kept
   await sim.refreshToken({ token: 'rt-u1', kind: 'oauth', openid: 'u1' });
   await sim.refreshToken({ token: 'rt-u2', kind: 'oauth', openid: 'u2' });
   await srv.api.register({
-    appid: 'wxoauth', appsecret: 'so',
+    appid: 'wxoauth',
+    appsecret: 'so',
     tasks: [
       { type: 2, openid: 'u1', params: { refresh_token: 'rt-u1' }, notify: `${biz.url}/n2` },
       { type: 2, openid: 'u2', params: { refresh_token: 'rt-u2' } },
@@ -146,7 +169,8 @@ test('types 3 and 4: the component token is used for two authorizers, each serve
   biz.params.set('t3', { component_verify_ticket: 'ticket@@@one' });
   biz.params.set('t4b', { authorizer_appid: 'wxauthB', authorizer_refresh_token: 'art-B' });
   await srv.api.register({
-    appid: 'wxcomp', appsecret: 'scomp',
+    appid: 'wxcomp',
+    appsecret: 'scomp',
     tasks: [
       { type: 3, params: `${biz.url}/params/t3`, notify: `${biz.url}/n3` },
       { type: 4, authorizer_appid: 'wxauthA', params: { authorizer_refresh_token: 'art-A' }, notify: `${biz.url}/n4` },
@@ -161,7 +185,9 @@ test('types 3 and 4: the component token is used for two authorizers, each serve
   assert.is.not(a, b);
   assert.ok(await sim.valid(a));
   assert.ok(await sim.valid(b));
-  const owners = await Promise.all([a, b].map(async (t) => ((await fetch(`${sim.url}/__sim/valid?token=${t}`).then((x) => x.json())) as Json).owner));
+  const owners = await Promise.all(
+    [a, b].map(async (t) => ((await fetch(`${sim.url}/__sim/valid?token=${t}`).then((x) => x.json())) as Json).owner),
+  );
   assert.equal(owners, ['wxauthA', 'wxauthB']);
   const stats = await sim.stats();
   assert.is(stats.byApp.wxcomp.component, 1, 'one component token for both authorizers');
@@ -179,17 +205,32 @@ test('types 3 and 4: the component token is used for two authorizers, each serve
 
 test('type 4 with params naming a component_access_token and no type 3 task', async () => {
   const cat = (await fetch(`${sim.url}/cgi-bin/component/api_component_token`, {
-    method: 'POST', body: JSON.stringify({ component_appid: 'wxcomp2', component_appsecret: 'c2', component_verify_ticket: 'tk' }),
+    method: 'POST',
+    body: JSON.stringify({ component_appid: 'wxcomp2', component_appsecret: 'c2', component_verify_ticket: 'tk' }),
   }).then((x) => x.json())) as Json;
   await srv.api.register({
-    appid: 'wxcomp2', appsecret: 'c2',
-    tasks: [{ type: 4, params: { component_access_token: cat.component_access_token as string, authorizer_appid: 'wxauthC', authorizer_refresh_token: 'art-C' } }],
+    appid: 'wxcomp2',
+    appsecret: 'c2',
+    tasks: [
+      {
+        type: 4,
+        params: {
+          component_access_token: cat.component_access_token as string,
+          authorizer_appid: 'wxauthC',
+          authorizer_refresh_token: 'art-C',
+        },
+      },
+    ],
   });
   assert.ok(await sim.valid(await value('wxcomp2', 4)));
 });
 
-test('type 5 with type 0: the wx_card api_ticket uses the same app\'s access_token, and is not the jsapi_ticket', async () => {
-  await srv.api.register({ appid: 'wxcard05', appsecret: 's05', tasks: [{ type: 5, notify: `${biz.url}/n5` }, { type: 1 }, { type: 0 }] });
+test("type 5 with type 0: the wx_card api_ticket uses the same app's access_token, and is not the jsapi_ticket", async () => {
+  await srv.api.register({
+    appid: 'wxcard05',
+    appsecret: 's05',
+    tasks: [{ type: 5, notify: `${biz.url}/n5` }, { type: 1 }, { type: 0 }],
+  });
   const card = await value('wxcard05', 5);
   const jsapi = await value('wxcard05', 1);
   assert.match(card, /^CARD_/, 'getticket was asked for type=wx_card');
@@ -203,12 +244,21 @@ test('type 5 with type 0: the wx_card api_ticket uses the same app\'s access_tok
   assert.is((JSON.parse(n.body) as Json).ticket, card);
   const status = await srv.api.get('/apps/wxcard05');
   const tasks = (status.body.result as { tasks: Array<{ type: number; name: string }> }).tasks;
-  assert.ok(tasks.some((t) => t.type === 5 && t.name === 'wx_card_ticket'), '/apps names type 5');
+  assert.ok(
+    tasks.some((t) => t.type === 5 && t.name === 'wx_card_ticket'),
+    '/apps names type 5',
+  );
 });
 
 test('type 5 alone: params supplies the access_token; without type 0 or params it is refused with a sentence', async () => {
-  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcard5p&secret=own`).then((x) => x.json())) as Json;
-  await srv.api.register({ appid: 'wxcard5p', appsecret: 'own', tasks: [{ type: 5, params: { access_token: at.access_token as string } }] });
+  const at = (await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxcard5p&secret=own`).then((x) =>
+    x.json(),
+  )) as Json;
+  await srv.api.register({
+    appid: 'wxcard5p',
+    appsecret: 'own',
+    tasks: [{ type: 5, params: { access_token: at.access_token as string } }],
+  });
   assert.match(await value('wxcard5p', 5), /^CARD_/);
   const bad = await srv.api.register({ appid: 'wxcard5x', appsecret: 'own', tasks: [{ type: 5 }] });
   assert.is(bad.status, 400);

@@ -36,7 +36,10 @@ test('expires_in 4 s: refreshed on schedule, and a 250 ms poll never gets an exp
       assert.is(r.status, 200, `poll ${polls} type ${type}: ${r.text}`);
       const v = r.body.result as string;
       const ok = await sim.validWhenAsked(v, askedAt);
-      assert.ok(ok, `poll ${polls}: served ${type === 0 ? 'token' : 'ticket'} ${v} was not valid at WeChat when asked for`);
+      assert.ok(
+        ok,
+        `poll ${polls}: served ${type === 0 ? 'token' : 'ticket'} ${v} was not valid at WeChat when asked for`,
+      );
       seen.add(v);
     }
     polls++;
@@ -68,7 +71,11 @@ test('errcode -1 is retried with back-off from within 2 s, then the value arrive
     assert.ok(Number(mid.headers.get('retry-after')) >= 1, 'Retry-After header');
     assert.match(mid.body.message as string, /system error|-1/);
   }
-  await waitFor('the value after three failures', async () => (await srv.api.get('/task/wxbusy/0')).status === 200, 30_000);
+  await waitFor(
+    'the value after three failures',
+    async () => (await srv.api.get('/task/wxbusy/0')).status === 200,
+    30_000,
+  );
   const elapsed = Date.now() - started;
   // Back-off 1 s, 2 s, 4 s between the four calls: about 7 s, certainly more than 3 s and far less than the 300 s cap.
   assert.ok(elapsed >= 3_000, `retries backed off (${elapsed} ms)`);
@@ -105,26 +112,43 @@ test('a wrong appsecret: 503 naming the WeChat error, Retry-After, and the secre
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
   const apps = await srv.api.get('/apps/wxwrong');
   assert.is((apps.body.result as { tasks: Json[] }).tasks[0].state, 'failing');
-  for (const text of [r.text, apps.text, (await srv.api.get('/apps')).text, srv.output()]) assert.not.ok(text.includes(secret), 'secret leaked');
+  for (const text of [r.text, apps.text, (await srv.api.get('/apps')).text, srv.output()])
+    assert.not.ok(text.includes(secret), 'secret leaked');
   // A configuration error is retried at the 300 s cap, not hammered.
   const calls = (await sim.stats()).byApp.wxwrong.token;
   await sleep(2_500);
   assert.is((await sim.stats()).byApp.wxwrong.token, calls, 'no retry within seconds');
   // A new registration with the right secret retries at once.
   await srv.api.register({ appid: 'wxwrong', appsecret: 'the-right-one', tasks: [{ type: 0 }] });
-  await waitFor('the value with the right secret', async () => (await srv.api.get('/task/wxwrong/0')).status === 200, 10_000);
+  await waitFor(
+    'the value with the right secret',
+    async () => (await srv.api.get('/task/wxwrong/0')).status === 200,
+    10_000,
+  );
 });
 
 test('a component without a valid verify ticket is failing with 61006 until a new ticket arrives', async () => {
   await sim.ticket('bad-ticket', 'invalid');
-  await srv.api.register({ appid: 'wxcompt', appsecret: 'ct', tasks: [{ type: 3, params: { component_verify_ticket: 'bad-ticket' } }] });
+  await srv.api.register({
+    appid: 'wxcompt',
+    appsecret: 'ct',
+    tasks: [{ type: 3, params: { component_verify_ticket: 'bad-ticket' } }],
+  });
   const r = await waitFor('61006 in the answer', async () => {
     const x = await srv.api.get('/task/wxcompt/3');
     return x.status === 503 && /61006/.test(x.body.message as string) ? x : undefined;
   });
   assert.is(r.status, 503);
-  await srv.api.register({ appid: 'wxcompt', appsecret: 'ct', tasks: [{ type: 3, params: { component_verify_ticket: 'good-ticket' } }] });
-  await waitFor('the value with the new ticket', async () => (await srv.api.get('/task/wxcompt/3')).status === 200, 10_000);
+  await srv.api.register({
+    appid: 'wxcompt',
+    appsecret: 'ct',
+    tasks: [{ type: 3, params: { component_verify_ticket: 'good-ticket' } }],
+  });
+  await waitFor(
+    'the value with the new ticket',
+    async () => (await srv.api.get('/task/wxcompt/3')).status === 200,
+    10_000,
+  );
 });
 
 test.run();

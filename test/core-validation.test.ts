@@ -15,7 +15,7 @@ test.before(async () => {
   sim = await startSim();
   srv = await startServer({ wechatApi: sim.url });
   await srv.api.register({ appid: 'wxkeep', appsecret: 'keep-secret', tasks: [{ type: 0 }] });
-  goodValue = await waitFor('the kept app\'s value', async () => {
+  goodValue = await waitFor("the kept app's value", async () => {
     const r = await srv.api.get('/task/wxkeep/0');
     return r.status === 200 ? (r.body.result as string) : undefined;
   });
@@ -44,7 +44,14 @@ const badBodies: Array<[string, unknown, RegExp]> = [
   ['tasks missing', { appid: 'wxv', appsecret: 's' }, /tasks/],
   ['tasks empty', { ...ok, tasks: [] }, /tasks/],
   ['tasks an object', { ...ok, tasks: { type: 0 } }, /tasks/],
-  ['1001 tasks', { ...ok, tasks: Array.from({ length: 1001 }, (_, i) => ({ type: 2, openid: `u${i}`, params: { refresh_token: 'r' } })) }, /1000/],
+  [
+    '1001 tasks',
+    {
+      ...ok,
+      tasks: Array.from({ length: 1001 }, (_, i) => ({ type: 2, openid: `u${i}`, params: { refresh_token: 'r' } })),
+    },
+    /1000/,
+  ],
   ['task not an object', { ...ok, tasks: [0] }, /tasks\[0\]/],
   ['type missing', { ...ok, tasks: [{}] }, /tasks\[0\]\.type/],
   ['type 6', { ...ok, tasks: [{ type: 6 }] }, /type must be an integer from 0 to 5/],
@@ -61,7 +68,11 @@ const badBodies: Array<[string, unknown, RegExp]> = [
   ['type 1 without type 0 or params', { ...ok, tasks: [{ type: 1 }] }, /tasks\[0\].*type 0/],
   ['type 2 without params', { ...ok, tasks: [{ type: 0 }, { type: 2 }] }, /tasks\[1\].*refresh_token/],
   ['type 3 without params', { ...ok, tasks: [{ type: 3 }] }, /tasks\[0\].*component_verify_ticket/],
-  ['type 4 without params', { ...ok, tasks: [{ type: 4, authorizer_appid: 'wxa' }] }, /tasks\[0\].*authorizer_refresh_token/],
+  [
+    'type 4 without params',
+    { ...ok, tasks: [{ type: 4, authorizer_appid: 'wxa' }] },
+    /tasks\[0\].*authorizer_refresh_token/,
+  ],
   ['authorizer_appid on type 0', { ...ok, tasks: [{ type: 0, authorizer_appid: 'wxa' }] }, /authorizer_appid/],
   ['openid on type 0', { ...ok, tasks: [{ type: 0, openid: 'u' }] }, /openid/],
   ['the same task twice', { ...ok, tasks: [{ type: 0 }, { type: 0 }] }, /repeats/],
@@ -79,16 +90,28 @@ for (const [name, body, pattern] of badBodies) {
 }
 
 test('a body that is not JSON: 400; not application/json: 415; over 1 MiB: 413', async () => {
-  const broken = await srv.api.call('POST', '/registe', { raw: '{"appid": ', headers: { 'content-type': 'application/json' } });
+  const broken = await srv.api.call('POST', '/registe', {
+    raw: '{"appid": ',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.is(broken.status, 400);
   assert.match(broken.body.message as string, /JSON/);
-  const text = await srv.api.call('POST', '/registe', { raw: JSON.stringify(ok), headers: { 'content-type': 'text/plain' } });
+  const text = await srv.api.call('POST', '/registe', {
+    raw: JSON.stringify(ok),
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.is(text.status, 415);
   assert.is(text.body.code, 415);
   assert.match(text.body.message as string, /JSON/);
-  const form = await srv.api.call('POST', '/register', { raw: 'appid=wxv', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const form = await srv.api.call('POST', '/register', {
+    raw: 'appid=wxv',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.is(form.status, 415);
-  const huge = await srv.api.call('POST', '/registe', { raw: JSON.stringify({ ...ok, appsecret: 'x'.repeat(1024 * 1024 + 10) }), headers: { 'content-type': 'application/json' } });
+  const huge = await srv.api.call('POST', '/registe', {
+    raw: JSON.stringify({ ...ok, appsecret: 'x'.repeat(1024 * 1024 + 10) }),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.is(huge.status, 413);
   assert.is(huge.body.code, 413);
   assert.match(huge.body.message as string, /1 MiB/);
@@ -111,7 +134,7 @@ test('GET /task: bad type 400, unknown app 404, unknown task 404', async () => {
 test('/register is an alias of /registe', async () => {
   const r = await srv.api.post('/register', { appid: 'wxalias', appsecret: 's', tasks: [{ type: 0 }] });
   assert.equal(r.body, { code: 200, message: '', result: 'success' });
-  await waitFor('the alias app\'s value', async () => (await srv.api.get('/task/wxalias/0')).status === 200);
+  await waitFor("the alias app's value", async () => (await srv.api.get('/task/wxalias/0')).status === 200);
 });
 
 test('after all that: healthy, nothing bad stored, the earlier app still served unchanged', async () => {
@@ -119,7 +142,7 @@ test('after all that: healthy, nothing bad stored, the earlier app still served 
   assert.equal(h.body, { code: 200, message: '', result: 'ok' });
   assert.is((await srv.api.get('/task/wxkeep/0')).body.result, goodValue);
   const apps = await srv.api.get('/apps');
-  const ids = ((apps.body.result as { apps: Array<{ appid: string }> }).apps).map((a) => a.appid).sort();
+  const ids = (apps.body.result as { apps: Array<{ appid: string }> }).apps.map((a) => a.appid).sort();
   assert.equal(ids, ['wxalias', 'wxkeep'], 'no invalid registration was stored');
   assert.is((await sim.stats()).byApp.wxv, undefined, 'nothing fetched for a rejected registration');
 });

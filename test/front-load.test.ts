@@ -8,7 +8,9 @@ import { waitFor } from './helpers/poll.js';
 /** Keep this thread busy for longer than one 100 ms sample, as a front answering a registration storm. */
 function busy(): void {
   const until = Date.now() + 150;
-  while (Date.now() < until) { /* spin */ }
+  while (Date.now() < until) {
+    /* spin */
+  }
 }
 
 test('saturated while this thread is kept busy, not once it idles; another thread sees the same word', async () => {

@@ -32,7 +32,8 @@ const REPLY = `<xml>
 <CreateTime>1411525903</CreateTime>
 </xml>`;
 const REPLY_RANDOM = Buffer.from('1234567890123456');
-const REPLY_ENCRYPTED = '9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZgURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3';
+const REPLY_ENCRYPTED =
+  '9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZgURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3';
 const REPLY_SIGNATURE = '407518b7649e86ef23978113f92d27afa9296533';
 
 const crypto = new MsgCrypto(TOKEN, AES_KEY, APPID);
@@ -72,11 +73,28 @@ function reason(f: () => unknown): string {
 
 test('refused: another appid, truncated, non-base64, bad padding, wrong key', () => {
   const good = crypto.encrypt('<xml><A>1</A></xml>');
-  assert.is(reason(() => new MsgCrypto(TOKEN, AES_KEY, 'wxother').decrypt(good)), 'wrong_appid');
-  assert.is(reason(() => crypto.decrypt(good.slice(0, 40))), 'bad_ciphertext', 'truncated to a non-block length');
-  assert.is(reason(() => crypto.decrypt(good.slice(0, -4))), 'bad_ciphertext', 'truncated by whole base64 quads');
-  assert.is(reason(() => crypto.decrypt('not*base64!')), 'bad_ciphertext');
-  assert.is(reason(() => crypto.decrypt('')), 'bad_ciphertext');
+  assert.is(
+    reason(() => new MsgCrypto(TOKEN, AES_KEY, 'wxother').decrypt(good)),
+    'wrong_appid',
+  );
+  assert.is(
+    reason(() => crypto.decrypt(good.slice(0, 40))),
+    'bad_ciphertext',
+    'truncated to a non-block length',
+  );
+  assert.is(
+    reason(() => crypto.decrypt(good.slice(0, -4))),
+    'bad_ciphertext',
+    'truncated by whole base64 quads',
+  );
+  assert.is(
+    reason(() => crypto.decrypt('not*base64!')),
+    'bad_ciphertext',
+  );
+  assert.is(
+    reason(() => crypto.decrypt('')),
+    'bad_ciphertext',
+  );
   // A ciphertext of the right length whose last block is random: its padding byte is (almost surely) wrong.
   const cipher = Buffer.from(good, 'base64');
   cipher[cipher.length - 20] ^= 0xff;
@@ -89,7 +107,11 @@ test('refused: another appid, truncated, non-base64, bad padding, wrong key', ()
     plain[63] = last;
     const c = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
     const forged = Buffer.concat([c.update(plain), c.final()]).toString('base64');
-    assert.is(reason(() => crypto.decrypt(forged)), 'bad_padding', `padding byte ${last}`);
+    assert.is(
+      reason(() => crypto.decrypt(forged)),
+      'bad_padding',
+      `padding byte ${last}`,
+    );
   }
   const otherKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
   const r2 = reason(() => new MsgCrypto(TOKEN, otherKey, APPID).decrypt(good));
@@ -122,7 +144,14 @@ test('flat XML: declarations, entity bombs, nesting and oversized input are refu
   assert.match(xmlError(`<xml><A>${'x'.repeat(70_000)}</A></xml>`), /longer than/);
   assert.match(xmlError('<xml><A>&unknown;</A></xml>'), /predefined entities/);
   const ok = parseFlatXml('<?xml version="1.0"?>\n<xml>\n <A><![CDATA[a<b]]></A>\n <B>x &amp; y</B><C></C>\n</xml>\n');
-  assert.equal([...ok], [['A', 'a<b'], ['B', 'x & y'], ['C', '']]);
+  assert.equal(
+    [...ok],
+    [
+      ['A', 'a<b'],
+      ['B', 'x & y'],
+      ['C', ''],
+    ],
+  );
 });
 
 test.run();

@@ -43,18 +43,32 @@ test('api_start_push_ticket: after 10 minutes without a usable ticket, then at m
 test('a component without a ticket asks WeChat to push one, which the events route takes and the fetch uses', async () => {
   const sim = await startSim();
   try {
-    const srv = await startServer({ wechatApi: sim.url, env: { WECHAT_SCHEDULER_TEST_FAULTS: '1', WECHAT_SCHEDULER_TEST_START_PUSH_MS: '1500' } });
+    const srv = await startServer({
+      wechatApi: sim.url,
+      env: { WECHAT_SCHEDULER_TEST_FAULTS: '1', WECHAT_SCHEDULER_TEST_START_PUSH_MS: '1500' },
+    });
     const key = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
-    const reg = await srv.api.register({ appid: 'wxcompstart', appsecret: 'cs', tasks: [{ type: 3, push: { token: 'tok', encoding_aes_key: key } }] });
+    const reg = await srv.api.register({
+      appid: 'wxcompstart',
+      appsecret: 'cs',
+      tasks: [{ type: 3, push: { token: 'tok', encoding_aes_key: key } }],
+    });
     assert.is(reg.status, 200, reg.text);
-    await client(sim.url).post('/__sim/components', { component_appid: 'wxcompstart', url: `${srv.url}/component/wxcompstart/events`, token: 'tok', encoding_aes_key: key });
+    await client(sim.url).post('/__sim/components', {
+      component_appid: 'wxcompstart',
+      url: `${srv.url}/component/wxcompstart/events`,
+      token: 'tok',
+      encoding_aes_key: key,
+    });
     // Nobody pushes a ticket: the server asks with api_start_push_ticket, the simulator pushes, the fetch goes.
     const cat = await srv.api.awaitValue('wxcompstart', 3);
     assert.ok(await sim.valid(cat));
     const s = (await sim.stats()).byApp.wxcompstart as unknown as Record<string, number>;
     assert.is(s.start_push_ticket, 1, 'asked once');
     assert.is(s.component, 1);
-    const logs = await waitFor('the log line', () => srv.logs().find((l) => String(l.msg).includes('api_start_push_ticket')));
+    const logs = await waitFor('the log line', () =>
+      srv.logs().find((l) => String(l.msg).includes('api_start_push_ticket')),
+    );
     assert.is(logs.appid, 'wxcompstart');
   } finally {
     await stopAll();

@@ -16,7 +16,8 @@ let srv: RunningServer;
 
 test.before(async () => {
   sim = await startSim();
-  for (const appid of ['wxdelA', 'wxdelB', 'wxdelC', 'wxdelD', 'wxdelE', 'wxdelAuth1', 'wxdelAuth2']) await sim.addApp({ appid, expiresIn: EXPIRES_IN });
+  for (const appid of ['wxdelA', 'wxdelB', 'wxdelC', 'wxdelD', 'wxdelE', 'wxdelAuth1', 'wxdelAuth2'])
+    await sim.addApp({ appid, expiresIn: EXPIRES_IN });
   srv = await startServer({ wechatApi: sim.url });
 });
 test.after(async () => {
@@ -39,10 +40,14 @@ test('deleting the access_token a jsapi_ticket depends on is allowed; the ticket
   assert.equal(r.body, { code: 200, message: '', result: 'success' });
   assert.is((await srv.api.get('/task/wxdelD/0')).status, 404);
   // The ticket fetched before stays served until it runs out; its next fetch has no access_token to use.
-  const t = await waitFor('the ticket to report its missing input', async () => {
-    const x = await srv.api.get('/task/wxdelD/1');
-    return x.status === 503 ? x : undefined;
-  }, (EXPIRES_IN + 10) * 1000);
+  const t = await waitFor(
+    'the ticket to report its missing input',
+    async () => {
+      const x = await srv.api.get('/task/wxdelD/1');
+      return x.status === 503 ? x : undefined;
+    },
+    (EXPIRES_IN + 10) * 1000,
+  );
   assert.match(t.body.message as string, /needs a type 0 task of this app or params giving access_token/);
   assert.ok(ticket);
   // A registration that brings the type 0 task back repairs it at once.
@@ -68,14 +73,18 @@ test('DELETE /task stops that task only; a second delete is 404', async () => {
   await sleep((EXPIRES_IN + 1.5) * 1000);
   const after = await calls('wxdelA');
   assert.is(after.ticket, before.ticket, 'no getticket call for longer than an expires_in');
-  assert.ok(after.token > before.token, 'the app\'s type 0 task keeps refreshing');
+  assert.ok(after.token > before.token, "the app's type 0 task keeps refreshing");
   assert.ok(await sim.valid(await value('wxdelA', 0)));
 });
 
 test('DELETE /app stops every timer of the app, its secret and values leave the store; others undisturbed', async () => {
   const tokenA = await value('wxdelA', 0);
   const tokenB = await value('wxdelB', 0);
-  assert.equal(inStore(srv.dataDir, ['secret-wxdelA-7f3a', 'secret-wxdelB-91c2']), ['secret-wxdelA-7f3a', 'secret-wxdelB-91c2'], 'the search can find what is there');
+  assert.equal(
+    inStore(srv.dataDir, ['secret-wxdelA-7f3a', 'secret-wxdelB-91c2']),
+    ['secret-wxdelA-7f3a', 'secret-wxdelB-91c2'],
+    'the search can find what is there',
+  );
   const r = await srv.api.del('/app/wxdelA');
   assert.equal(r.body, { code: 200, message: '', result: 'success' });
   for (const path of ['/task/wxdelA/0', '/apps/wxdelA']) assert.is((await srv.api.get(path)).status, 404, path);
@@ -94,15 +103,22 @@ test('DELETE /app stops every timer of the app, its secret and values leave the 
   assert.ok(await sim.valid(nowB));
   assert.is.not(nowB, tokenB);
 
-  const latestTicket = (await (await fetch(`${sim.url}/__sim/latest?kind=jsapi_ticket&owner=wxdelA`)).json()) as { token: string };
+  const latestTicket = (await (await fetch(`${sim.url}/__sim/latest?kind=jsapi_ticket&owner=wxdelA`)).json()) as {
+    token: string;
+  };
   const gone = ['secret-wxdelA-7f3a', tokenA, latestTicket.token];
-  assert.equal(inStore(srv.dataDir, gone), [], 'no trace of the deleted app\'s secret or values in the database, WAL or shm');
+  assert.equal(
+    inStore(srv.dataDir, gone),
+    [],
+    "no trace of the deleted app's secret or values in the database, WAL or shm",
+  );
   assert.equal(inStore(srv.dataDir, ['secret-wxdelB-91c2']), ['secret-wxdelB-91c2']);
 });
 
 test('type 4 and type 2 tasks are deleted by authorizer_appid / openid; their siblings carry on', async () => {
   await srv.api.register({
-    appid: 'wxdelC', appsecret: 'secret-wxdelC',
+    appid: 'wxdelC',
+    appsecret: 'secret-wxdelC',
     tasks: [
       { type: 3, params: { component_verify_ticket: 'ticket@@@delC' } },
       { type: 4, authorizer_appid: 'wxdelAuth1', params: { authorizer_refresh_token: 'art-del-1' } },
@@ -127,7 +143,8 @@ test('type 4 and type 2 tasks are deleted by authorizer_appid / openid; their si
   assert.is((await srv.api.get('/task/wxdelC/4')).status, 200);
 
   await srv.api.register({
-    appid: 'wxdelD', appsecret: 'secret-wxdelD',
+    appid: 'wxdelD',
+    appsecret: 'secret-wxdelD',
     tasks: [
       { type: 2, openid: 'u1', params: { refresh_token: 'rt-del-u1' } },
       { type: 2, openid: 'u2', params: { refresh_token: 'rt-del-u2' } },
@@ -158,7 +175,12 @@ test('deleted apps stay deleted across a restart, with no fetch for them', async
   await srv.stop();
   const before = (await sim.stats()).byApp;
   srv = await startServer({ wechatApi: sim.url, dataDir: srv.dataDir });
-  for (const path of ['/task/wxdelA/0', '/task/wxdelE/0', '/task/wxdelC/4?authorizer_appid=wxdelAuth1', '/task/wxdelD/2?openid=u1']) {
+  for (const path of [
+    '/task/wxdelA/0',
+    '/task/wxdelE/0',
+    '/task/wxdelC/4?authorizer_appid=wxdelAuth1',
+    '/task/wxdelD/2?openid=u1',
+  ]) {
     assert.is((await srv.api.get(path)).status, 404, path);
   }
   assert.ok(await value('wxdelB', 0));

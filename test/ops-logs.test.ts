@@ -30,7 +30,10 @@ const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid,
 test('every line is a JSON object with level, time and msg', async () => {
   await srv.api.register({ appid: 'wxlog', appsecret: SECRET, tasks: [{ type: 0 }, { type: 1 }] });
   await value('wxlog', 1);
-  const lines = srv.output().split('\n').filter((l) => l !== '');
+  const lines = srv
+    .output()
+    .split('\n')
+    .filter((l) => l !== '');
   assert.ok(lines.length > 5);
   for (const l of lines) {
     const o = JSON.parse(l) as Record<string, unknown>;
@@ -38,7 +41,10 @@ test('every line is a JSON object with level, time and msg', async () => {
     assert.type(o.msg, 'string', l);
     assert.ok(!Number.isNaN(Date.parse(String(o.time))), l);
   }
-  assert.ok(srv.logs().some((l) => l.level === 'debug'), '--log-level debug shows debug lines');
+  assert.ok(
+    srv.logs().some((l) => l.level === 'debug'),
+    '--log-level debug shows debug lines',
+  );
 });
 
 test('a request id is echoed (or made) and follows a passive refresh into the shard thread', async () => {
@@ -46,15 +52,30 @@ test('a request id is echoed (or made) and follows a passive refresh into the sh
   assert.is(given.headers.get('x-request-id'), 'req-ops-logs-1');
   const made = await srv.api.get('/apps', { headers: { 'x-request-id': 'not a sane id; <script>' } });
   assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-/);
-  await waitFor('the request line', () => srv.logs().find((l) => l.msg === 'request' && l.reqId === 'req-ops-logs-1' && l.route === '/apps' && l.status === 200));
+  await waitFor('the request line', () =>
+    srv
+      .logs()
+      .find((l) => l.msg === 'request' && l.reqId === 'req-ops-logs-1' && l.route === '/apps' && l.status === 200),
+  );
 
   const token = await value('wxlog', 0);
-  const r = await srv.api.post('/task/wxlog/0/refresh', { stale: token }, { headers: { 'x-request-id': 'req-ops-refresh-1' } });
+  const r = await srv.api.post(
+    '/task/wxlog/0/refresh',
+    { stale: token },
+    { headers: { 'x-request-id': 'req-ops-refresh-1' } },
+  );
   assert.is(r.status, 200, r.text);
-  const front = await waitFor('the front line', () => srv.logs().find((l) => l.msg === 'request' && l.reqId === 'req-ops-refresh-1'));
-  assert.equal([front.method, front.route, front.status, front.level], ['POST', '/task/:appid/:type/refresh', 200, 'info']);
+  const front = await waitFor('the front line', () =>
+    srv.logs().find((l) => l.msg === 'request' && l.reqId === 'req-ops-refresh-1'),
+  );
+  assert.equal(
+    [front.method, front.route, front.status, front.level],
+    ['POST', '/task/:appid/:type/refresh', 200, 'info'],
+  );
   assert.type(front.ms, 'number');
-  const shard = await waitFor('the shard line', () => srv.logs().find((l) => l.msg === 'passive refresh' && l.reqId === 'req-ops-refresh-1'));
+  const shard = await waitFor('the shard line', () =>
+    srv.logs().find((l) => l.msg === 'passive refresh' && l.reqId === 'req-ops-refresh-1'),
+  );
   assert.is(shard.appid, 'wxlog');
   assert.is(shard.result, 'fetched');
   assert.type(shard.shard, 'number', 'logged by a shard thread');
@@ -66,12 +87,17 @@ test('token values appear only masked, secrets never, in anything the server pri
   await waitFor('the failure line', () => srv.logs().find((l) => l.msg === 'fetch failed' && l.appid === 'wxlogbad'));
   const values = [await value('wxlog', 0), await value('wxlog', 1)];
   for (const kind of ['access_token', 'jsapi_ticket']) {
-    values.push(((await (await fetch(`${sim.url}/__sim/latest?kind=${kind}&owner=wxlog`)).json()) as { token: string }).token);
+    values.push(
+      ((await (await fetch(`${sim.url}/__sim/latest?kind=${kind}&owner=wxlog`)).json()) as { token: string }).token,
+    );
   }
   const out = srv.output();
   for (const v of values) {
     assert.not.ok(out.includes(v), `a whole token value was printed: ${v.slice(0, 8)}…`);
-    assert.ok(out.includes(`${v.slice(0, 4)}***${v.slice(-2)}(${v.length})`), 'its masked form was (when it was fetched)');
+    assert.ok(
+      out.includes(`${v.slice(0, 4)}***${v.slice(-2)}(${v.length})`),
+      'its masked form was (when it was fetched)',
+    );
   }
   for (const s of [SECRET, WRONG, 'the-right-one']) assert.not.ok(out.includes(s), 'a secret was printed');
   const refreshed = srv.logs().filter((l) => typeof l.msg === 'string' && l.msg.endsWith(' refreshed'));
@@ -90,9 +116,28 @@ async function freePort(): Promise<number> {
 
 test('--log-level warn prints warnings and errors only', async () => {
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, '-p', String(port), '--host', '127.0.0.1', '--data-dir', join(tempDir(), 'data'), '--wechat-api', sim.url, '--workers', '1', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      '-p',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      join(tempDir(), 'data'),
+      '--wechat-api',
+      sim.url,
+      '--workers',
+      '1',
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -104,7 +149,12 @@ test('--log-level warn prints warnings and errors only', async () => {
     await waitFor('a value', async () => (await api.get('/task/wxlogquiet/0')).status === 200);
     await api.get('/apps');
     await waitFor('the warning', () => out.includes('"msg":"fetch failed"'));
-    const levels = new Set(out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { level: string }).level));
+    const levels = new Set(
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as { level: string }).level),
+    );
     assert.equal([...levels].sort(), ['warn'], `levels printed: ${[...levels].join(', ')}`);
   } finally {
     process.kill(-proc.pid!, 'SIGKILL');

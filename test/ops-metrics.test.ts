@@ -76,15 +76,30 @@ test('the fetch counter moves by exactly one after one refresh', async () => {
   const v = await value('wxmet0', 0);
   const before = await metrics();
   const fetches = sum(before, 'wechat_scheduler_fetches_total', { type: '0', name: 'access_token', result: 'ok' });
-  const refreshes = sum(before, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh', status: '200' });
+  const refreshes = sum(before, 'wechat_scheduler_http_requests_total', {
+    route: '/task/:appid/:type/refresh',
+    status: '200',
+  });
   const r = await srv.api.post('/task/wxmet0/0/refresh', { stale: v });
   assert.is(r.status, 200, r.text);
   const after = await metrics();
-  assert.is(sum(after, 'wechat_scheduler_fetches_total', { type: '0', name: 'access_token', result: 'ok' }), fetches + 1);
-  assert.is(sum(after, 'wechat_scheduler_fetches_total', { type: '0', result: 'error' }), sum(before, 'wechat_scheduler_fetches_total', { type: '0', result: 'error' }));
-  assert.is(sum(after, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh', status: '200' }), refreshes + 1);
+  assert.is(
+    sum(after, 'wechat_scheduler_fetches_total', { type: '0', name: 'access_token', result: 'ok' }),
+    fetches + 1,
+  );
+  assert.is(
+    sum(after, 'wechat_scheduler_fetches_total', { type: '0', result: 'error' }),
+    sum(before, 'wechat_scheduler_fetches_total', { type: '0', result: 'error' }),
+  );
+  assert.is(
+    sum(after, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh', status: '200' }),
+    refreshes + 1,
+  );
   // Both fetches were notified.
-  await waitFor('two notify deliveries', async () => sum(await metrics(), 'wechat_scheduler_notify_total', { result: 'delivered' }) === 2);
+  await waitFor(
+    'two notify deliveries',
+    async () => sum(await metrics(), 'wechat_scheduler_notify_total', { result: 'delivered' }) === 2,
+  );
 });
 
 test('failures are counted by task type and WeChat errcode, and notify failures too', async () => {
@@ -94,14 +109,20 @@ test('failures are counted by task type and WeChat errcode, and notify failures 
   await srv.api.register({ appid: 'wxmetnot', appsecret: 's', tasks: [{ type: 0, notify: `${biz.url}/fails` }] });
   const m = await waitFor('a 40125 failure and a failed notify', async () => {
     const x = await metrics();
-    return sum(x, 'wechat_scheduler_fetch_failures_total', { type: '0', errcode: '40125' }) >= 1 && sum(x, 'wechat_scheduler_notify_total', { result: 'failed' }) >= 1 ? x : undefined;
+    return sum(x, 'wechat_scheduler_fetch_failures_total', { type: '0', errcode: '40125' }) >= 1 &&
+      sum(x, 'wechat_scheduler_notify_total', { result: 'failed' }) >= 1
+      ? x
+      : undefined;
   });
   biz.notifyStatus = 200;
   assert.ok(sum(m, 'wechat_scheduler_fetches_total', { type: '0', result: 'error' }) >= 1);
   await sim.fault({ endpoint: 'token', appid: 'wxmetnot', status: 502 });
   const v = await value('wxmetnot', 0);
   await srv.api.post('/task/wxmetnot/0/refresh', { stale: v });
-  assert.ok(sum(await metrics(), 'wechat_scheduler_fetch_failures_total', { type: '0', errcode: 'none' }) >= 1, 'an HTTP error has no errcode');
+  assert.ok(
+    sum(await metrics(), 'wechat_scheduler_fetch_failures_total', { type: '0', errcode: 'none' }) >= 1,
+    'an HTTP error has no errcode',
+  );
 });
 
 test('task gauges and the expiry distribution cover every task, with series per type and bound, never per task', async () => {
@@ -112,19 +133,31 @@ test('task gauges and the expiry distribution cover every task, with series per 
   const states = ['ready', 'failing', 'pending'];
   const { m, tasks } = await waitFor('/metrics and /apps to agree', async () => {
     const m = await metrics();
-    const apps = (await srv.api.get('/apps?limit=1000')).body.result as { apps: Array<{ tasks: Array<{ type: number; state: string }> }> };
+    const apps = (await srv.api.get('/apps?limit=1000')).body.result as {
+      apps: Array<{ tasks: Array<{ type: number; state: string }> }>;
+    };
     const tasks = apps.apps.flatMap((a) => a.tasks);
-    const agree = sum(m, 'wechat_scheduler_tasks') === tasks.length &&
-      states.every((state) => sum(m, 'wechat_scheduler_tasks', { state }) === tasks.filter((t) => t.state === state).length);
+    const agree =
+      sum(m, 'wechat_scheduler_tasks') === tasks.length &&
+      states.every(
+        (state) => sum(m, 'wechat_scheduler_tasks', { state }) === tasks.filter((t) => t.state === state).length,
+      );
     return agree ? { m, tasks } : undefined;
   });
   assert.ok(tasks.length >= 2, 'the tasks of wxmet1 at least');
   const expiring = 'wechat_scheduler_tasks_expiring_within_seconds';
-  const withValue0 = tasks.filter((t) => t.type === 0).length - sum(m, 'wechat_scheduler_tasks_without_value', { type: '0' });
+  const withValue0 =
+    tasks.filter((t) => t.type === 0).length - sum(m, 'wechat_scheduler_tasks_without_value', { type: '0' });
   assert.is(sum(m, expiring, { type: '0', le: '+Inf' }), withValue0, 'every served type 0 value is counted once');
-  assert.ok(sum(m, 'wechat_scheduler_tasks_without_value', { type: '0' }) >= 1, 'the app with the wrong secret has none');
+  assert.ok(
+    sum(m, 'wechat_scheduler_tasks_without_value', { type: '0' }) >= 1,
+    'the app with the wrong secret has none',
+  );
   const bounds = m.get(expiring)!.samples.filter((s) => s.labels.type === '0');
-  assert.equal(bounds.map((s) => s.labels.le), ['30', '60', '120', '300', '600', '1200', '1800', '3600', '5400', '7200', '+Inf']);
+  assert.equal(
+    bounds.map((s) => s.labels.le),
+    ['30', '60', '120', '300', '600', '1200', '1800', '3600', '5400', '7200', '+Inf'],
+  );
   for (let i = 1; i < bounds.length; i++) assert.ok(bounds[i].value >= bounds[i - 1].value, 'cumulative');
   // Fresh 7200 s tokens: none expires within 5400 s, all within 7200 s.
   assert.is(sum(m, expiring, { type: '0', le: '5400' }), 0);
@@ -137,7 +170,8 @@ test('task gauges and the expiry distribution cover every task, with series per 
 });
 
 test('HTTP requests are counted by route pattern and status, the fast path included', async () => {
-  const count = async (route: string, status: string) => sum(await metrics(), 'wechat_scheduler_http_requests_total', { route, status });
+  const count = async (route: string, status: string) =>
+    sum(await metrics(), 'wechat_scheduler_http_requests_total', { route, status });
   const ok0 = await count('/task/:appid/:type', '200');
   const nf0 = await count('/task/:appid/:type', '404');
   const un0 = await count('unmatched', '404');

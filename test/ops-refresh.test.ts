@@ -32,7 +32,9 @@ test('10 concurrent refreshes with the same stale value share exactly one WeChat
   await srv.api.register({ appid: 'wxref10', appsecret: 'sref10', tasks: [{ type: 0 }] });
   const old = await value('wxref10', 0);
   const before = await calls('wxref10');
-  const replies = await Promise.all(Array.from({ length: 10 }, () => refresh('/task/wxref10/0/refresh', { stale: old })));
+  const replies = await Promise.all(
+    Array.from({ length: 10 }, () => refresh('/task/wxref10/0/refresh', { stale: old })),
+  );
   for (const r of replies) assert.is(r.status, 200, r.text);
   const values = new Set(replies.map((r) => r.body.result));
   assert.is(values.size, 1, 'every caller gets the same new value');
@@ -78,11 +80,16 @@ test(`without stale: at most one fetch per task per --refresh-interval (${INTERV
   assert.match(early[0].headers.get('x-scheduler-refresh-note') ?? '', /at most once per 5 s/);
   assert.is((await calls('wxrefint')).token, 1, 'no fetch inside the interval');
   // Keep asking: the first fetch happens only once the interval has passed.
-  const fetched = await waitFor('a fetch once the interval passed', async () => {
-    const r = await refresh('/task/wxrefint/0/refresh');
-    assert.is(r.status, 200, r.text);
-    return outcome(r) === 'fetched' ? r : undefined;
-  }, 20_000, 200);
+  const fetched = await waitFor(
+    'a fetch once the interval passed',
+    async () => {
+      const r = await refresh('/task/wxrefint/0/refresh');
+      assert.is(r.status, 200, r.text);
+      return outcome(r) === 'fetched' ? r : undefined;
+    },
+    20_000,
+    200,
+  );
   assert.ok(Date.now() - registeredAt >= INTERVAL_MS, 'not before the interval');
   const second = fetched.body.result as string;
   assert.is.not(second, first);
@@ -109,7 +116,8 @@ test('a refreshed access_token leaves the jsapi_ticket alone; a refreshed compon
   assert.is(after.ticket - before.ticket, 0, 'getticket was not called');
 
   await srv.api.register({
-    appid: 'wxrefcomp', appsecret: 'scomp',
+    appid: 'wxrefcomp',
+    appsecret: 'scomp',
     tasks: [
       { type: 3, params: { component_verify_ticket: 'ticket@@@refcomp' } },
       { type: 4, authorizer_appid: 'wxrefauth1', params: { authorizer_refresh_token: 'art-ref-1' } },
@@ -152,7 +160,7 @@ test('a ticket refresh with its stale value fetches a new ticket with the curren
   assert.is(after.token - before.token, 0);
 });
 
-test('a refresh whose fetch fails answers 503 with WeChat\'s error and Retry-After; the task recovers', async () => {
+test("a refresh whose fetch fails answers 503 with WeChat's error and Retry-After; the task recovers", async () => {
   await srv.api.register({ appid: 'wxreffail', appsecret: 'sfail', tasks: [{ type: 0 }] });
   const old = await value('wxreffail', 0);
   await sim.fault({ endpoint: 'token', appid: 'wxreffail', errcode: -1 });
@@ -182,7 +190,12 @@ test('bad refresh requests get the envelope with a sentence, and change nothing'
     ['an array body', { body: ['stale'] }, 400, /JSON object/],
     ['a JSON string body', { raw: '"stale"', headers: { 'content-type': 'application/json' } }, 400, /./],
     ['invalid JSON', { raw: '{"stale":', headers: { 'content-type': 'application/json' } }, 400, /JSON/],
-    ['a form body', { raw: 'stale=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, /must be JSON/],
+    [
+      'a form body',
+      { raw: 'stale=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      /must be JSON/,
+    ],
   ];
   for (const [what, opts, status, message] of cases) {
     const r = await srv.api.call('POST', '/task/wxref10/0/refresh', opts);

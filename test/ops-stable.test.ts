@@ -31,23 +31,32 @@ test.after(async () => {
   await sim.close();
 });
 
-const value = (s: RunningServer, appid: string, type = 0) => waitFor(`a value for ${appid}/${type}`, async () => {
-  const r = await s.api.get(`/task/${appid}/${type}`);
-  return r.status === 200 ? (r.body.result as string) : undefined;
-});
+const value = (s: RunningServer, appid: string, type = 0) =>
+  waitFor(`a value for ${appid}/${type}`, async () => {
+    const r = await s.api.get(`/task/${appid}/${type}`);
+    return r.status === 200 ? (r.body.result as string) : undefined;
+  });
 const calls = async (appid: string): Promise<SimCalls> => (await sim.stats()).byApp[appid];
 const refresh = (appid: string, stale: string, type = 0) => srv.api.post(`/task/${appid}/${type}/refresh`, { stale });
 const note = (r: Reply) => r.headers.get('x-scheduler-refresh-note') ?? '';
-const forceMetric = async (result: string) => sum(parseProm((await srv.api.get('/metrics')).text), 'wechat_scheduler_stable_force_total', { result });
+const forceMetric = async (result: string) =>
+  sum(parseProm((await srv.api.get('/metrics')).text), 'wechat_scheduler_stable_force_total', { result });
 /** Forced calls WeChat accepted (the simulator's byApp counts do not tell forced from normal). */
 const forceSim = async (appid: string) =>
-  (await fetch(`${sim.url}/cgi-bin/stable_token`, { method: 'POST', body: JSON.stringify({ grant_type: 'client_credential', appid, secret: `s-${appid}`, force_refresh: true }) }).then((r) => r.json())) as Record<string, unknown>;
+  (await fetch(`${sim.url}/cgi-bin/stable_token`, {
+    method: 'POST',
+    body: JSON.stringify({ grant_type: 'client_credential', appid, secret: `s-${appid}`, force_refresh: true }),
+  }).then((r) => r.json())) as Record<string, unknown>;
 
 test('"stable": true is validated at registration', async () => {
   const bad = await srv.api.register({ appid: 'wxstbad', appsecret: 's', tasks: [{ type: 0, stable: 'yes' }] });
   assert.is(bad.status, 400);
   assert.match(bad.body.message as string, /stable must be true or false/);
-  const wrongType = await srv.api.register({ appid: 'wxstbad', appsecret: 's', tasks: [{ type: 0 }, { type: 1, stable: true }] });
+  const wrongType = await srv.api.register({
+    appid: 'wxstbad',
+    appsecret: 's',
+    tasks: [{ type: 0 }, { type: 1, stable: true }],
+  });
   assert.is(wrongType.status, 400);
   assert.match(wrongType.body.message as string, /tasks\[1\]\.stable is only allowed on type 0/);
 });
@@ -70,7 +79,8 @@ test('"stable": true fetches with POST /cgi-bin/stable_token and the schedule ne
   const c = await calls('wxstsched');
   assert.is(c.token, 0, 'never /cgi-bin/token');
   assert.ok(c.stable >= 3);
-  for (const result of ['forced', 'skipped', 'refused']) assert.is(await forceMetric(result), 0, `no force wanted on schedule (${result})`);
+  for (const result of ['forced', 'skipped', 'refused'])
+    assert.is(await forceMetric(result), 0, `no force wanted on schedule (${result})`);
 });
 
 test('passive refresh: force only when WeChat still returns the failed value, at most 2 a day and 8 s apart here', async () => {
@@ -96,7 +106,12 @@ test('passive refresh: force only when WeChat still returns the failed value, at
 
   assert.is(r2.status, 200, r2.text);
   assert.is(r2.body.result, s2);
-  assert.match(note(r2), new RegExp(`force_refresh allowed again in \\d+ s \\(${FORCE_INTERVAL_S} s apart\\); WeChat still returns the same token`));
+  assert.match(
+    note(r2),
+    new RegExp(
+      `force_refresh allowed again in \\d+ s \\(${FORCE_INTERVAL_S} s apart\\); WeChat still returns the same token`,
+    ),
+  );
   assert.is((await calls('wxstforce')).stable - middle.stable, 1, 'only the normal call');
   assert.is(await forceMetric('skipped'), 1);
 
@@ -149,11 +164,18 @@ test('WeChat refuses the force (45009, 45011): the normal answer stands, the tas
   const r = await refresh('wxstrefuse', s2);
   assert.is(r.status, 200, r.text);
   assert.is(r.body.result, s2);
-  assert.match(note(r), /WeChat refused stable_token force_refresh \(WeChat errcode 45009: reach max api daily quota limit rid: [0-9a-f-]+\)/);
+  assert.match(
+    note(r),
+    /WeChat refused stable_token force_refresh \(WeChat errcode 45009: reach max api daily quota limit rid: [0-9a-f-]+\)/,
+  );
   assert.is((await calls('wxstrefuse')).stable - before.stable, 2, 'normal, then the refused force');
   assert.is(await forceMetric('refused'), refusedBefore + 1);
   const status = await srv.api.get('/apps/wxstrefuse');
-  assert.is((status.body.result as { tasks: Array<{ state: string }> }).tasks[0].state, 'ready', 'a refused force is not a failing task');
+  assert.is(
+    (status.body.result as { tasks: Array<{ state: string }> }).tasks[0].state,
+    'ready',
+    'a refused force is not a failing task',
+  );
   // Remembered for the rest of the (Beijing) day: no forced call is even tried.
   await sleep(FORCE_INTERVAL_S * 1000 + 200);
   before = await calls('wxstrefuse');

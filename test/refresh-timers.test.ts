@@ -15,7 +15,12 @@ class Entry implements TimerEntry {
   firedAt: number | null = null;
   /** Ends the run this entry's fire() started (runs end at once unless `held`). */
   finish: () => void = () => {};
-  constructor(readonly name: string, private readonly log: Entry[], private readonly onFire?: (e: Entry) => void, private readonly held = false) {}
+  constructor(
+    readonly name: string,
+    private readonly log: Entry[],
+    private readonly onFire?: (e: Entry) => void,
+    private readonly held = false,
+  ) {}
   fire(): Promise<void> {
     this.firedAt = Date.now();
     this.log.push(this);
@@ -51,12 +56,16 @@ test('entries fire in due order, each at or after its due time', async () => {
   }
   assert.is(timers.size, due.size);
   await waitFor('all entries fired', () => log.length === due.size);
-  for (let i = 1; i < log.length; i++) assert.ok(due.get(log[i - 1]!)! <= due.get(log[i]!)!, `${log[i - 1]!.name} before ${log[i]!.name}`);
+  for (let i = 1; i < log.length; i++)
+    assert.ok(due.get(log[i - 1]!)! <= due.get(log[i]!)!, `${log[i - 1]!.name} before ${log[i]!.name}`);
   // Node's own timers have 1 ms granularity against Date.now(); allow a little of it.
   for (const e of log) assert.ok(e.firedAt! >= due.get(e)! - 2, `${e.name} fired ${due.get(e)! - e.firedAt!} ms early`);
   assert.is(timers.size, 0);
   for (const e of all) assert.is(e.heapIndex, -1);
-  assert.ok(log.every((e) => due.has(e)), 'no cancelled entry fired');
+  assert.ok(
+    log.every((e) => due.has(e)),
+    'no cancelled entry fired',
+  );
 });
 
 test('a cancelled entry never fires; a moved one fires at its new time only', async () => {
@@ -74,10 +83,16 @@ test('a cancelled entry never fires; a moved one fires at its new time only', as
   timers.schedule(c!, now + 100); // earlier
   timers.schedule(d!, now + 500); // later: must not fire at its old time
   await waitFor('the sentinel', () => sentinel!.firedAt !== null);
-  assert.equal(log.map((e) => e.name), ['a', 'c', 'sentinel']);
+  assert.equal(
+    log.map((e) => e.name),
+    ['a', 'c', 'sentinel'],
+  );
   assert.is(b!.heapIndex, -1);
   await waitFor('d at its new time', () => d!.firedAt !== null);
-  assert.equal(log.map((e) => e.name), ['a', 'c', 'sentinel', 'd']);
+  assert.equal(
+    log.map((e) => e.name),
+    ['a', 'c', 'sentinel', 'd'],
+  );
   assert.is(timers.size, 0);
 });
 
@@ -94,7 +109,10 @@ test('an earlier head re-arms the timer; a far-future one is clamped, not fired 
   timers.schedule(hour, Date.now() + 3_600_000);
   timers.schedule(soon, Date.now() + 50); // new head: the armed timer must move earlier
   await waitFor('the new head', () => soon.firedAt !== null);
-  assert.equal(log.map((e) => e.name), ['soon']);
+  assert.equal(
+    log.map((e) => e.name),
+    ['soon'],
+  );
   assert.is(timers.size, 2);
   timers.cancel(far);
   timers.cancel(hour);
@@ -109,9 +127,12 @@ test('everything due fires in one turn; a fire may schedule again', async () => 
   let firedBeforeNextTurn = -1;
   const at = Date.now() + 30;
   for (let i = 0; i < 1000; i++) {
-    timers.schedule(new Entry(`e${i}`, log, () => {
-      if (log.length === 1) setImmediate(() => (firedBeforeNextTurn = log.length));
-    }), at);
+    timers.schedule(
+      new Entry(`e${i}`, log, () => {
+        if (log.length === 1) setImmediate(() => (firedBeforeNextTurn = log.length));
+      }),
+      at,
+    );
   }
   await waitFor('the next turn', () => firedBeforeNextTurn >= 0);
   assert.is(firedBeforeNextTurn, 1000);
@@ -133,7 +154,10 @@ test('a NaN due time fires at once and keeps the order of the rest', async () =>
   timers.schedule(later, Date.now() + 50);
   timers.schedule(nan, Number.NaN);
   await waitFor('both', () => log.length === 2);
-  assert.equal(log.map((e) => e.name), ['nan', 'later']);
+  assert.equal(
+    log.map((e) => e.name),
+    ['nan', 'later'],
+  );
 });
 
 test('at most maxRunning fired entries run at once; the rest wait in due order', async () => {
@@ -145,7 +169,10 @@ test('at most maxRunning fired entries run at once; the rest wait in due order',
   for (let i = entries.length - 1; i >= 0; i--) timers.schedule(entries[i]!, now + 20 + i);
   await waitFor('the first three', () => log.length === 3);
   await new Promise((r) => setTimeout(r, 100)); // all ten are due by now
-  assert.equal(log.map((e) => e.name), ['e0', 'e1', 'e2']);
+  assert.equal(
+    log.map((e) => e.name),
+    ['e0', 'e1', 'e2'],
+  );
   assert.is(timers.runningCount, 3);
   assert.is(timers.size, 7);
   entries[1]!.finish();
@@ -156,7 +183,10 @@ test('at most maxRunning fired entries run at once; the rest wait in due order',
     entries[i]!.finish();
   }
   await waitFor('all ten ran', () => timers.runningCount === 0);
-  assert.equal(log.map((e) => e.name), entries.map((e) => e.name));
+  assert.equal(
+    log.map((e) => e.name),
+    entries.map((e) => e.name),
+  );
   assert.is(timers.size, 0);
 });
 
@@ -217,7 +247,10 @@ test('a run longer than detachMs stops holding its place', async () => {
   stuck.finish(); // finishing late changes nothing
   await new Promise((r) => setImmediate(r));
   assert.is(timers.runningCount, 0);
-  assert.equal(log.map((e) => e.name), ['stuck', 'next']);
+  assert.equal(
+    log.map((e) => e.name),
+    ['stuck', 'next'],
+  );
 });
 
 test('clear drops every entry', () => {
@@ -253,7 +286,12 @@ test('with an injected clock: every entry fires exactly at its due time, and pac
   clock.advance(1);
   assert.equal(fired, [['a', 100]]);
   clock.advance(1_000);
-  assert.equal(fired, [['a', 100], ['c', 250], ['b', 250], ['d', 300]]);
+  assert.equal(fired, [
+    ['a', 100],
+    ['c', 250],
+    ['b', 250],
+    ['d', 300],
+  ]);
 
   // Paced: at most one start per 20 ms, whatever is due.
   const paced = new RefreshTimers(Number.POSITIVE_INFINITY, 2_000, () => 20, clock);
@@ -266,7 +304,10 @@ test('with an injected clock: every entry fires exactly at its due time, and pac
     await Promise.resolve();
   }
   // Equal due times leave the order to the heap; the starts are exactly 20 ms apart.
-  assert.equal(fired.map(([, at]) => at - (t1 - t0)), [0, 20, 40]);
+  assert.equal(
+    fired.map(([, at]) => at - (t1 - t0)),
+    [0, 20, 40],
+  );
   assert.equal(fired.map(([n]) => n).sort(), ['p', 'q', 'r']);
   timers.clear();
   paced.clear();

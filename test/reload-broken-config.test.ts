@@ -23,7 +23,10 @@ test('kill -9 of the generation while the config file is broken: replaced with t
   const file = join(tempDir(), 'config.json');
   writeFileSync(file, JSON.stringify({ tokens: [token], refreshMinIntervalMs: 1000 }));
   const srv = await startServer({ wechatApi: sim.url, args: ['--config', file], token, workers: 1 });
-  assert.is((await srv.api.register({ appid: 'wxbroken1', appsecret: 'broken-secret', tasks: [{ type: 0 }] })).status, 200);
+  assert.is(
+    (await srv.api.register({ appid: 'wxbroken1', appsecret: 'broken-secret', tasks: [{ type: 0 }] })).status,
+    200,
+  );
   const value = await srv.api.awaitValue('wxbroken1', 0);
 
   // Broken where V8 would quote the text around the error: a token must not reach the log through it.
@@ -35,16 +38,27 @@ test('kill -9 of the generation while the config file is broken: replaced with t
   await waitFor('the replacement', () => srv.logs().some((l) => l.msg === 'front generation replaced'), 60_000);
   // Served as before, with the same token (the last config that worked).
   assert.is(await srv.api.value('wxbroken1', 0), value);
-  assert.is((await srv.api.register({ appid: 'wxbroken2', appsecret: 'broken-secret-2', tasks: [{ type: 0 }] })).status, 200);
+  assert.is(
+    (await srv.api.register({ appid: 'wxbroken2', appsecret: 'broken-secret-2', tasks: [{ type: 0 }] })).status,
+    200,
+  );
   await srv.api.awaitValue('wxbroken2', 0);
-  const why = srv.logs().find((l) => l.msg === 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)');
+  const why = srv
+    .logs()
+    .find(
+      (l) => l.msg === 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)',
+    );
   assert.ok(why, 'the reason is logged');
   assert.match(String(why!.err), /not valid JSON/);
   assert.not.ok(srv.output().includes(leaked), 'no text of the broken file in the log');
 
   // A SIGHUP with the file still broken is refused; fixed, it reloads.
   srv.signal('SIGHUP');
-  await waitFor('the refused reload', () => srv.logs().some((l) => l.msg === 'reload failed; the running generation keeps serving'), 30_000);
+  await waitFor(
+    'the refused reload',
+    () => srv.logs().some((l) => l.msg === 'reload failed; the running generation keeps serving'),
+    30_000,
+  );
   assert.is(await srv.api.value('wxbroken1', 0), value);
   writeFileSync(file, JSON.stringify({ tokens: [token] }));
   srv.signal('SIGHUP');

@@ -54,7 +54,10 @@ test('a changed built file is running after SIGHUP: new build stamp, new generat
   });
   assert.match(second ?? '', /^[0-9a-f]{16}$/);
   assert.is(reloads()[1].build, second);
-  const gens = srv.logs().filter((l) => l.msg === 'generation started').map((l) => l.pid);
+  const gens = srv
+    .logs()
+    .filter((l) => l.msg === 'generation started')
+    .map((l) => l.pid);
   assert.is(new Set(gens).size, 3, 'three generation processes');
   process.kill(srv.pid, 0);
   assert.is(await srv.api.value('wxbuild', 0), value);

@@ -46,14 +46,21 @@ test('a broken config plus SIGHUP keeps the old config serving; a valid one take
     assert.is(await one.value('wxconfig', 0), value);
     assert.is((await two.get('/apps')).status, 401);
   }
-  assert.not.ok(srv.logs().some((l) => l.msg === 'reload: starting a new generation'), 'no generation was started for a bad config');
+  assert.not.ok(
+    srv.logs().some((l) => l.msg === 'reload: starting a new generation'),
+    'no generation was started for a bad config',
+  );
 
   writeFileSync(file, JSON.stringify({ tokens: ['tok-two', { token: 'tok-ro', readOnly: true }] }));
   srv.signal('SIGHUP');
   await waitFor('the reload', () => srv.logs().some((l) => l.msg === 'reload: new generation owns the apps'), 60_000);
   // A keep-alive connection opened before the reload gets one more answer from the old
   // generation (with Connection: close); once that generation has drained, only the new config answers.
-  await waitFor('the old generation to stop', () => srv.logs().some((l) => l.msg === 'stopped' && l.generation === 1), 30_000);
+  await waitFor(
+    'the old generation to stop',
+    () => srv.logs().some((l) => l.msg === 'stopped' && l.generation === 1),
+    30_000,
+  );
   assert.is((await two.get('/apps')).status, 200);
   assert.is(await two.value('wxconfig', 0), value);
   assert.is((await one.get('/apps')).status, 401);

@@ -28,15 +28,20 @@ test('two SIGHUPs under 16 keep-alive clients: no failed or hung request, no ext
     assert.is(r.status, 200, r.text);
   }
   const values = new Map<string, string>();
-  for (const appid of APPS) values.set(`${appid}/0`, await waitFor(`${appid} value`, () => srv.api.value(appid, 0).catch(() => null)));
+  for (const appid of APPS)
+    values.set(`${appid}/0`, await waitFor(`${appid} value`, () => srv.api.value(appid, 0).catch(() => null)));
   values.set('wxreloadA/1', await waitFor('ticket', () => srv.api.value('wxreloadA', 1).catch(() => null)));
   const before = await sim.stats();
 
   const requests = [...values].map(([key, value]) => ({
     path: `/task/${key}`,
-    check: (status: number, body: string) => (status === 200 && JSON.parse(body).result === value ? null : `status ${status}: ${body}`),
+    check: (status: number, body: string) =>
+      status === 200 && JSON.parse(body).result === value ? null : `status ${status}: ${body}`,
   }));
-  requests.push({ path: '/healthz', check: (status: number, body: string) => (status === 200 ? null : `status ${status}: ${body}`) });
+  requests.push({
+    path: '/healthz',
+    check: (status: number, body: string) => (status === 200 ? null : `status ${status}: ${body}`),
+  });
   const load = startLoad(srv.url, requests, 16);
   await waitFor('load to flow', () => load.done() > 200, 20_000, 20);
   const t0 = Date.now();
@@ -57,10 +62,16 @@ test('two SIGHUPs under 16 keep-alive clients: no failed or hung request, no ext
   srv.signal('SIGHUP');
   await waitFor('second reload', () => reloaded() >= 2, 60_000);
   // Keep the load on until both retired generations have drained and stopped.
-  await waitFor('old generations stopped', () => srv.logs().filter((l) => l.msg === 'stopped' && l.generation !== undefined).length >= 2, 30_000);
+  await waitFor(
+    'old generations stopped',
+    () => srv.logs().filter((l) => l.msg === 'stopped' && l.generation !== undefined).length >= 2,
+    30_000,
+  );
   await sleep(Math.max(0, 6_000 - (Date.now() - t0)));
   const report = await load.stop();
-  console.log(`  load: ${report.ok} answers in ${report.durationMs} ms, ${report.connects} connections, max latency ${report.maxLatencyMs} ms, ${midReload.length} registrations mid-reload`);
+  console.log(
+    `  load: ${report.ok} answers in ${report.durationMs} ms, ${report.connects} connections, max latency ${report.maxLatencyMs} ms, ${midReload.length} registrations mid-reload`,
+  );
 
   assert.equal(report.failures.slice(0, 10), [], `${report.failures.length} failed requests`);
   assert.ok(report.ok > 300, `only ${report.ok} answers`);
@@ -80,10 +91,18 @@ test('two SIGHUPs under 16 keep-alive clients: no failed or hung request, no ext
 
   // Same supervisor PID; each reload handed the apps to a new generation process.
   process.kill(srv.pid, 0);
-  const owners = srv.logs().filter((l) => l.msg === 'owning the apps').map((l) => l.pid);
+  const owners = srv
+    .logs()
+    .filter((l) => l.msg === 'owning the apps')
+    .map((l) => l.pid);
   assert.is(new Set(owners).size, 2, `generation pids ${owners.join(',')}`);
   assert.not.ok(owners.includes(srv.pid));
-  assert.ok(srv.logs().filter((l) => l.msg === 'reload: new generation owns the apps').every((l) => l.pid === srv.pid));
+  assert.ok(
+    srv
+      .logs()
+      .filter((l) => l.msg === 'reload: new generation owns the apps')
+      .every((l) => l.pid === srv.pid),
+  );
   assert.is(await srv.stop(), 0);
 });
 

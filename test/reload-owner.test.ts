@@ -20,12 +20,16 @@ test.after(async () => {
   await sim.close();
 });
 
-const reloads = (logs: Array<Record<string, unknown>>) => logs.filter((l) => l.msg === 'reload: new generation owns the apps').length;
+const reloads = (logs: Array<Record<string, unknown>>) =>
+  logs.filter((l) => l.msg === 'reload: new generation owns the apps').length;
 
 test('a fetch in flight during the hand-over lands in the store once; the next generation does not fetch again', async () => {
   const srv = await startServer({ wechatApi: sim.url, workers: 2 });
   await sim.fault({ endpoint: 'token', appid: 'wxinflight', delayMs: 3_000 });
-  assert.is((await srv.api.register({ appid: 'wxinflight', appsecret: 's-inflight', tasks: [{ type: 0 }] })).status, 200);
+  assert.is(
+    (await srv.api.register({ appid: 'wxinflight', appsecret: 's-inflight', tasks: [{ type: 0 }] })).status,
+    200,
+  );
   await waitFor('the fetch to reach WeChat', async () => (await sim.stats()).byApp.wxinflight?.token === 1);
   srv.signal('SIGHUP');
   await waitFor('the hand-over', () => reloads(srv.logs()) === 1, 60_000);
@@ -52,7 +56,9 @@ test('registrations answered by the old generation during the hand-over are kept
   const register = async (appid: string) => {
     const t0 = Date.now();
     const res = await old.request({
-      method: 'POST', path: '/registe', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      path: '/registe',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }] }),
     });
     const text = await res.body.text();
@@ -75,7 +81,9 @@ test('registrations answered by the old generation during the hand-over are kept
   };
   assert.not.ok(await query(), 'no Connection: close before the reload');
   srv.signal('SIGHUP');
-  await waitFor('the new generation to start', () => srv.logs().some((l) => l.msg === 'reload: starting a new generation'));
+  await waitFor('the new generation to start', () =>
+    srv.logs().some((l) => l.msg === 'reload: starting a new generation'),
+  );
   // Register on the old connection until the old generation, draining after the new one
   // took the apps, answers with Connection: close: the last registration lands in the old
   // generation after the new owner loaded the store, the hardest case.
@@ -116,7 +124,8 @@ test('registrations answered by the old generation during the hand-over are kept
   }
   await sleep(1_000);
   const stats = await sim.stats();
-  for (const appid of ['wxslow', 'wxbefore', ...during]) assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);
+  for (const appid of ['wxslow', 'wxbefore', ...during])
+    assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);
   assert.is(await srv.stop(), 0);
 });
 
@@ -134,7 +143,8 @@ test('short lifetimes across three reloads: every refresh done once, by one gene
   // 8 s: refreshed 1.6 s before they run out, a margin a loaded machine does not eat.
   for (const appid of apps) await sim.addApp({ appid, secret: `s-${appid}`, expiresIn: 8 });
   const srv = await startServer({ wechatApi: sim.url, workers: 2 });
-  for (const appid of apps) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0, notify }] })).status, 200);
+  for (const appid of apps)
+    assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0, notify }] })).status, 200);
   for (const appid of apps) await waitFor(`${appid} value`, () => srv.api.value(appid, 0).catch(() => null));
 
   // Poll every app all along: a value must always be there (no gap in ownership).

@@ -16,8 +16,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'co-wechat-api-test';
 const APPID = 'wxcoapi';
 
-interface Ticket { ticket: string; expireTime: number }
-interface JsConfig { appId: string; timestamp: string; nonceStr: string; signature: string; jsApiList: string[] }
+interface Ticket {
+  ticket: string;
+  expireTime: number;
+}
+interface JsConfig {
+  appId: string;
+  timestamp: string;
+  nonceStr: string;
+  signature: string;
+  jsApiList: string[];
+}
 interface CoWechatApi {
   prefix: string;
   getTicket(type?: string): Promise<Ticket>;
@@ -47,7 +56,9 @@ test.before(async () => {
   writeFileSync(join(biz, 'wechat-api.mjs'), recipe());
   process.env.WECHAT_SCHEDULER_URL = srv.url;
   process.env.WECHAT_SCHEDULER_TOKEN = TOKEN;
-  const mod = (await import(pathToFileURL(join(biz, 'wechat-api.mjs')).href)) as { wechatApi(appid: string): CoWechatApi };
+  const mod = (await import(pathToFileURL(join(biz, 'wechat-api.mjs')).href)) as {
+    wechatApi(appid: string): CoWechatApi;
+  };
   api = mod.wechatApi(APPID);
   // co-wechat-api builds every URL from this prefix: point it at the simulator.
   api.prefix = `${sim.url}/cgi-bin/`;
@@ -61,7 +72,9 @@ test.after(async () => {
 
 const calls = async () => (await sim.stats()).byApp[APPID]!;
 async function refreshRequests(): Promise<number> {
-  return sum(parseProm((await srv.api.get('/metrics')).text), 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh' });
+  return sum(parseProm((await srv.api.get('/metrics')).text), 'wechat_scheduler_http_requests_total', {
+    route: '/task/:appid/:type/refresh',
+  });
 }
 
 test('getTicket() calls WeChat with the token the server holds, and no token is fetched for it', async () => {
@@ -74,13 +87,15 @@ test('getTicket() calls WeChat with the token the server holds, and no token is 
   assert.is(after.token - before.token, 0, 'no /cgi-bin/token call: the token came from the server');
 });
 
-test('getJsConfig() signs with the server\'s jsapi_ticket and calls WeChat not at all', async () => {
+test("getJsConfig() signs with the server's jsapi_ticket and calls WeChat not at all", async () => {
   const before = await calls();
   const url = 'https://biz.example.com/share?id=7';
   const config = await api.getJsConfig({ url, jsApiList: ['updateAppMessageShareData'] });
   assert.equal(await calls(), before, 'no WeChat call');
   const ticket = await srv.api.value(APPID, 1);
-  const expected = createHash('sha1').update(`jsapi_ticket=${ticket}&noncestr=${config.nonceStr}&timestamp=${config.timestamp}&url=${url}`).digest('hex');
+  const expected = createHash('sha1')
+    .update(`jsapi_ticket=${ticket}&noncestr=${config.nonceStr}&timestamp=${config.timestamp}&url=${url}`)
+    .digest('hex');
   assert.is(config.signature, expected);
   assert.is(config.appId, APPID);
   assert.equal(config.jsApiList, ['updateAppMessageShareData']);

@@ -32,7 +32,9 @@ for (const spelling of ['separate', 'joined'] as const) {
     const args = spelling === 'separate' ? ['--token', token] : [`--token=${token}`];
     const srv = await startServer({ wechatApi: sim.url, args, token, workers: 1 });
     assert.is((await srv.api.get('/apps')).status, 200, 'the token works');
-    const gens = await waitFor('a generation process', () => (children(srv.pid).length > 0 ? children(srv.pid) : undefined));
+    const gens = await waitFor('a generation process', () =>
+      children(srv.pid).length > 0 ? children(srv.pid) : undefined,
+    );
     const sup = cmdline(srv.pid);
     assert.not.ok(sup.includes(token), `supervisor: ${sup}`);
     assert.ok(sup.includes('***'), sup);

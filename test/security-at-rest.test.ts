@@ -27,7 +27,10 @@ const values: Record<string, string> = {};
 
 function start(key: string | undefined) {
   return startServer({
-    wechatApi: sim.url, dataDir, args: ['--token', TOKEN], token: TOKEN,
+    wechatApi: sim.url,
+    dataDir,
+    args: ['--token', TOKEN],
+    token: TOKEN,
     env: key === undefined ? {} : { WECHAT_SCHEDULER_SECRET_KEY: key },
   });
 }
@@ -40,7 +43,11 @@ function onDisk(): Buffer {
 function storedApps(): Array<{ appid: string; secret: string; secret_gen: number }> {
   const db = new Database(join(dataDir, 'wechat-scheduler.db'), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT appid, secret, secret_gen FROM apps ORDER BY appid').all() as Array<{ appid: string; secret: string; secret_gen: number }>;
+    return db.prepare('SELECT appid, secret, secret_gen FROM apps ORDER BY appid').all() as Array<{
+      appid: string;
+      secret: string;
+      secret_gen: number;
+    }>;
   } finally {
     db.close();
   }
@@ -58,7 +65,19 @@ async function fetchesOf(appid: string): Promise<number> {
 async function refusedWith(key: string | undefined, pattern: RegExp) {
   const env: NodeJS.ProcessEnv = { ...process.env, WECHAT_SCHEDULER_SECRET_KEY: key };
   if (key === undefined) delete env.WECHAT_SCHEDULER_SECRET_KEY;
-  const args = [BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--wechat-api', sim.url, '--token', TOKEN];
+  const args = [
+    BIN,
+    '-p',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--data-dir',
+    dataDir,
+    '--wechat-api',
+    sim.url,
+    '--token',
+    TOKEN,
+  ];
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -72,7 +91,8 @@ async function refusedWith(key: string | undefined, pattern: RegExp) {
   assert.ok(code !== 0 && code !== null, `the server refused to start (exit ${code})`);
   assert.is(stderr.trim().split('\n').length, 1, `one line: ${stderr}`);
   assert.match(stderr, pattern);
-  for (const k of [KEY1, KEY2]) assert.not.ok(stderr.includes(k) || stderr.includes(k.slice(0, 16)), 'no key material in the error');
+  for (const k of [KEY1, KEY2])
+    assert.not.ok(stderr.includes(k) || stderr.includes(k.slice(0, 16)), 'no key material in the error');
 }
 
 test.before(async () => {
@@ -87,7 +107,10 @@ test.after(async () => {
 
 test('with a key, appsecrets are AES-256-GCM on disk and served as usual', async () => {
   srv = await start(KEY1);
-  for (const [appid, appsecret] of [['wxrest1', SECRET1], ['wxrest2', SECRET2]]) {
+  for (const [appid, appsecret] of [
+    ['wxrest1', SECRET1],
+    ['wxrest2', SECRET2],
+  ]) {
     const r = await srv.api.register({ appid, appsecret, tasks: [{ type: 0 }] });
     assert.is(r.status, 200, r.text);
   }
@@ -96,7 +119,10 @@ test('with a key, appsecrets are AES-256-GCM on disk and served as usual', async
   const disk = onDisk();
   assert.not.ok(disk.includes(SECRET1) || disk.includes(SECRET2), 'no appsecret in the files');
   const rows = storedApps();
-  assert.ok(rows.every((r) => /^wsenc1:[0-9a-f]{12}:[\w-]{16}:[\w-]+$/.test(r.secret)), JSON.stringify(rows.map((r) => r.secret.slice(0, 20))));
+  assert.ok(
+    rows.every((r) => /^wsenc1:[0-9a-f]{12}:[\w-]{16}:[\w-]+$/.test(r.secret)),
+    JSON.stringify(rows.map((r) => r.secret.slice(0, 20))),
+  );
   assert.is.not(rows[0].secret.split(':')[2], rows[1].secret.split(':')[2], 'a fresh IV for each secret');
 });
 
@@ -117,10 +143,14 @@ test('re-registering the same secret changes nothing (the comparison is on the d
   const r = await srv!.api.register({ appid: 'wxrest1', appsecret: SECRET1_NEW, tasks: [{ type: 0 }] });
   assert.is(r.status, 200, r.text);
   assert.is(gen(), before.gen + 1, 'secret_gen moved with the real change');
-  values.wxrest1 = await waitFor('the refetch with the new secret', async () => {
-    const v = await srv!.api.value('wxrest1', 0);
-    return v !== values.wxrest1 ? v : undefined;
-  }, 30_000);
+  values.wxrest1 = await waitFor(
+    'the refetch with the new secret',
+    async () => {
+      const v = await srv!.api.value('wxrest1', 0);
+      return v !== values.wxrest1 ? v : undefined;
+    },
+    30_000,
+  );
   assert.not.ok(onDisk().includes(SECRET1_NEW));
   assert.is(await srv!.stop(), 0);
 });

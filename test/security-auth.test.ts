@@ -49,8 +49,20 @@ const ROUTES: Route[] = [
   { name: 'POST /registe', method: 'POST', path: '/registe', body: registration, kind: 'write' },
   { name: 'POST /register', method: 'POST', path: '/register', body: registration, kind: 'write' },
   { name: 'GET /task/:appid/:type', method: 'GET', path: `/task/${A}/0`, kind: 'read' },
-  { name: 'POST /task/:appid/:type/refresh', method: 'POST', path: `/task/${A}/0/refresh`, body: { stale: 'not-the-current-value' }, kind: 'write' },
-  { name: 'DELETE /task/:appid/:type', method: 'DELETE', path: `/task/${A}/1`, kind: 'write', restore: () => restoreA() },
+  {
+    name: 'POST /task/:appid/:type/refresh',
+    method: 'POST',
+    path: `/task/${A}/0/refresh`,
+    body: { stale: 'not-the-current-value' },
+    kind: 'write',
+  },
+  {
+    name: 'DELETE /task/:appid/:type',
+    method: 'DELETE',
+    path: `/task/${A}/1`,
+    kind: 'write',
+    restore: () => restoreA(),
+  },
   { name: 'DELETE /app/:appid', method: 'DELETE', path: `/app/${A}`, kind: 'write', restore: () => restoreA() },
   { name: 'GET /apps', method: 'GET', path: '/apps', kind: 'list' },
   { name: 'GET /apps/:appid', method: 'GET', path: `/apps/${A}`, kind: 'read' },
@@ -63,18 +75,30 @@ function expected(r: Route, who: Who): { status: number; message?: string } {
   if (who === 'none') return { status: 401, message: 'This server needs Authorization: Bearer <token>.' };
   if (who === 'wrong') return { status: 401, message: 'The API token is not valid.' };
   if (who === 'right') return { status: 200 };
-  if (who === 'read-only') return r.kind === 'write' ? { status: 403, message: 'This API token is read-only: it may only GET.' } : { status: 200 };
+  if (who === 'read-only')
+    return r.kind === 'write'
+      ? { status: 403, message: 'This API token is read-only: it may only GET.' }
+      : { status: 200 };
   // Scoped to B, acting on A.
   if (r.kind === 'list') return { status: 200 };
-  if (r.kind === 'metrics') return { status: 403, message: 'This API token is limited to some apps, so it may not read /metrics; use a token without appids.' };
+  if (r.kind === 'metrics')
+    return {
+      status: 403,
+      message: 'This API token is limited to some apps, so it may not read /metrics; use a token without appids.',
+    };
   return { status: 403, message: `This API token may not access app ${A}.` };
 }
 
 async function ready(appid: string, types: number[]) {
-  await waitFor(`${appid} ready`, async () => {
-    for (const t of types) if ((await call(srv.url, 'GET', `/task/${appid}/${t}`, { token: ADMIN })).status !== 200) return false;
-    return true;
-  }, 30_000);
+  await waitFor(
+    `${appid} ready`,
+    async () => {
+      for (const t of types)
+        if ((await call(srv.url, 'GET', `/task/${appid}/${t}`, { token: ADMIN })).status !== 200) return false;
+      return true;
+    },
+    30_000,
+  );
 }
 
 async function restoreA() {
@@ -87,11 +111,15 @@ test.before(async () => {
   sim = await startSim();
   const dir = tempDir();
   const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({
-    tokens: [{ token: ADMIN }, { token: SCOPED_B, appids: [B] }, { token: READ_ONLY, readOnly: true }],
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      tokens: [{ token: ADMIN }, { token: SCOPED_B, appids: [B] }, { token: READ_ONLY, readOnly: true }],
+    }),
+  );
   srv = await startServer({
-    wechatApi: sim.url, token: ADMIN,
+    wechatApi: sim.url,
+    token: ADMIN,
     args: ['--config', config, '--token', FLAG_TOKEN],
     env: { WECHAT_SCHEDULER_TOKEN: ENV_TOKENS.join(',') },
   });
@@ -118,15 +146,20 @@ test('auth matrix: every route × none / wrong / scoped to another app / read-on
       const reply: Reply = await call(srv.url, r.method, r.path, { token: tokenOf[who], body: r.body });
       cells.push(String(reply.status));
       const where = `${r.name} with ${who} token`;
-      if (reply.status !== exp.status) failures.push(`${where}: expected ${exp.status}, got ${reply.status} ${reply.text.slice(0, 200)}`);
+      if (reply.status !== exp.status)
+        failures.push(`${where}: expected ${exp.status}, got ${reply.status} ${reply.text.slice(0, 200)}`);
       if (r.kind !== 'metrics' || reply.status !== 200) {
-        if (reply.body.code !== reply.status) failures.push(`${where}: envelope code ${String(reply.body.code)} ≠ status`);
-        if (exp.message !== undefined && reply.body.message !== exp.message) failures.push(`${where}: message "${String(reply.body.message)}"`);
+        if (reply.body.code !== reply.status)
+          failures.push(`${where}: envelope code ${String(reply.body.code)} ≠ status`);
+        if (exp.message !== undefined && reply.body.message !== exp.message)
+          failures.push(`${where}: message "${String(reply.body.message)}"`);
       }
-      if (reply.status === 401 && reply.headers.get('www-authenticate') !== 'Bearer') failures.push(`${where}: 401 without WWW-Authenticate: Bearer`);
+      if (reply.status === 401 && reply.headers.get('www-authenticate') !== 'Bearer')
+        failures.push(`${where}: 401 without WWW-Authenticate: Bearer`);
       if (who === 'scoped to another app' && r.kind === 'list' && reply.status === 200) {
         const apps = (reply.body.result as { apps: Array<{ appid: string }> }).apps.map((a) => a.appid);
-        if (JSON.stringify(apps) !== JSON.stringify([B])) failures.push(`${where}: lists ${apps.join(',')}, not only ${B}`);
+        if (JSON.stringify(apps) !== JSON.stringify([B]))
+          failures.push(`${where}: lists ${apps.join(',')}, not only ${B}`);
       }
       if (who === 'right' && r.restore) await r.restore();
     }
@@ -135,16 +168,23 @@ test('auth matrix: every route × none / wrong / scoped to another app / read-on
   console.log(`\n${''.padEnd(34)} ${WHO.map((w) => w.split(' ')[0].padStart(10)).join('')}\n${rows.join('\n')}`);
   assert.equal(failures, [], failures.join('\n'));
   // The refused writes changed nothing: A still has both tasks, with values the simulator accepts.
-  for (const t of [0, 1]) assert.ok(await sim.valid((await call(srv.url, 'GET', `/task/${A}/${t}`, { token: ADMIN })).body.result as string));
+  for (const t of [0, 1])
+    assert.ok(await sim.valid((await call(srv.url, 'GET', `/task/${A}/${t}`, { token: ADMIN })).body.result as string));
 });
 
 test('a scoped token works inside its scope, reads, refreshes and registers its own app', async () => {
   const opts = { token: SCOPED_B };
   assert.is((await call(srv.url, 'GET', `/task/${B}/0`, opts)).status, 200);
   assert.is((await call(srv.url, 'GET', `/apps/${B}`, opts)).status, 200);
-  const refreshed = await call(srv.url, 'POST', `/task/${B}/0/refresh`, { ...opts, body: { stale: 'not-the-current-value' } });
+  const refreshed = await call(srv.url, 'POST', `/task/${B}/0/refresh`, {
+    ...opts,
+    body: { stale: 'not-the-current-value' },
+  });
   assert.is(refreshed.status, 200, refreshed.text);
-  const r = await call(srv.url, 'POST', '/registe', { ...opts, body: { appid: B, appsecret: 'secret-auth-b', tasks: [{ type: 0 }] } });
+  const r = await call(srv.url, 'POST', '/registe', {
+    ...opts,
+    body: { appid: B, appsecret: 'secret-auth-b', tasks: [{ type: 0 }] },
+  });
   assert.is(r.status, 200, r.text);
   // Its scope check comes before existence: an unknown app is 403 too, so it learns nothing of other apps.
   const unknown = await call(srv.url, 'GET', '/apps/wxnobody', opts);

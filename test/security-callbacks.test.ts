@@ -14,13 +14,23 @@ import { waitFor } from './helpers/poll.js';
 import { RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
 
-type Verify = (secret: string, headers: IncomingHttpHeaders, rawBody: Buffer | string, maxAgeSeconds?: number) => boolean;
+type Verify = (
+  secret: string,
+  headers: IncomingHttpHeaders,
+  rawBody: Buffer | string,
+  maxAgeSeconds?: number,
+) => boolean;
 const SNIPPET = new URL('../docs/verify-notify.mjs', import.meta.url);
 
 const TOKEN = 'tok-callbacks-51ac';
 const NOTIFY_SECRET = 'notify-signing-key-c0ffee42';
 
-interface Hit { path: string; query: URLSearchParams; headers: IncomingHttpHeaders; raw: Buffer }
+interface Hit {
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  raw: Buffer;
+}
 
 /** The business system: records every request with its raw body bytes. */
 class Receiver {
@@ -93,10 +103,14 @@ function configFile(settings: object): string {
 }
 
 async function lastError(s: RunningServer, path: string, pattern: RegExp): Promise<string> {
-  return waitFor(`${path} to fail with ${pattern}`, async () => {
-    const r = await s.api.get(path);
-    return r.status === 503 && pattern.test(String(r.body.message)) ? String(r.body.message) : undefined;
-  }, 30_000);
+  return waitFor(
+    `${path} to fail with ${pattern}`,
+    async () => {
+      const r = await s.api.get(path);
+      return r.status === 503 && pattern.test(String(r.body.message)) ? String(r.body.message) : undefined;
+    },
+    30_000,
+  );
 }
 
 test.before(async () => {
@@ -105,7 +119,8 @@ test.before(async () => {
   await recv.start();
   verifyNotify = ((await import(SNIPPET.href)) as { verifyNotify: Verify }).verifyNotify;
   srv = await startServer({
-    wechatApi: sim.url, token: TOKEN,
+    wechatApi: sim.url,
+    token: TOKEN,
     args: ['--token', TOKEN, '--config', configFile({ notifySecret: NOTIFY_SECRET, callbackTimeoutMs: 1000 })],
   });
 });
@@ -117,9 +132,17 @@ test.after(async () => {
 });
 
 test('every notify is signed: the receiver checks the HMAC, the README snippet accepts it and rejects any tampering', async () => {
-  const r = await srv.api.register({ appid: 'wxcb1', appsecret: 'secret-cb1', tasks: [{ type: 0, notify: `${recv.url}/notify?tenant=7` }] });
+  const r = await srv.api.register({
+    appid: 'wxcb1',
+    appsecret: 'secret-cb1',
+    tasks: [{ type: 0, notify: `${recv.url}/notify?tenant=7` }],
+  });
   assert.is(r.status, 200, r.text);
-  const hit = await waitFor('a notify', () => recv.hits.find((h) => h.path === '/notify' && h.query.get('appid') === 'wxcb1'), 30_000);
+  const hit = await waitFor(
+    'a notify',
+    () => recv.hits.find((h) => h.path === '/notify' && h.query.get('appid') === 'wxcb1'),
+    30_000,
+  );
   assert.is(hit.query.get('tenant'), '7');
   assert.is(hit.query.get('type'), '0');
   const ts = hit.headers['x-scheduler-timestamp'] as string;
@@ -128,27 +151,52 @@ test('every notify is signed: the receiver checks the HMAC, the README snippet a
   assert.ok(Math.abs(Date.now() / 1000 - Number(ts)) < 120, 'timestamp is now, in seconds');
 
   // The test's own check, from the definition: sha256=hex(HMAC-SHA256(key, timestamp + "." + raw body)).
-  const own = `sha256=${createHmac('sha256', NOTIFY_SECRET).update(Buffer.concat([Buffer.from(`${ts}.`), hit.raw])).digest('hex')}`;
+  const own = `sha256=${createHmac('sha256', NOTIFY_SECRET)
+    .update(Buffer.concat([Buffer.from(`${ts}.`), hit.raw]))
+    .digest('hex')}`;
   assert.is(sig, own);
   const body = JSON.parse(hit.raw.toString('utf8')) as { access_token: string; expires_in: number };
   assert.is(body.access_token, await srv.api.value('wxcb1', 0));
 
   // The README's snippet.
   assert.ok(verifyNotify(NOTIFY_SECRET, hit.headers, hit.raw), 'accepts the real notify (Buffer body)');
-  assert.ok(verifyNotify(NOTIFY_SECRET, hit.headers, hit.raw.toString('utf8')), 'accepts the real notify (string body)');
-  const tampered = Buffer.from(hit.raw.toString('utf8').replace(body.access_token, `${body.access_token.slice(0, -1)}X`));
+  assert.ok(
+    verifyNotify(NOTIFY_SECRET, hit.headers, hit.raw.toString('utf8')),
+    'accepts the real notify (string body)',
+  );
+  const tampered = Buffer.from(
+    hit.raw.toString('utf8').replace(body.access_token, `${body.access_token.slice(0, -1)}X`),
+  );
   assert.is.not(tampered.toString(), hit.raw.toString());
   assert.not.ok(verifyNotify(NOTIFY_SECRET, hit.headers, tampered), 'rejects a tampered body');
-  assert.not.ok(verifyNotify(NOTIFY_SECRET, hit.headers, Buffer.concat([hit.raw, Buffer.from(' ')])), 'rejects an extra byte');
-  assert.not.ok(verifyNotify(NOTIFY_SECRET, { ...hit.headers, 'x-scheduler-timestamp': String(Number(ts) + 1) }, hit.raw), 'rejects another timestamp');
+  assert.not.ok(
+    verifyNotify(NOTIFY_SECRET, hit.headers, Buffer.concat([hit.raw, Buffer.from(' ')])),
+    'rejects an extra byte',
+  );
+  assert.not.ok(
+    verifyNotify(NOTIFY_SECRET, { ...hit.headers, 'x-scheduler-timestamp': String(Number(ts) + 1) }, hit.raw),
+    'rejects another timestamp',
+  );
   assert.not.ok(verifyNotify('another-key', hit.headers, hit.raw), 'rejects another key');
-  assert.not.ok(verifyNotify(NOTIFY_SECRET, { ...hit.headers, 'x-scheduler-signature': undefined }, hit.raw), 'rejects a missing signature');
-  assert.not.ok(verifyNotify(NOTIFY_SECRET, { ...hit.headers, 'x-scheduler-signature': `${sig.slice(0, -2)}é` }, hit.raw), 'rejects a signature of another byte length');
+  assert.not.ok(
+    verifyNotify(NOTIFY_SECRET, { ...hit.headers, 'x-scheduler-signature': undefined }, hit.raw),
+    'rejects a missing signature',
+  );
+  assert.not.ok(
+    verifyNotify(NOTIFY_SECRET, { ...hit.headers, 'x-scheduler-signature': `${sig.slice(0, -2)}é` }, hit.raw),
+    'rejects a signature of another byte length',
+  );
   // A replay: correctly signed, but ten minutes old.
   const old = String(Math.floor(Date.now() / 1000) - 600);
   const oldSig = `sha256=${createHmac('sha256', NOTIFY_SECRET).update(`${old}.`).update(hit.raw).digest('hex')}`;
-  assert.not.ok(verifyNotify(NOTIFY_SECRET, { 'x-scheduler-timestamp': old, 'x-scheduler-signature': oldSig }, hit.raw), 'rejects an old notify');
-  assert.ok(verifyNotify(NOTIFY_SECRET, { 'x-scheduler-timestamp': old, 'x-scheduler-signature': oldSig }, hit.raw, 3600), 'the age limit is the only reason');
+  assert.not.ok(
+    verifyNotify(NOTIFY_SECRET, { 'x-scheduler-timestamp': old, 'x-scheduler-signature': oldSig }, hit.raw),
+    'rejects an old notify',
+  );
+  assert.ok(
+    verifyNotify(NOTIFY_SECRET, { 'x-scheduler-timestamp': old, 'x-scheduler-signature': oldSig }, hit.raw, 3600),
+    'the age limit is the only reason',
+  );
 });
 
 test('docs/security.md shows exactly the snippet the test runs', () => {
@@ -158,11 +206,19 @@ test('docs/security.md shows exactly the snippet the test runs', () => {
 });
 
 test('redirects are never followed: params and notify answering 302 are failures, the target is never called', async () => {
-  const r = await srv.api.register({ appid: 'wxcb3', appsecret: 'secret-cb3', tasks: [{ type: 3, params: `${recv.url}/params/redirect` }] });
+  const r = await srv.api.register({
+    appid: 'wxcb3',
+    appsecret: 'secret-cb3',
+    tasks: [{ type: 3, params: `${recv.url}/params/redirect` }],
+  });
   assert.is(r.status, 200, r.text);
   await lastError(srv, '/task/wxcb3/3', /params URL answered HTTP 302; redirects are not followed/);
 
-  const n = await srv.api.register({ appid: 'wxcb4', appsecret: 'secret-cb4', tasks: [{ type: 0, notify: `${recv.url}/notify-redirect` }] });
+  const n = await srv.api.register({
+    appid: 'wxcb4',
+    appsecret: 'secret-cb4',
+    tasks: [{ type: 0, notify: `${recv.url}/notify-redirect` }],
+  });
   assert.is(n.status, 200, n.text);
   // Retried, so it was taken as a failure.
   await waitFor('the notify to be retried', () => recv.count('/notify-redirect') >= 2, 30_000);
@@ -171,14 +227,26 @@ test('redirects are never followed: params and notify answering 302 are failures
 });
 
 test('a params answer over 64 KiB is refused; a hanging params URL times out (callbackTimeoutMs) and holds nobody up', async () => {
-  const big = await srv.api.register({ appid: 'wxcb5', appsecret: 'secret-cb5', tasks: [{ type: 3, params: `${recv.url}/params/huge` }] });
+  const big = await srv.api.register({
+    appid: 'wxcb5',
+    appsecret: 'secret-cb5',
+    tasks: [{ type: 3, params: `${recv.url}/params/huge` }],
+  });
   assert.is(big.status, 200, big.text);
   await lastError(srv, '/task/wxcb5/3', /params URL answer larger than 65536 bytes/);
 
   const started = Date.now();
-  const hang = await srv.api.register({ appid: 'wxcb6', appsecret: 'secret-cb6', tasks: [{ type: 3, params: `${recv.url}/params/hang` }] });
+  const hang = await srv.api.register({
+    appid: 'wxcb6',
+    appsecret: 'secret-cb6',
+    tasks: [{ type: 3, params: `${recv.url}/params/hang` }],
+  });
   assert.is(hang.status, 200, hang.text);
-  const other = await srv.api.register({ appid: 'wxcb7', appsecret: 'secret-cb7', tasks: [{ type: 3, params: `${recv.url}/params/ok` }] });
+  const other = await srv.api.register({
+    appid: 'wxcb7',
+    appsecret: 'secret-cb7',
+    tasks: [{ type: 3, params: `${recv.url}/params/ok` }],
+  });
   assert.is(other.status, 200, other.text);
   await waitFor('the other app, not held up', () => srv.api.value('wxcb7', 3).catch(() => undefined), 30_000);
   await lastError(srv, '/task/wxcb6/3', /params URL timed out/);
@@ -188,11 +256,25 @@ test('a params answer over 64 KiB is refused; a hanging params URL times out (ca
 test('callbackHosts: other hosts refused at registration, and before every call after the list changed', async () => {
   const dataDir = join(tempDir(), 'data');
   const allowed = configFile({ callbackHosts: [`127.0.0.1:${recv.port}`] });
-  let s = await startServer({ wechatApi: sim.url, dataDir, token: TOKEN, args: ['--token', TOKEN, '--config', allowed] });
+  let s = await startServer({
+    wechatApi: sim.url,
+    dataDir,
+    token: TOKEN,
+    args: ['--token', TOKEN, '--config', allowed],
+  });
   const refused = [
-    [{ type: 0, notify: `http://localhost:${recv.port}/notify` }, `tasks[0].notify host localhost:${recv.port} is not in callbackHosts of the server's config file.`],
-    [{ type: 3, params: 'http://127.0.0.1:1/params' }, 'tasks[0].params host 127.0.0.1:1 is not in callbackHosts of the server\'s config file.'],
-    [{ type: 0, notify: 'http://169.254.169.254/latest/meta-data' }, 'tasks[0].notify host 169.254.169.254 is not in callbackHosts of the server\'s config file.'],
+    [
+      { type: 0, notify: `http://localhost:${recv.port}/notify` },
+      `tasks[0].notify host localhost:${recv.port} is not in callbackHosts of the server's config file.`,
+    ],
+    [
+      { type: 3, params: 'http://127.0.0.1:1/params' },
+      "tasks[0].params host 127.0.0.1:1 is not in callbackHosts of the server's config file.",
+    ],
+    [
+      { type: 0, notify: 'http://169.254.169.254/latest/meta-data' },
+      "tasks[0].notify host 169.254.169.254 is not in callbackHosts of the server's config file.",
+    ],
   ] as const;
   for (const [t, message] of refused) {
     const r = await s.api.register({ appid: 'wxcbhost', appsecret: 'secret-host', tasks: [t] });
@@ -202,28 +284,57 @@ test('callbackHosts: other hosts refused at registration, and before every call 
   assert.is((await s.api.get('/task/wxcbhost/0')).status, 404, 'nothing registered');
 
   const ok = await s.api.register({
-    appid: 'wxcbhost', appsecret: 'secret-host',
-    tasks: [{ type: 0, notify: `${recv.url}/notify` }, { type: 3, params: `${recv.url}/params/missing` }],
+    appid: 'wxcbhost',
+    appsecret: 'secret-host',
+    tasks: [
+      { type: 0, notify: `${recv.url}/notify` },
+      { type: 3, params: `${recv.url}/params/missing` },
+    ],
   });
   assert.is(ok.status, 200, ok.text);
-  await waitFor('the allowed notify', () => recv.hits.some((h) => h.path === '/notify' && h.query.get('appid') === 'wxcbhost'), 30_000);
+  await waitFor(
+    'the allowed notify',
+    () => recv.hits.some((h) => h.path === '/notify' && h.query.get('appid') === 'wxcbhost'),
+    30_000,
+  );
   await lastError(s, '/task/wxcbhost/3', /params URL answered HTTP 404/);
   assert.is(await s.stop(), 0);
 
   // The list no longer names the receiver: stored URLs are not called any more.
-  s = await startServer({ wechatApi: sim.url, dataDir, token: TOKEN, args: ['--token', TOKEN, '--config', configFile({ callbackHosts: ['*.example.com'] })] });
+  s = await startServer({
+    wechatApi: sim.url,
+    dataDir,
+    token: TOKEN,
+    args: ['--token', TOKEN, '--config', configFile({ callbackHosts: ['*.example.com'] })],
+  });
   await lastError(s, '/task/wxcbhost/3', /params URL host is not in callbackHosts of the config file/);
   const hitsBefore = recv.hits.filter((h) => h.query.get('appid') === 'wxcbhost').length;
   const value = await s.api.value('wxcbhost', 0);
   const forced = await s.api.post('/task/wxcbhost/0/refresh', { stale: value });
   assert.is(forced.status, 200, forced.text);
   assert.is.not(forced.body.result, value, 'a new value was fetched, so a notify was due');
-  await waitFor('the skipped notify to be logged', () => s.logs().some((l) => l.msg === 'notify skipped: its host is not in callbackHosts of the config file'), 30_000);
-  assert.is(recv.hits.filter((h) => h.query.get('appid') === 'wxcbhost').length, hitsBefore, 'the receiver was not called');
+  await waitFor(
+    'the skipped notify to be logged',
+    () => s.logs().some((l) => l.msg === 'notify skipped: its host is not in callbackHosts of the config file'),
+    30_000,
+  );
+  assert.is(
+    recv.hits.filter((h) => h.query.get('appid') === 'wxcbhost').length,
+    hitsBefore,
+    'the receiver was not called',
+  );
   // A pattern match: a subdomain is allowed, the bare domain is not.
-  const sub = await s.api.register({ appid: 'wxcbsub', appsecret: 'secret-sub', tasks: [{ type: 0, notify: 'https://biz.example.com/notify' }] });
+  const sub = await s.api.register({
+    appid: 'wxcbsub',
+    appsecret: 'secret-sub',
+    tasks: [{ type: 0, notify: 'https://biz.example.com/notify' }],
+  });
   assert.is(sub.status, 200, sub.text);
-  const bare = await s.api.register({ appid: 'wxcbsub', appsecret: 'secret-sub', tasks: [{ type: 0, notify: 'https://example.com/notify' }] });
+  const bare = await s.api.register({
+    appid: 'wxcbsub',
+    appsecret: 'secret-sub',
+    tasks: [{ type: 0, notify: 'https://example.com/notify' }],
+  });
   assert.is(bare.status, 400, bare.text);
 });
 

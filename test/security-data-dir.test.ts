@@ -20,14 +20,28 @@ test.after(async () => {
   await sim.close();
 });
 
-const serverArgs = (dataDir: string) => ['-p', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--wechat-api', sim.url, '--workers', '1'];
+const serverArgs = (dataDir: string) => [
+  '-p',
+  '0',
+  '--host',
+  '127.0.0.1',
+  '--data-dir',
+  dataDir,
+  '--wechat-api',
+  sim.url,
+  '--workers',
+  '1',
+];
 /** The lines a refused start printed (no JSON log lines). */
 const plainLines = (out: string) => out.split('\n').filter((l) => l.trim() !== '');
 
 test('a second server on a data dir in use refuses to start, naming the dir and the pid; kill -9 frees the dir', async () => {
   const dataDir = join(tempDir(), 'data');
   const first = await startServer({ wechatApi: sim.url, dataDir, args: ['--token', TOKEN], token: TOKEN, workers: 1 });
-  assert.is((await first.api.register({ appid: 'wxlock1', appsecret: 'lock-secret', tasks: [{ type: 0 }] })).status, 200);
+  assert.is(
+    (await first.api.register({ appid: 'wxlock1', appsecret: 'lock-secret', tasks: [{ type: 0 }] })).status,
+    200,
+  );
   const value = await first.api.awaitValue('wxlock1', 0);
 
   const second = await runToExit([...serverArgs(dataDir), '--token', TOKEN]);

@@ -19,7 +19,8 @@ const NET = `10.231.${(process.pid % 200) + 10}`;
 const HOST_ADDR = `${NET}.1`;
 const NS_ADDR = `${NET}.2`;
 
-const PROTECTED = 'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) and send Authorization: Bearer <secret>.';
+const PROTECTED =
+  'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) and send Authorization: Bearer <secret>.';
 
 function ip(...args: string[]) {
   return spawnSync('ip', args, { encoding: 'utf8' });
@@ -56,8 +57,17 @@ function tearDownNamespace(): void {
 }
 process.on('exit', tearDownNamespace);
 
-interface NsRequest { url: string; method?: string; headers?: Record<string, string>; body?: string }
-interface NsReply { status: number; body: { code?: number; message?: string; result?: unknown } | null; error?: string }
+interface NsRequest {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+interface NsReply {
+  status: number;
+  body: { code?: number; message?: string; result?: unknown } | null;
+  error?: string;
+}
 
 // Runs inside the namespace: the requests one after another, results as one JSON line.
 const CLIENT = `
@@ -81,10 +91,15 @@ const reqs = JSON.parse(process.argv[1]);
 
 function fromNamespace(reqs: NsRequest[]): Promise<NsReply[]> {
   return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', NS, process.execPath, '-e', CLIENT, JSON.stringify(reqs)], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout) as NsReply[]);
-    });
+    execFile(
+      'ip',
+      ['netns', 'exec', NS, process.execPath, '-e', CLIENT, JSON.stringify(reqs)],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as NsReply[]);
+      },
+    );
   });
 }
 
@@ -118,19 +133,32 @@ test('protected mode: a non-loopback client gets 403 with how to set a token; lo
   if (skipped) return;
   const srv = await serverOnAllAddresses();
   // The warning follows the "listening" line that startServer waited for: it may still be on its way.
-  const warn = await waitFor('the protected-mode warning', () => srv.logs().find((l) => l.level === 'warn' && String(l.msg).includes('protected mode')), 10_000).catch(() => undefined);
+  const warn = await waitFor(
+    'the protected-mode warning',
+    () => srv.logs().find((l) => l.level === 'warn' && String(l.msg).includes('protected mode')),
+    10_000,
+  ).catch(() => undefined);
   assert.ok(warn, 'a warning at start says the server is in protected mode');
 
   const reg = await srv.api.register({ appid: 'wxnetns1', appsecret: 'secret-netns-1', tasks: [{ type: 0 }] });
   assert.is(reg.status, 200, reg.text);
-  const value = await waitFor('the value on loopback', () => srv.api.value('wxnetns1', 0).catch(() => undefined), 30_000);
+  const value = await waitFor(
+    'the value on loopback',
+    () => srv.api.value('wxnetns1', 0).catch(() => undefined),
+    30_000,
+  );
 
   const b = base(srv);
   const replies = await fromNamespace([
     { url: `${b}/task/wxnetns1/0` },
     { url: `${b}/apps` },
     { url: `${b}/metrics` },
-    { url: `${b}/registe`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appid: 'wxnetns2', appsecret: 'x', tasks: [{ type: 0 }] }) },
+    {
+      url: `${b}/registe`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appid: 'wxnetns2', appsecret: 'x', tasks: [{ type: 0 }] }),
+    },
     { url: `${b}/app/wxnetns1`, method: 'DELETE' },
     // A client cannot claim to be loopback: X-Forwarded-For is not trusted without trustedProxy.
     { url: `${b}/task/wxnetns1/0`, headers: { 'x-forwarded-for': '127.0.0.1' } },
@@ -171,11 +199,21 @@ test('a trusted proxy may vouch for a loopback client; any other forwarded addre
 test('with a token configured, a non-loopback client with the token is served and without it gets 401', async () => {
   if (skipped) return;
   const srv = await serverOnAllAddresses(['--token', 'tok-netns-2b7c']);
-  const reg = await call(srv.url, 'POST', '/registe', { token: 'tok-netns-2b7c', body: { appid: 'wxnetns4', appsecret: 'secret-netns-4', tasks: [{ type: 0 }] } });
+  const reg = await call(srv.url, 'POST', '/registe', {
+    token: 'tok-netns-2b7c',
+    body: { appid: 'wxnetns4', appsecret: 'secret-netns-4', tasks: [{ type: 0 }] },
+  });
   assert.is(reg.status, 200, reg.text);
-  await waitFor('the value', async () => (await call(srv.url, 'GET', '/task/wxnetns4/0', { token: 'tok-netns-2b7c' })).status === 200, 30_000);
+  await waitFor(
+    'the value',
+    async () => (await call(srv.url, 'GET', '/task/wxnetns4/0', { token: 'tok-netns-2b7c' })).status === 200,
+    30_000,
+  );
   const url = `${base(srv)}/task/wxnetns4/0`;
-  const [withToken, without] = await fromNamespace([{ url, headers: { authorization: 'Bearer tok-netns-2b7c' } }, { url }]);
+  const [withToken, without] = await fromNamespace([
+    { url, headers: { authorization: 'Bearer tok-netns-2b7c' } },
+    { url },
+  ]);
   assert.is(withToken.status, 200, JSON.stringify(withToken));
   assert.is(without.status, 401);
 });

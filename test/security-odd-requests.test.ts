@@ -29,10 +29,30 @@ test.after(async () => {
 
 const cases: Array<{ name: string; bytes: string; status: number; message: RegExp }> = [
   { name: 'HTTP/1.1 without Host', bytes: 'GET /healthz HTTP/1.1\r\n\r\n', status: 400, message: /no Host header/ },
-  { name: 'Expect other than 100-continue', bytes: 'POST /registe HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}', status: 417, message: /Expect: 200-ok is not supported; only "100-continue" is/ },
-  { name: 'CONNECT', bytes: 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n', status: 405, message: /CONNECT is not allowed/ },
-  { name: 'an unknown method', bytes: 'BREW /apps HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', status: 405, message: /method is not known/ },
-  { name: 'a WebDAV method', bytes: `PROPFIND /apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`, status: 405, message: /Method PROPFIND is not allowed here/ },
+  {
+    name: 'Expect other than 100-continue',
+    bytes: 'POST /registe HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}',
+    status: 417,
+    message: /Expect: 200-ok is not supported; only "100-continue" is/,
+  },
+  {
+    name: 'CONNECT',
+    bytes: 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n',
+    status: 405,
+    message: /CONNECT is not allowed/,
+  },
+  {
+    name: 'an unknown method',
+    bytes: 'BREW /apps HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    status: 405,
+    message: /method is not known/,
+  },
+  {
+    name: 'a WebDAV method',
+    bytes: `PROPFIND /apps HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+    status: 405,
+    message: /Method PROPFIND is not allowed here/,
+  },
 ];
 
 for (const c of cases) {
@@ -81,12 +101,25 @@ test('a full disk: registrations get 507 "The data directory is full", values ar
     return;
   }
   mounted = mount;
-  const full = await startServer({ wechatApi: sim.url, workers: 1, dataDir: join(mount, 'data'), args: ['--token', TOKEN], token: TOKEN });
-  assert.is((await full.api.register({ appid: 'wxfull0', appsecret: 'full-secret', tasks: [{ type: 0 }] })).status, 200);
+  const full = await startServer({
+    wechatApi: sim.url,
+    workers: 1,
+    dataDir: join(mount, 'data'),
+    args: ['--token', TOKEN],
+    token: TOKEN,
+  });
+  assert.is(
+    (await full.api.register({ appid: 'wxfull0', appsecret: 'full-secret', tasks: [{ type: 0 }] })).status,
+    200,
+  );
   const value = await full.api.awaitValue('wxfull0', 0);
   fill(join(mount, 'filler'));
 
-  const big = (i: number) => ({ appid: `wxfull${i}`, appsecret: 's'.repeat(500), tasks: [{ type: 0, notify: `http://127.0.0.1:1/${'n'.repeat(1500)}` }] });
+  const big = (i: number) => ({
+    appid: `wxfull${i}`,
+    appsecret: 's'.repeat(500),
+    tasks: [{ type: 0, notify: `http://127.0.0.1:1/${'n'.repeat(1500)}` }],
+  });
   let refused = null;
   for (let i = 1; i <= 3000 && !refused; i++) {
     const r = await full.api.register(big(i));
@@ -94,10 +127,15 @@ test('a full disk: registrations get 507 "The data directory is full", values ar
   }
   assert.ok(refused, 'the disk filled up');
   assert.is(refused!.status, 507, refused!.text);
-  assert.is((refused!.body as { message: string }).message, 'The data directory is full: nothing was stored. Free space on its disk and retry; values already fetched are still served.');
+  assert.is(
+    (refused!.body as { message: string }).message,
+    'The data directory is full: nothing was stored. Free space on its disk and retry; values already fetched are still served.',
+  );
   // The same through the Koa path (a gzip body).
   const gz = await rawRequest(full.url, {
-    method: 'POST', path: '/registe', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    method: 'POST',
+    path: '/registe',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
     body: gzipSync(JSON.stringify(big(9999))),
   });
   assert.is(gz.status, 507, gz.text);
@@ -105,7 +143,10 @@ test('a full disk: registrations get 507 "The data directory is full", values ar
   assert.not.ok(full.output().includes('Internal error'));
 
   // Space again: writes work again.
-  for (const f of execFileSync('ls', [mount], { encoding: 'utf8' }).split('\n').filter((n) => n.startsWith('filler'))) rmSync(join(mount, f));
+  for (const f of execFileSync('ls', [mount], { encoding: 'utf8' })
+    .split('\n')
+    .filter((n) => n.startsWith('filler')))
+    rmSync(join(mount, f));
   const again = await full.api.register(big(10_000));
   assert.is(again.status, 200, again.text);
   assert.is(await full.stop(), 0);

@@ -41,7 +41,11 @@ async function api(srv: RunningServer, method: string, path: string, o: CallOpti
 }
 
 async function start(): Promise<RunningServer> {
-  return startServer({ wechatApi: sim.url, dataDir, args: ['--token', TOKEN, '--config', configFile, '--log-level', 'trace'] });
+  return startServer({
+    wechatApi: sim.url,
+    dataDir,
+    args: ['--token', TOKEN, '--config', configFile, '--log-level', 'trace'],
+  });
 }
 
 /** Where a secret (or its distinctive second half) appears, if anywhere. */
@@ -49,7 +53,8 @@ function findSecrets(haystack: string | Buffer, label: string): string[] {
   const hits: string[] = [];
   for (const [name, s] of Object.entries(SECRETS)) {
     for (const needle of [s, s.slice(s.length / 2)]) {
-      if (haystack.includes(needle)) hits.push(`${label} contains the ${name} appsecret${needle === s ? '' : ' (second half)'}`);
+      if (haystack.includes(needle))
+        hits.push(`${label} contains the ${name} appsecret${needle === s ? '' : ' (second half)'}`);
     }
   }
   return hits;
@@ -80,22 +85,41 @@ test('a full scenario never shows an appsecret in any answer, header, callback o
     assert.is(r.status, status, r.text);
     return r;
   };
-  await register({ appid: 'wxsalpha', appsecret: SECRETS.alpha, tasks: [{ type: 0, notify: `${biz.url}/notify` }, { type: 1 }] });
   await register({
-    appid: 'wxscomp', appsecret: SECRETS.component,
+    appid: 'wxsalpha',
+    appsecret: SECRETS.alpha,
+    tasks: [{ type: 0, notify: `${biz.url}/notify` }, { type: 1 }],
+  });
+  await register({
+    appid: 'wxscomp',
+    appsecret: SECRETS.component,
     tasks: [
       { type: 3, params: `${biz.url}/params/component`, notify: `${biz.url}/notify` },
-      { type: 4, authorizer_appid: 'wxsauth', params: { authorizer_refresh_token: 'art-secrets-1' }, notify: `${biz.url}/notify` },
+      {
+        type: 4,
+        authorizer_appid: 'wxsauth',
+        params: { authorizer_refresh_token: 'art-secrets-1' },
+        notify: `${biz.url}/notify`,
+      },
     ],
   });
-  await register({ appid: 'wxsoauth', appsecret: SECRETS.oauth, tasks: [{ type: 2, params: { refresh_token: 'rt-secrets-1' } }] });
+  await register({
+    appid: 'wxsoauth',
+    appsecret: SECRETS.oauth,
+    tasks: [{ type: 2, params: { refresh_token: 'rt-secrets-1' } }],
+  });
   await register({ appid: 'wxswrong', appsecret: SECRETS.wrong, tasks: [{ type: 0 }] });
   await register({ appid: 'wxsdel', appsecret: SECRETS.deleted, tasks: [{ type: 0 }] });
 
-  const ready = (appid: string, type: number, q = '') => waitFor(`${appid}/${type} served`, async () => {
-    const r = await api(srv, 'GET', `/task/${appid}/${type}${q}`);
-    return r.status === 200 ? (r.body.result as string) : undefined;
-  }, 30_000);
+  const ready = (appid: string, type: number, q = '') =>
+    waitFor(
+      `${appid}/${type} served`,
+      async () => {
+        const r = await api(srv, 'GET', `/task/${appid}/${type}${q}`);
+        return r.status === 200 ? (r.body.result as string) : undefined;
+      },
+      30_000,
+    );
   const alpha0 = await ready('wxsalpha', 0);
   await ready('wxsalpha', 1);
   await ready('wxscomp', 3);
@@ -103,21 +127,37 @@ test('a full scenario never shows an appsecret in any answer, header, callback o
   await ready('wxsoauth', 2);
   await ready('wxsdel', 0);
   // The wrong secret: a 503 naming WeChat's error, not the secret.
-  const failing = await waitFor('the wrong secret to fail', async () => {
-    const r = await api(srv, 'GET', '/task/wxswrong/0');
-    return r.status === 503 && r.body.message ? r : undefined;
-  }, 30_000);
+  const failing = await waitFor(
+    'the wrong secret to fail',
+    async () => {
+      const r = await api(srv, 'GET', '/task/wxswrong/0');
+      return r.status === 503 && r.body.message ? r : undefined;
+    },
+    30_000,
+  );
   assert.match(String(failing.body.message), /40125|appsecret/i);
 
   // Rejected requests that carry a secret: none may echo it.
   await register(`{"appid":"wxsrej","appsecret":"${SECRETS.rejected}",`, 400);
-  await api(srv, 'POST', '/registe', { raw: `{"appid":"wxsrej","appsecret":"${SECRETS.rejected}"}}`, headers: { 'content-type': 'application/json' } });
+  await api(srv, 'POST', '/registe', {
+    raw: `{"appid":"wxsrej","appsecret":"${SECRETS.rejected}"}}`,
+    headers: { 'content-type': 'application/json' },
+  });
   await register({ appid: 'wxsrej', appsecret: SECRETS.rejected.repeat(30), tasks: [{ type: 0 }] }, 400);
   await register({ appid: 'wxs rej', appsecret: SECRETS.rejected, tasks: [{ type: 0 }] }, 400);
-  await register({ appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 0, notify: `javascript:${SECRETS.rejected}` }] }, 400);
+  await register(
+    { appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 0, notify: `javascript:${SECRETS.rejected}` }] },
+    400,
+  );
   await register({ appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 3 }] }, 400);
-  await api(srv, 'POST', '/registe', { body: { appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 0 }] }, headers: { 'content-type': 'text/plain' } });
-  await api(srv, 'POST', '/registe', { body: { appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 0 }] }, token: 'not-a-token' });
+  await api(srv, 'POST', '/registe', {
+    body: { appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 0 }] },
+    headers: { 'content-type': 'text/plain' },
+  });
+  await api(srv, 'POST', '/registe', {
+    body: { appid: 'wxsrej', appsecret: SECRETS.rejected, tasks: [{ type: 0 }] },
+    token: 'not-a-token',
+  });
 
   // Everything a user reads.
   await api(srv, 'GET', '/apps');
@@ -132,10 +172,14 @@ test('a full scenario never shows an appsecret in any answer, header, callback o
   const before = (await api(srv, 'GET', '/task/wxsalpha/0')).body.result;
   await sim.addApp({ appid: 'wxsalpha', secret: SECRETS.alphaNew }); // WeChat's side of the secret change
   await register({ appid: 'wxsalpha', appsecret: SECRETS.alphaNew, tasks: [{ type: 0, notify: `${biz.url}/notify` }] });
-  await waitFor('the new secret to be used', async () => {
-    const r = await api(srv, 'GET', '/task/wxsalpha/0');
-    return r.status === 200 && r.body.result !== before;
-  }, 30_000);
+  await waitFor(
+    'the new secret to be used',
+    async () => {
+      const r = await api(srv, 'GET', '/task/wxsalpha/0');
+      return r.status === 200 && r.body.result !== before;
+    },
+    30_000,
+  );
   await waitFor('notify calls to arrive', () => biz.received.filter((x) => x.path === '/notify').length >= 4, 30_000);
 
   // A restart: every restored app is logged and served again.
@@ -152,10 +196,17 @@ test('a full scenario never shows an appsecret in any answer, header, callback o
   const hits = [
     ...answers.flatMap((a, i) => findSecrets(a, `API answer ${i}`)),
     ...outputs.flatMap((o, i) => findSecrets(o, `server output of run ${i + 1}`)),
-    ...biz.received.flatMap((r, i) => findSecrets(`${r.method} ${r.path}?${r.query.toString()}\n${JSON.stringify(r.headers)}\n${r.body}`, `callback ${i} to the business system`)),
+    ...biz.received.flatMap((r, i) =>
+      findSecrets(
+        `${r.method} ${r.path}?${r.query.toString()}\n${JSON.stringify(r.headers)}\n${r.body}`,
+        `callback ${i} to the business system`,
+      ),
+    ),
   ];
   assert.equal(hits, [], hits.join('\n'));
-  console.log(`\n  searched ${answers.length} API answers, ${outputs.join('').split('\n').length} lines of server output, ${biz.received.length} callbacks: no appsecret`);
+  console.log(
+    `\n  searched ${answers.length} API answers, ${outputs.join('').split('\n').length} lines of server output, ${biz.received.length} callbacks: no appsecret`,
+  );
   assert.ok(answers.length >= 30, `searched ${answers.length} answers`);
   assert.ok(outputs.join('').split('\n').length > 20, 'searched a real amount of log output');
   assert.not.ok(outputs.join('').includes(NOTIFY_SECRET), 'the notify signing key is not logged either');
@@ -166,7 +217,7 @@ test('a full scenario never shows an appsecret in any answer, header, callback o
   assert.ok(stored.includes(SECRETS.alphaNew), 'canary: the unencrypted store holds the current appsecret');
   // A deleted app's secret left the files, and the replaced one too: secure_delete zeroes freed cells in the
   // main file, and the clean stop checkpointed the WAL (which holds old page versions until then).
-  assert.not.ok(stored.includes(SECRETS.deleted), 'the deleted app\'s secret is gone from the files');
+  assert.not.ok(stored.includes(SECRETS.deleted), "the deleted app's secret is gone from the files");
   assert.not.ok(stored.includes(SECRETS.alpha), 'the replaced secret is gone from the files');
 });
 
@@ -196,13 +247,21 @@ test('data directory 0700 and files 0600 from the first byte, even when started 
   assert.ok(pids.length >= 2, 'a supervisor and a generation');
   for (const pid of pids) assert.is(umaskOf(pid), '0077', `umask of process ${pid}`);
 
-  const r = await call(srv.url, 'POST', '/registe', { token: TOKEN, body: { appid: 'wxsmode', appsecret: 'secret-mode', tasks: [{ type: 0 }] } });
+  const r = await call(srv.url, 'POST', '/registe', {
+    token: TOKEN,
+    body: { appid: 'wxsmode', appsecret: 'secret-mode', tasks: [{ type: 0 }] },
+  });
   assert.is(r.status, 200, r.text);
-  await waitFor('the value', async () => (await call(srv.url, 'GET', '/task/wxsmode/0', { token: TOKEN })).status === 200, 30_000);
+  await waitFor(
+    'the value',
+    async () => (await call(srv.url, 'GET', '/task/wxsmode/0', { token: TOKEN })).status === 200,
+    30_000,
+  );
 
   assert.is(statSync(dir).mode & 0o777, 0o700, 'data directory');
   const files = readdirSync(dir).sort();
-  for (const f of ['wechat-scheduler.db', 'wechat-scheduler.db-shm', 'wechat-scheduler.db-wal']) assert.ok(files.includes(f), `${f} exists (${files.join(', ')})`);
+  for (const f of ['wechat-scheduler.db', 'wechat-scheduler.db-shm', 'wechat-scheduler.db-wal'])
+    assert.ok(files.includes(f), `${f} exists (${files.join(', ')})`);
   for (const f of files) assert.is(statSync(join(dir, f)).mode & 0o777, 0o600, f);
   assert.is(await srv.stop(), 0);
 });

@@ -91,12 +91,17 @@ test('callbackHosts patterns', () => {
 
 test('client address: loopback, IPv4-mapped, trusted proxies read X-Forwarded-For from the right', () => {
   for (const a of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopback(a), a);
-  for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '0.0.0.0', 'localhost', '', undefined]) assert.not.ok(isLoopback(a), String(a));
+  for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '0.0.0.0', 'localhost', '', undefined])
+    assert.not.ok(isLoopback(a), String(a));
   const none = new ProxyTrust([]);
   assert.is(none.clientAddress('127.0.0.1', '203.0.113.1'), '127.0.0.1', 'ignored without trusted proxies');
   const t = new ProxyTrust(['127.0.0.1', '10.0.0.0/8']);
   assert.is(t.clientAddress('::ffff:127.0.0.1', '203.0.113.1'), '203.0.113.1');
-  assert.is(t.clientAddress('127.0.0.1', '127.0.0.1, 203.0.113.1, 10.1.2.3'), '203.0.113.1', 'skips trusted hops from the right only');
+  assert.is(
+    t.clientAddress('127.0.0.1', '127.0.0.1, 203.0.113.1, 10.1.2.3'),
+    '203.0.113.1',
+    'skips trusted hops from the right only',
+  );
   assert.is(t.clientAddress('127.0.0.1', '10.1.1.1, 10.2.2.2'), '10.1.1.1', 'all trusted: the leftmost');
   assert.is(t.clientAddress('192.0.2.9', '127.0.0.1'), '192.0.2.9', 'an untrusted peer cannot vouch');
   assert.is(t.clientAddress('127.0.0.1', 'garbage'), 'garbage');
@@ -104,7 +109,10 @@ test('client address: loopback, IPv4-mapped, trusted proxies read X-Forwarded-Fo
 });
 
 test('Authenticator: Bearer parsing, constant-time match, protected mode', () => {
-  const auth = new Authenticator([{ token: 'tok-a', readOnly: false }, { token: 'tok-b', appids: ['wx1'], readOnly: true }]);
+  const auth = new Authenticator([
+    { token: 'tok-a', readOnly: false },
+    { token: 'tok-b', appids: ['wx1'], readOnly: true },
+  ]);
   assert.is(auth.check('Bearer tok-b', '10.0.0.1').rule?.appids?.[0], 'wx1');
   assert.ok(auth.check('bearer   tok-a  ', '10.0.0.1').ok, 'scheme case-insensitive, spaces tolerated');
   for (const h of [undefined, '', 'Bearer', 'Bearer tok-a tok-b', 'Basic tok-a', 'Bearer tok-', 'Bearer tok-aa']) {
@@ -132,7 +140,11 @@ test('config: security settings are validated at the edge with one clear line', 
   assert.throws(() => cfg({ trustedProxy: ['10.0.0.0/33'] }), /invalid trustedProxy/);
   assert.throws(() => cfg({ callbackHosts: [] }), /invalid callbackHosts/);
   assert.throws(() => cfg({ callbackHosts: ['http://biz.example.com'] }), /invalid callbackHosts/);
-  assert.throws(() => cfg({ secretKey: 'x' }), /unknown setting "secretKey"/, 'the key is not accepted from the config file');
+  assert.throws(
+    () => cfg({ secretKey: 'x' }),
+    /unknown setting "secretKey"/,
+    'the key is not accepted from the config file',
+  );
   assert.throws(() => cfg({ tokens: [{ token: 'has space' }] }), /printable ASCII without spaces/);
   assert.throws(() => resolveConfig({ token: 'tök' }, env), /printable ASCII/);
   assert.throws(() => resolveConfig({}, { WECHAT_SCHEDULER_SECRET_KEY: 'short' }), /32-byte keys/);
@@ -140,7 +152,5 @@ test('config: security settings are validated at the edge with one clear line', 
   assert.is(resolveConfig({}, { WECHAT_SCHEDULER_SECRET_KEY: key }).secretKey, key);
   rmSync(tmp);
 });
-
-
 
 test.run();

@@ -38,19 +38,35 @@ async function register(appid: string, answer: Json, appsecret = `secret-${appid
   assert.is(r.status, 200, r.text);
 }
 
-const lastError = (appid: string) => waitFor(`a last_error for ${appid}`, async () => {
-  const r = await srv.api.get(`/apps/${appid}`);
-  const tasks = (r.body.result as { tasks?: Array<{ last_error: string | null }> } | null)?.tasks;
-  return tasks?.[0]?.last_error ?? undefined;
-}, 30_000);
+const lastError = (appid: string) =>
+  waitFor(
+    `a last_error for ${appid}`,
+    async () => {
+      const r = await srv.api.get(`/apps/${appid}`);
+      const tasks = (r.body.result as { tasks?: Array<{ last_error: string | null }> } | null)?.tasks;
+      return tasks?.[0]?.last_error ?? undefined;
+    },
+    30_000,
+  );
 
 test('expires_in 1e300, -5, true, "soon", 0.001 and absent are refused with a clear last_error; /apps keeps working', async () => {
-  const cases: Array<[string, unknown]> = [['wxexp1e300', 1e300], ['wxexpneg', -5], ['wxexptrue', true], ['wxexpword', 'soon'], ['wxexptiny', 0.001], ['wxexpbig', 31 * 86_400]];
+  const cases: Array<[string, unknown]> = [
+    ['wxexp1e300', 1e300],
+    ['wxexpneg', -5],
+    ['wxexptrue', true],
+    ['wxexpword', 'soon'],
+    ['wxexptiny', 0.001],
+    ['wxexpbig', 31 * 86_400],
+  ];
   for (const [appid, expires] of cases) await register(appid, { access_token: `AT-${appid}`, expires_in: expires });
   await register('wxexpnone', { access_token: 'AT-none' });
   for (const [appid, expires] of [...cases, ['wxexpnone', undefined] as [string, unknown]]) {
     const err = await lastError(appid);
-    assert.match(err, /expires_in .*not a whole number of seconds from 1 to 2592000 \(30 days\); the value was not stored/, `${appid} (${String(expires)}): ${err}`);
+    assert.match(
+      err,
+      /expires_in .*not a whole number of seconds from 1 to 2592000 \(30 days\); the value was not stored/,
+      `${appid} (${String(expires)}): ${err}`,
+    );
     const q = await srv.api.get(`/task/${appid}/0`);
     assert.is.not(q.status, 200, `${appid} serves no value`);
   }
@@ -59,23 +75,40 @@ test('expires_in 1e300, -5, true, "soon", 0.001 and absent are refused with a cl
   // A refused answer backs off like any failure: no fetch loop.
   const before = calls.get('wxexptiny') ?? 0;
   await new Promise((r) => setTimeout(r, 2_000));
-  assert.ok((calls.get('wxexptiny') ?? 0) - before <= 3, `fetches of wxexptiny in 2 s: ${(calls.get('wxexptiny') ?? 0) - before}`);
+  assert.ok(
+    (calls.get('wxexptiny') ?? 0) - before <= 3,
+    `fetches of wxexptiny in 2 s: ${(calls.get('wxexptiny') ?? 0) - before}`,
+  );
   // A string of digits is a fine expires_in.
   await register('wxexpstr', { access_token: 'AT-str', expires_in: '7200' });
   assert.is(await srv.api.awaitValue('wxexpstr', 0), 'AT-str');
   // After a restart the store holds nothing odd either.
   const dataDir = srv.dataDir;
   assert.is(await srv.stop(), 0);
-  srv = await startServer({ wechatApi: `http://127.0.0.1:${(wechat.address() as AddressInfo).port}`, workers: 1, dataDir });
+  srv = await startServer({
+    wechatApi: `http://127.0.0.1:${(wechat.address() as AddressInfo).port}`,
+    workers: 1,
+    dataDir,
+  });
   assert.is((await srv.api.get('/apps?limit=1000')).status, 200);
 });
 
 test('an errcode given as a string is still an error', async () => {
-  await register('wxerrstr', { errcode: '40013', errmsg: 'invalid appid', access_token: 'AT-not-really', expires_in: 7200 });
+  await register('wxerrstr', {
+    errcode: '40013',
+    errmsg: 'invalid appid',
+    access_token: 'AT-not-really',
+    expires_in: 7200,
+  });
   const err = await lastError('wxerrstr');
   assert.match(err, /^WeChat errcode 40013: invalid appid/);
   assert.is.not((await srv.api.get('/task/wxerrstr/0')).status, 200);
-  await register('wxerrword', { errcode: 'busy', errmsg: 'system busy', access_token: 'AT-not-really', expires_in: 7200 });
+  await register('wxerrword', {
+    errcode: 'busy',
+    errmsg: 'system busy',
+    access_token: 'AT-not-really',
+    expires_in: 7200,
+  });
   assert.match(await lastError('wxerrword'), /errcode that is not a number/);
   assert.is.not((await srv.api.get('/task/wxerrword/0')).status, 200);
 });
@@ -90,7 +123,15 @@ test('the appsecret is scrubbed from WeChat error text raw, percent- and +-encod
   await register('wxscrub1', { errcode: 40125, errmsg }, secret);
   const err = await lastError('wxscrub1');
   const logs = srv.output();
-  for (const spelling of [secret, encoded, encoded.toLowerCase(), form, secret.slice(0, 12), encoded.slice(0, 12), form.slice(0, 12)]) {
+  for (const spelling of [
+    secret,
+    encoded,
+    encoded.toLowerCase(),
+    form,
+    secret.slice(0, 12),
+    encoded.slice(0, 12),
+    form.slice(0, 12),
+  ]) {
     assert.not.ok(err.includes(spelling), `last_error holds ${spelling}: ${err}`);
     assert.not.ok(logs.includes(spelling), `the log holds ${spelling}`);
   }
@@ -98,11 +139,19 @@ test('the appsecret is scrubbed from WeChat error text raw, percent- and +-encod
 });
 
 test('a type 2 params object without refresh_token is refused, naming the field', async () => {
-  const r = await srv.api.register({ appid: 'wxoauthnort', appsecret: 's', tasks: [{ type: 2, openid: 'o1', params: { access_token: 'x' } }] });
+  const r = await srv.api.register({
+    appid: 'wxoauthnort',
+    appsecret: 's',
+    tasks: [{ type: 2, openid: 'o1', params: { access_token: 'x' } }],
+  });
   assert.is(r.status, 400, r.text);
   assert.match(String(r.body.message), /tasks\[0\]\.params\.refresh_token is missing/);
   assert.is((await srv.api.get('/apps/wxoauthnort')).status, 404);
-  const ok = await srv.api.register({ appid: 'wxoauthrt', appsecret: 's', tasks: [{ type: 2, openid: 'o1', params: { refresh_token: 'rt-1' } }] });
+  const ok = await srv.api.register({
+    appid: 'wxoauthrt',
+    appsecret: 's',
+    tasks: [{ type: 2, openid: 'o1', params: { refresh_token: 'rt-1' } }],
+  });
   assert.is(ok.status, 200, ok.text);
 });
 

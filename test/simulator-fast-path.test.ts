@@ -53,26 +53,78 @@ async function history(sim: RunningSimulator): Promise<string[]> {
   await r(get(`/cgi-bin/ticket/getticket?access_token=${field(at, 'access_token')}&type=jsapi`));
   await r(get('/cgi-bin/ticket/getticket?access_token=nope&type=jsapi'));
   const oauth = await r(get('/sns/oauth2/refresh_token?appid=wxA&grant_type=refresh_token&refresh_token=rt1'));
-  await r(get(`/sns/oauth2/refresh_token?appid=wxA&grant_type=refresh_token&refresh_token=${field(oauth, 'refresh_token')}`));
+  await r(
+    get(`/sns/oauth2/refresh_token?appid=wxA&grant_type=refresh_token&refresh_token=${field(oauth, 'refresh_token')}`),
+  );
   await r(get('/sns/oauth2/refresh_token?appid=wxA&grant_type=refresh_token&refresh_token=rt1'));
-  const cat = await r(post('/cgi-bin/component/api_component_token',
-    JSON.stringify({ component_appid: 'wxC', component_appsecret: 'cs', component_verify_ticket: 't' }), 'text/plain'));
+  const cat = await r(
+    post(
+      '/cgi-bin/component/api_component_token',
+      JSON.stringify({ component_appid: 'wxC', component_appsecret: 'cs', component_verify_ticket: 't' }),
+      'text/plain',
+    ),
+  );
   await r(post('/cgi-bin/component/api_component_token', '{nope'));
   await r(post('/cgi-bin/component/api_component_token', '[1]'));
   await r(post('/cgi-bin/component/api_component_token', ''));
-  await r(post('/cgi-bin/component/api_component_token', '{"component_appid":"wxC","component_appsecret":"cs","component_verify_ticket":""}'));
+  await r(
+    post(
+      '/cgi-bin/component/api_component_token',
+      '{"component_appid":"wxC","component_appsecret":"cs","component_verify_ticket":""}',
+    ),
+  );
   const path = `/cgi-bin/component/api_authorizer_token?component_access_token=${field(cat, 'component_access_token')}`;
-  const auth = await r(post(path, JSON.stringify({ component_appid: 'wxC', authorizer_appid: 'wxAuth', authorizer_refresh_token: 'art0' })));
-  await r(post(path, JSON.stringify({ component_appid: 'wxC', authorizer_appid: 'wxAuth', authorizer_refresh_token: field(auth, 'authorizer_refresh_token') })));
-  await r(post(path, JSON.stringify({ component_appid: 'wxC', authorizer_appid: 'wxAuth', authorizer_refresh_token: 'art0' })));
-  await r(post('/cgi-bin/component/api_authorizer_token?component_access_token=bad', '{"component_appid":"wxC","authorizer_appid":12}'));
-  await r(post('/cgi-bin/stable_token', JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1' })));
-  await r(post('/cgi-bin/stable_token', JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1' })));
-  await r(post('/cgi-bin/stable_token', JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1', force_refresh: true })));
-  await r(post('/cgi-bin/stable_token', JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1', force_refresh: true })));
+  const auth = await r(
+    post(
+      path,
+      JSON.stringify({ component_appid: 'wxC', authorizer_appid: 'wxAuth', authorizer_refresh_token: 'art0' }),
+    ),
+  );
+  await r(
+    post(
+      path,
+      JSON.stringify({
+        component_appid: 'wxC',
+        authorizer_appid: 'wxAuth',
+        authorizer_refresh_token: field(auth, 'authorizer_refresh_token'),
+      }),
+    ),
+  );
+  await r(
+    post(
+      path,
+      JSON.stringify({ component_appid: 'wxC', authorizer_appid: 'wxAuth', authorizer_refresh_token: 'art0' }),
+    ),
+  );
+  await r(
+    post(
+      '/cgi-bin/component/api_authorizer_token?component_access_token=bad',
+      '{"component_appid":"wxC","authorizer_appid":12}',
+    ),
+  );
+  await r(
+    post('/cgi-bin/stable_token', JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1' })),
+  );
+  await r(
+    post('/cgi-bin/stable_token', JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1' })),
+  );
+  await r(
+    post(
+      '/cgi-bin/stable_token',
+      JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1', force_refresh: true }),
+    ),
+  );
+  await r(
+    post(
+      '/cgi-bin/stable_token',
+      JSON.stringify({ grant_type: 'client_credential', appid: 'wxS', secret: 's1', force_refresh: true }),
+    ),
+  );
   // Not the fast path on either simulator: method and path shapes Koa's router decides on.
   await r(get('/cgi-bin/token/?grant_type=client_credential&appid=wxA&secret=s1'));
-  await r(`HEAD /cgi-bin/token?grant_type=client_credential&appid=wxA&secret=s1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  await r(
+    `HEAD /cgi-bin/token?grant_type=client_credential&appid=wxA&secret=s1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+  );
   await r(post('/cgi-bin/token?grant_type=client_credential&appid=wxA&secret=s1', '{}'));
   await r(get('/cgi-bin/stable_token'));
   const stats = await raw(sim, get('/__sim/stats'));
@@ -81,11 +133,12 @@ async function history(sim: RunningSimulator): Promise<string[]> {
 }
 
 /** Masks what differs between two runs by chance: the date and random token values. */
-const mask = (response: string) => response
-  .replace(/^Date: .*$/m, 'Date: -')
-  .replace(/\b(AT|SAT|TICKET|OAT|CAT|AAT|ORT|ART)_[0-9a-f]{48}\b/g, '$1_-')
-  // Whether the last connection's close was seen yet is timing, not path.
-  .replace(/"connections":\{"open":\d+/, '"connections":{"open":-');
+const mask = (response: string) =>
+  response
+    .replace(/^Date: .*$/m, 'Date: -')
+    .replace(/\b(AT|SAT|TICKET|OAT|CAT|AAT|ORT|ART)_[0-9a-f]{48}\b/g, '$1_-')
+    // Whether the last connection's close was seen yet is timing, not path.
+    .replace(/"connections":\{"open":\d+/, '"connections":{"open":-');
 
 let fast: RunningSimulator;
 let koa: RunningSimulator;
@@ -94,9 +147,16 @@ test.before(async () => {
   fast = await startSimulator({ port: 0 });
   koa = await startSimulator({ port: 0 });
   // Request ids in errmsgs are random: without them both paths answer the same bytes.
-  for (const s of [fast, koa]) assert.is((await fetch(`${s.url}/__sim/config`, { method: 'POST', body: JSON.stringify({ rid: false }) })).status, 200);
+  for (const s of [fast, koa])
+    assert.is(
+      (await fetch(`${s.url}/__sim/config`, { method: 'POST', body: JSON.stringify({ rid: false }) })).status,
+      200,
+    );
   // Pending and never matching: every WeChat call of `koa` goes through the Koa routes.
-  const rule = await fetch(`${koa.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ endpoint: 'ticket', appid: 'nobody', errcode: -1, times: 0 }) });
+  const rule = await fetch(`${koa.url}/__sim/faults`, {
+    method: 'POST',
+    body: JSON.stringify({ endpoint: 'ticket', appid: 'nobody', errcode: -1, times: 0 }),
+  });
   assert.is(rule.status, 200);
 });
 test.after(async () => {
@@ -109,7 +169,10 @@ test('fast path and Koa routes send the same bytes for the same calls', async ()
   const b = await history(koa);
   assert.is(a.length, b.length);
   for (let i = 0; i < a.length; i++) assert.fixture(mask(a[i]), mask(b[i]));
-  assert.match(a[0], /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json; charset=utf-8\r\nContent-Length: \d+\r\nDate: /);
+  assert.match(
+    a[0],
+    /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json; charset=utf-8\r\nContent-Length: \d+\r\nDate: /,
+  );
   assert.match(a[0], /\{"access_token":"AT_[0-9a-f]{48}","expires_in":7200\}$/);
 });
 
@@ -117,12 +180,17 @@ test('a fault rule added while a POST body is on its way is played (the call mov
   const socket = connect(fast.port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   const body = JSON.stringify({ grant_type: 'client_credential', appid: 'wxLate', secret: 's1' });
-  socket.write(`POST /cgi-bin/stable_token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(
+    `POST /cgi-bin/stable_token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`,
+  );
   const chunks: Buffer[] = [];
   socket.on('data', (d: Buffer) => chunks.push(d));
   const closed = new Promise((resolve) => socket.on('close', resolve));
   await new Promise((resolve) => setTimeout(resolve, 100)); // the headers have arrived; the body has not
-  const rule = await fetch(`${fast.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ endpoint: 'stable', appid: 'wxLate', errcode: 45009 }) });
+  const rule = await fetch(`${fast.url}/__sim/faults`, {
+    method: 'POST',
+    body: JSON.stringify({ endpoint: 'stable', appid: 'wxLate', errcode: 45009 }),
+  });
   assert.is(rule.status, 200);
   socket.end(body);
   await closed;

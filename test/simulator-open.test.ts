@@ -23,7 +23,13 @@ test.before.each(async () => {
 
 const RID = / rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/;
 const componentToken = async (appid: string) =>
-  (await api.post('/cgi-bin/component/api_component_token', { component_appid: appid, component_appsecret: 'cs', component_verify_ticket: 't' })).body.component_access_token as string;
+  (
+    await api.post('/cgi-bin/component/api_component_token', {
+      component_appid: appid,
+      component_appsecret: 'cs',
+      component_verify_ticket: 't',
+    })
+  ).body.component_access_token as string;
 
 test('errmsgs end with a WeChat-shaped rid; unknown paths 40066, wrong methods 43001/43002, missing tokens 41001', async () => {
   const bad = await api.get('/cgi-bin/token?grant_type=client_credential&appid=wxR&secret=');
@@ -40,7 +46,10 @@ test('errmsgs end with a WeChat-shaped rid; unknown paths 40066, wrong methods 4
   const postOnGet = await api.post('/cgi-bin/token', {});
   assert.is(postOnGet.body.errcode, 43001);
   assert.is((await api.get('/cgi-bin/ticket/getticket?type=jsapi')).body.errcode, 41001);
-  assert.is((await api.post('/cgi-bin/component/api_authorizer_token', { component_appid: 'wxC' })).body.errcode, 41001);
+  assert.is(
+    (await api.post('/cgi-bin/component/api_authorizer_token', { component_appid: 'wxC' })).body.errcode,
+    41001,
+  );
   await sim.config({ rid: false });
   try {
     assert.is((await api.get('/cgi-bin/nothing')).body.errmsg, 'invalid url');
@@ -50,7 +59,8 @@ test('errmsgs end with a WeChat-shaped rid; unknown paths 40066, wrong methods 4
 });
 
 test('wx_card tickets: getticket type=wx_card, apart from jsapi tickets', async () => {
-  const at = (await api.get('/cgi-bin/token?grant_type=client_credential&appid=wxCard&secret=s')).body.access_token as string;
+  const at = (await api.get('/cgi-bin/token?grant_type=client_credential&appid=wxCard&secret=s')).body
+    .access_token as string;
   const card = await api.get(`/cgi-bin/ticket/getticket?access_token=${at}&type=wx_card`);
   assert.match(String(card.body.ticket), /^CARD_/);
   const jsapi = await api.get(`/cgi-bin/ticket/getticket?access_token=${at}&type=jsapi`);
@@ -60,7 +70,8 @@ test('wx_card tickets: getticket type=wx_card, apart from jsapi tickets', async 
 });
 
 test('OAuth2 refresh keeps an unexpired access_token and extends it; a new one once it ran out', async () => {
-  const refresh = (appid: string) => api.get(`/sns/oauth2/refresh_token?appid=${appid}&grant_type=refresh_token&refresh_token=rt-${appid}`);
+  const refresh = (appid: string) =>
+    api.get(`/sns/oauth2/refresh_token?appid=${appid}&grant_type=refresh_token&refresh_token=rt-${appid}`);
   await sim.config({ rotateRefreshTokens: false });
   try {
     const first = await refresh('wxO');
@@ -84,14 +95,51 @@ test('OAuth2 refresh keeps an unexpired access_token and extends it; a new one o
 
 test('api_query_auth redeems a code once; api_get_authorizer_list pages by at most 500', async () => {
   const cat = await componentToken('wxCq');
-  const seeded = await api.post('/__sim/authorizers', { component_appid: 'wxCq', authorizers: Array.from({ length: 3 }, (_, i) => ({ authorizer_appid: `wxq${i}` })) });
+  const seeded = await api.post('/__sim/authorizers', {
+    component_appid: 'wxCq',
+    authorizers: Array.from({ length: 3 }, (_, i) => ({ authorizer_appid: `wxq${i}` })),
+  });
   assert.is(seeded.status, 200);
-  const page = await api.post(`/cgi-bin/component/api_get_authorizer_list?component_access_token=${cat}`, { component_appid: 'wxCq', offset: 1, count: 500 });
+  const page = await api.post(`/cgi-bin/component/api_get_authorizer_list?component_access_token=${cat}`, {
+    component_appid: 'wxCq',
+    offset: 1,
+    count: 500,
+  });
   assert.is(page.body.total_count, 3);
-  assert.equal((page.body.list as Json[]).map((a) => a.authorizer_appid), ['wxq1', 'wxq2']);
-  assert.is((await api.post(`/cgi-bin/component/api_get_authorizer_list?component_access_token=${cat}`, { component_appid: 'wxCq', offset: 0, count: 501 })).body.errcode, 40097);
-  assert.is((await api.post(`/cgi-bin/component/api_get_authorizer_list?component_access_token=${cat}`, { component_appid: 'wxOther', offset: 0, count: 5 })).body.errcode, 40001, 'another component\'s token');
-  assert.is((await api.post('/cgi-bin/component/api_query_auth?component_access_token=' + cat, { component_appid: 'wxCq', authorization_code: 'nope' })).body.errcode, 61009);
+  assert.equal(
+    (page.body.list as Json[]).map((a) => a.authorizer_appid),
+    ['wxq1', 'wxq2'],
+  );
+  assert.is(
+    (
+      await api.post(`/cgi-bin/component/api_get_authorizer_list?component_access_token=${cat}`, {
+        component_appid: 'wxCq',
+        offset: 0,
+        count: 501,
+      })
+    ).body.errcode,
+    40097,
+  );
+  assert.is(
+    (
+      await api.post(`/cgi-bin/component/api_get_authorizer_list?component_access_token=${cat}`, {
+        component_appid: 'wxOther',
+        offset: 0,
+        count: 5,
+      })
+    ).body.errcode,
+    40001,
+    "another component's token",
+  );
+  assert.is(
+    (
+      await api.post('/cgi-bin/component/api_query_auth?component_access_token=' + cat, {
+        component_appid: 'wxCq',
+        authorization_code: 'nope',
+      })
+    ).body.errcode,
+    61009,
+  );
 });
 
 test('events are pushed encrypted and signed; api_start_push_ticket pushes a ticket; clear_quota allows 10 a month', async () => {
@@ -108,9 +156,21 @@ test('events are pushed encrypted and signed; api_start_push_ticket pushes a tic
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
   try {
     const key = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
-    assert.is((await api.post('/__sim/components', { component_appid: 'wxCp', url, token: 'tk', encoding_aes_key: 'short' })).status, 400);
-    assert.is((await api.post('/__sim/components', { component_appid: 'wxCp', url, token: 'tk', encoding_aes_key: key })).status, 200);
-    const p = await api.post('/__sim/push', { component_appid: 'wxCp', info_type: 'authorized', authorizer_appid: 'wxAp' });
+    assert.is(
+      (await api.post('/__sim/components', { component_appid: 'wxCp', url, token: 'tk', encoding_aes_key: 'short' }))
+        .status,
+      400,
+    );
+    assert.is(
+      (await api.post('/__sim/components', { component_appid: 'wxCp', url, token: 'tk', encoding_aes_key: key }))
+        .status,
+      200,
+    );
+    const p = await api.post('/__sim/push', {
+      component_appid: 'wxCp',
+      info_type: 'authorized',
+      authorizer_appid: 'wxAp',
+    });
     assert.equal([p.body.status, p.body.body], [200, 'success']);
     const got = received[0]!;
     const q = new URL(got.url, 'http://x').searchParams;
@@ -124,17 +184,36 @@ test('events are pushed encrypted and signed; api_start_push_ticket pushes a tic
     assert.is(inner.get('AuthorizationCode'), p.body.authorization_code);
     // The code gives the authorizer's token and refresh token, once.
     const cat = await componentToken('wxCp');
-    const auth = await api.post(`/cgi-bin/component/api_query_auth?component_access_token=${cat}`, { component_appid: 'wxCp', authorization_code: p.body.authorization_code });
+    const auth = await api.post(`/cgi-bin/component/api_query_auth?component_access_token=${cat}`, {
+      component_appid: 'wxCp',
+      authorization_code: p.body.authorization_code,
+    });
     const info = auth.body.authorization_info as Json;
     assert.is(info.authorizer_appid, 'wxAp');
     assert.is(info.authorizer_refresh_token, p.body.authorizer_refresh_token);
     assert.ok(await sim.valid(info.authorizer_access_token as string));
-    assert.is((await api.post(`/cgi-bin/component/api_query_auth?component_access_token=${cat}`, { component_appid: 'wxCp', authorization_code: p.body.authorization_code })).body.errcode, 61009, 'used');
+    assert.is(
+      (
+        await api.post(`/cgi-bin/component/api_query_auth?component_access_token=${cat}`, {
+          component_appid: 'wxCp',
+          authorization_code: p.body.authorization_code,
+        })
+      ).body.errcode,
+      61009,
+      'used',
+    );
     // The refresh token is not rotated by use.
-    const refreshed = await api.post(`/cgi-bin/component/api_authorizer_token?component_access_token=${cat}`, { component_appid: 'wxCp', authorizer_appid: 'wxAp', authorizer_refresh_token: info.authorizer_refresh_token });
+    const refreshed = await api.post(`/cgi-bin/component/api_authorizer_token?component_access_token=${cat}`, {
+      component_appid: 'wxCp',
+      authorizer_appid: 'wxAp',
+      authorizer_refresh_token: info.authorizer_refresh_token,
+    });
     assert.is(refreshed.body.authorizer_refresh_token, info.authorizer_refresh_token);
 
-    const start = await api.post('/cgi-bin/component/api_start_push_ticket', { component_appid: 'wxCp', component_secret: 'cs' });
+    const start = await api.post('/cgi-bin/component/api_start_push_ticket', {
+      component_appid: 'wxCp',
+      component_secret: 'cs',
+    });
     assert.is(start.body.errcode, 0);
     const ticketPush = await (async () => {
       for (let i = 0; i < 200 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
@@ -143,13 +222,26 @@ test('events are pushed encrypted and signed; api_start_push_ticket pushes a tic
     assert.ok(ticketPush, 'a ticket was pushed');
     const ticket = parseFlatXml(crypto.decrypt(parseFlatXml(ticketPush!.body).get('Encrypt') ?? ''));
     assert.is(ticket.get('InfoType'), 'component_verify_ticket');
-    assert.is((await api.post('/cgi-bin/component/api_start_push_ticket', { component_appid: 'wxCp', component_secret: 'wrong' })).body.errcode, 40125);
+    assert.is(
+      (
+        await api.post('/cgi-bin/component/api_start_push_ticket', {
+          component_appid: 'wxCp',
+          component_secret: 'wrong',
+        })
+      ).body.errcode,
+      40125,
+    );
 
-    for (let i = 0; i < 10; i++) assert.is((await api.post('/cgi-bin/clear_quota/v2', { appid: 'wxQ', appsecret: 'qs' })).body.errcode, 0);
+    for (let i = 0; i < 10; i++)
+      assert.is((await api.post('/cgi-bin/clear_quota/v2', { appid: 'wxQ', appsecret: 'qs' })).body.errcode, 0);
     const over = await api.post('/cgi-bin/clear_quota/v2', { appid: 'wxQ', appsecret: 'qs' });
     assert.is(over.body.errcode, 48006);
     assert.match(String(over.body.errmsg), /^forbid to clear quota because of reach the limit rid: /);
-    assert.is((await api.post('/cgi-bin/component/clear_quota/v2', { component_appid: 'wxCp', appid: 'wxCp', appsecret: 'cs' })).body.errcode, 0);
+    assert.is(
+      (await api.post('/cgi-bin/component/clear_quota/v2', { component_appid: 'wxCp', appid: 'wxCp', appsecret: 'cs' }))
+        .body.errcode,
+      0,
+    );
   } finally {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));

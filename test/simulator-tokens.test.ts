@@ -128,7 +128,8 @@ test('knows exactly the tokens the forgetting rule keeps, on a random history', 
       const end = Math.min(m.expiresAt, m.supersededUntil ?? Infinity);
       if (end + FORGET_MS < now && newest.get(m.owner) !== m) kept.delete(m);
     }
-    for (const m of issued) assert.is(c.known(m), kept.has(m), `step ${step}: ${m.owner}'s token issued at ${m.issuedAt}`);
+    for (const m of issued)
+      assert.is(c.known(m), kept.has(m), `step ${step}: ${m.owner}'s token issued at ${m.issuedAt}`);
     forgotten = Math.max(forgotten, issued.length - kept.size);
   }
   assert.ok(forgotten > 1000, `the history forgot tokens (${forgotten} at most at once)`);

@@ -10,7 +10,10 @@ import { startSimulator, type RunningSimulator } from '../lib/simulator/index.js
 import { waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
-interface Reply { status: number; body: Json }
+interface Reply {
+  status: number;
+  body: Json;
+}
 
 let sim: RunningSimulator;
 
@@ -44,11 +47,15 @@ const oauth = (appid: string, rt: string) =>
   get(`/sns/oauth2/refresh_token?appid=${appid}&grant_type=refresh_token&refresh_token=${rt}`);
 const component = (appid: string, ticketValue: string, secret = 'cs') =>
   post('/cgi-bin/component/api_component_token', {
-    component_appid: appid, component_appsecret: secret, component_verify_ticket: ticketValue,
+    component_appid: appid,
+    component_appsecret: secret,
+    component_verify_ticket: ticketValue,
   });
 const authorizer = (cat: string, componentAppid: string, authorizerAppid: string, rt: string) =>
   post(`/cgi-bin/component/api_authorizer_token?component_access_token=${cat}`, {
-    component_appid: componentAppid, authorizer_appid: authorizerAppid, authorizer_refresh_token: rt,
+    component_appid: componentAppid,
+    authorizer_appid: authorizerAppid,
+    authorizer_refresh_token: rt,
   });
 const stable = (appid: string, force?: boolean) =>
   post('/cgi-bin/stable_token', { grant_type: 'client_credential', appid, secret: 's1', force_refresh: force });
@@ -63,8 +70,15 @@ test.after(async () => {
 test.before.each(async () => {
   await post('/__sim/reset', {});
   await post('/__sim/config', {
-    expiresIn: 7200, ticketExpiresIn: null, graceSeconds: 300, rotateRefreshTokens: true, rotateAuthorizerRefreshTokens: false,
-    open: true, stableForceDailyLimit: 20, stableForceIntervalSeconds: 30, clearQuotaMonthlyLimit: 10,
+    expiresIn: 7200,
+    ticketExpiresIn: null,
+    graceSeconds: 300,
+    rotateRefreshTokens: true,
+    rotateAuthorizerRefreshTokens: false,
+    open: true,
+    stableForceDailyLimit: 20,
+    stableForceIntervalSeconds: 30,
+    clearQuotaMonthlyLimit: 10,
     // errmsgs compared whole below; the " rid: …" WeChat appends has a test of its own.
     rid: false,
   });
@@ -81,7 +95,10 @@ test('cgi-bin/token issues a fresh access_token like WeChat', async () => {
   assert.equal(Object.keys(r.body).sort(), ['access_token', 'expires_in']);
   assert.is(r.body.expires_in, 7200);
   const valid = await get(`/__sim/valid?token=${str(r.body, 'access_token')}`);
-  assert.equal({ ...valid.body, expiresAt: 0 }, { valid: true, status: 'valid', kind: 'access_token', owner: 'wxA', expiresAt: 0 });
+  assert.equal(
+    { ...valid.body, expiresAt: 0 },
+    { valid: true, status: 'valid', kind: 'access_token', owner: 'wxA', expiresAt: 0 },
+  );
   const again = await token('wxA');
   assert.is.not(again.body.access_token, r.body.access_token);
   assert.ok(await isValid(str(r.body, 'access_token')), 'the previous token survives the grace period');
@@ -109,7 +126,8 @@ test('getticket needs a current access_token (40001 after replacement with grace
   await post('/__sim/config', { graceSeconds: 0 });
   const second = str((await token('wxA')).body, 'access_token');
   assert.equal((await ticket(first)).body, {
-    errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest',
+    errcode: 40001,
+    errmsg: 'invalid credential, access_token is invalid or not latest',
   });
   assert.is(await isValid(first), false);
   assert.is((await ticket(second)).body.errcode, 0);
@@ -176,14 +194,25 @@ test('POST endpoints accept JSON sent as text/plain, and 47001 for a non-JSON bo
 test('authorizer token: success, the same refresh token by default, rotation when configured, 61023 for used or revoked, 40001 for a bad component token', async () => {
   const cat = str((await component('wxC', 't')).body, 'component_access_token');
   const same = await authorizer(cat, 'wxC', 'wxAuthSame', 'art-same');
-  assert.is(same.body.authorizer_refresh_token, 'art-same', 'WeChat returns the same refresh token until re-authorization');
-  assert.type((await authorizer(cat, 'wxC', 'wxAuthSame', 'art-same')).body.authorizer_access_token, 'string', 'and it keeps working');
+  assert.is(
+    same.body.authorizer_refresh_token,
+    'art-same',
+    'WeChat returns the same refresh token until re-authorization',
+  );
+  assert.type(
+    (await authorizer(cat, 'wxC', 'wxAuthSame', 'art-same')).body.authorizer_access_token,
+    'string',
+    'and it keeps working',
+  );
   await post('/__sim/config', { rotateAuthorizerRefreshTokens: true });
   const r = await authorizer(cat, 'wxC', 'wxAuth', 'art0');
   assert.equal(Object.keys(r.body).sort(), ['authorizer_access_token', 'authorizer_refresh_token', 'expires_in']);
   const next = str(r.body, 'authorizer_refresh_token');
   assert.is.not(next, 'art0');
-  assert.equal((await authorizer(cat, 'wxC', 'wxAuth', 'art0')).body, { errcode: 61023, errmsg: 'refresh_token is invalid' });
+  assert.equal((await authorizer(cat, 'wxC', 'wxAuth', 'art0')).body, {
+    errcode: 61023,
+    errmsg: 'refresh_token is invalid',
+  });
   assert.type((await authorizer(cat, 'wxC', 'wxAuth', next)).body.authorizer_access_token, 'string');
   await post('/__sim/refresh-tokens', { token: 'revoked', kind: 'authorizer', revoked: true });
   assert.is((await authorizer(cat, 'wxC', 'wxAuth2', 'revoked')).body.errcode, 61023);
@@ -206,9 +235,13 @@ test('stable_token keeps its token, force_refresh is spaced (45011) and capped d
   assert.ok(left <= 7200 && left >= Math.ceil(7200 - elapsed / 1000), `expires_in ${left} after ${elapsed} ms`);
   const forced = await stable('wxS', true);
   assert.is.not(forced.body.access_token, a.body.access_token);
-  assert.not.ok(await isValid(str(a.body, 'access_token')), 'a forced refresh invalidates the old stable token at once');
+  assert.not.ok(
+    await isValid(str(a.body, 'access_token')),
+    'a forced refresh invalidates the old stable token at once',
+  );
   assert.equal((await stable('wxS', true)).body, {
-    errcode: 45011, errmsg: 'api minute-quota reach limit mustslower retry next minute',
+    errcode: 45011,
+    errmsg: 'api minute-quota reach limit mustslower retry next minute',
   });
   assert.is((await stable('wxS')).body.access_token, forced.body.access_token);
   await post('/__sim/config', { stableForceIntervalSeconds: 0, stableForceDailyLimit: 2 });
@@ -291,17 +324,19 @@ test('stats count every WeChat request, failed ones included, per endpoint and a
   assert.is((await get('/__sim/stats')).body.total, 0);
 });
 
-test('stats count TCP connections open at once (a client\'s outbound concurrency)', async () => {
+test("stats count TCP connections open at once (a client's outbound concurrency)", async () => {
   await post('/__sim/reset', {});
   const base = ((await get('/__sim/stats')).body.connections as { open: number }).open;
   // Three raw keep-alive connections, each with one answered request, then closed.
-  const sockets = await Promise.all([0, 1, 2].map(async () => {
-    const s = connect(sim.port, '127.0.0.1');
-    await once(s, 'connect');
-    s.write(`GET /cgi-bin/token?grant_type=client_credential&appid=wxConn&secret=s1 HTTP/1.1\r\nHost: x\r\n\r\n`);
-    await once(s, 'data');
-    return s;
-  }));
+  const sockets = await Promise.all(
+    [0, 1, 2].map(async () => {
+      const s = connect(sim.port, '127.0.0.1');
+      await once(s, 'connect');
+      s.write(`GET /cgi-bin/token?grant_type=client_credential&appid=wxConn&secret=s1 HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await once(s, 'data');
+      return s;
+    }),
+  );
   const during = (await get('/__sim/stats')).body.connections as { open: number; max: number };
   assert.is(during.open, base + 3, `open ${JSON.stringify(during)}`);
   assert.is(during.max, base + 3, `max ${JSON.stringify(during)}`);
@@ -351,7 +386,8 @@ test('admin: latest token, 400 for bad bodies, 404 for unknown routes', async ()
 test('runSimulatorCli prints one JSON line and exits 0 on SIGTERM', async () => {
   const script = "import('./lib/simulator/index.ts').then((m) => m.runSimulatorCli({ port: 0, host: '127.0.0.1' }))";
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: new URL('..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
   const [line] = (await once(lines, 'line')) as [string];

@@ -8,7 +8,10 @@ import { Store } from '../lib/store/store.js';
 import { storeConformance } from './helpers/store-conformance.js';
 import { tempDir } from './helpers/server.js';
 
-for (const [name, key] of [['sqlite', undefined], ['sqlite, secrets encrypted', randomBytes(32).toString('hex')]] as const) {
+for (const [name, key] of [
+  ['sqlite', undefined],
+  ['sqlite, secrets encrypted', randomBytes(32).toString('hex')],
+] as const) {
   const dirs = new WeakMap<Store, string>();
   const open = (dir: string): Store => {
     const store = new SqliteStore(dir, secretCodec(key));

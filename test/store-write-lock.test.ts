@@ -35,15 +35,27 @@ test('four threads writing at once: never two inside, no update lost', async () 
 test('a thread that dies holding the lock: the next writer takes it over', async () => {
   const lock = new WriteLock();
   const word = new Int32Array(lock.buffer);
-  const dying = start({ lock: lock.buffer, counter: new Int32Array(new SharedArrayBuffer(4)), inside: new Int32Array(new SharedArrayBuffer(8)), rounds: 0, die: true });
+  const dying = start({
+    lock: lock.buffer,
+    counter: new Int32Array(new SharedArrayBuffer(4)),
+    inside: new Int32Array(new SharedArrayBuffer(8)),
+    rounds: 0,
+    die: true,
+  });
   assert.is(await dying.message, 'holding');
   const deadId = dying.worker.threadId;
   await dying.exited;
   assert.is(Atomics.load(word, 0), deadId + 1, 'the dead thread still holds the word');
-  assert.is(lock.run(() => 'written'), 'written');
+  assert.is(
+    lock.run(() => 'written'),
+    'written',
+  );
   assert.is(Atomics.load(word, 0), 0, 'released after the take-over');
   // Nested use on one thread takes the lock once and gives it back once.
-  assert.is(lock.run(() => lock.run(() => Atomics.load(word, 0))), 1);
+  assert.is(
+    lock.run(() => lock.run(() => Atomics.load(word, 0))),
+    1,
+  );
   assert.is(Atomics.load(word, 0), 0);
 });
 

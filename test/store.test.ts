@@ -11,7 +11,8 @@ import { stopAll, tempDir } from './helpers/server.js';
 
 test.after(() => stopAll());
 
-const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]) => validateRegistration({ appid, appsecret: secret, tasks });
+const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]) =>
+  validateRegistration({ appid, appsecret: secret, tasks });
 
 test('200 concurrent registrations share a handful of transactions, and all survive a reopen', async () => {
   const dir = join(tempDir(), 'd');
@@ -32,10 +33,22 @@ test('one bad write in a batch rejects only its own caller', async () => {
   await store.register(reg('wxok'), Date.now());
   const results = await Promise.allSettled([
     store.register(reg('wxok2'), Date.now()),
-    store.saveState({ appid: 'wxok', type: TaskType.AccessToken, sub: '' }, {
-      value: 'v', expiresAt: Date.now() + 1000, expiresIn: 1, refreshedAt: Date.now(), fetchedSecretGen: 1,
-      authorizerAppid: null, state: 'ready', lastError: null, nextRefreshAt: null, fetchCount: 1, failCount: 0,
-    }),
+    store.saveState(
+      { appid: 'wxok', type: TaskType.AccessToken, sub: '' },
+      {
+        value: 'v',
+        expiresAt: Date.now() + 1000,
+        expiresIn: 1,
+        refreshedAt: Date.now(),
+        fetchedSecretGen: 1,
+        authorizerAppid: null,
+        state: 'ready',
+        lastError: null,
+        nextRefreshAt: null,
+        fetchCount: 1,
+        failCount: 0,
+      },
+    ),
   ]);
   assert.ok(results.every((r) => r.status === 'fulfilled'));
   assert.is((await store.getApp('wxok'))!.tasks[0]!.value, 'v');

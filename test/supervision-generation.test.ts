@@ -20,9 +20,18 @@ test.after(async () => {
 test('kill -9 of the generation process: the supervisor starts a new one, values restored, nothing refetched', async () => {
   const srv = await startServer({ wechatApi: sim.url, workers: 2 });
   const apps = ['wxgen1', 'wxgen2', 'wxgen3'];
-  for (const appid of apps) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }, { type: 1 }] })).status, 200);
+  for (const appid of apps)
+    assert.is(
+      (await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }, { type: 1 }] })).status,
+      200,
+    );
   const values = new Map<string, string>();
-  for (const appid of apps) for (const type of [0, 1]) values.set(`${appid}/${type}`, await waitFor(`${appid}/${type}`, () => srv.api.value(appid, type).catch(() => null)));
+  for (const appid of apps)
+    for (const type of [0, 1])
+      values.set(
+        `${appid}/${type}`,
+        await waitFor(`${appid}/${type}`, () => srv.api.value(appid, type).catch(() => null)),
+      );
   const before = await sim.stats();
   const started = () => srv.logs().filter((l) => l.msg === 'generation started');
   const first = started()[0];
@@ -49,7 +58,11 @@ test('kill -9 of the generation process: the supervisor starts a new one, values
   // Same supervisor, and it still reloads and stops as before.
   process.kill(srv.pid, 0);
   srv.signal('SIGHUP');
-  await waitFor('a reload after the replacement', () => srv.logs().some((l) => l.msg === 'reload: new generation owns the apps'), 60_000);
+  await waitFor(
+    'a reload after the replacement',
+    () => srv.logs().some((l) => l.msg === 'reload: new generation owns the apps'),
+    60_000,
+  );
   assert.is(await srv.api.value('wxgen1', 0), values.get('wxgen1/0'));
   assert.is(await srv.stop(), 0);
 });
@@ -63,7 +76,10 @@ test('the generation process runs with the memory flags, and node flags the user
   assert.ok(at('--max-semi-space-size=2') > 0, argv.join(' '));
   assert.ok(at('--heap-growing-percent=30') > 0, argv.join(' '));
   assert.ok(at('--v8-pool-size=0') > 0, argv.join(' '));
-  assert.ok(at('--max-semi-space-size=8') > at('--max-semi-space-size=2'), `the user's flag wins by coming later: ${argv.join(' ')}`);
+  assert.ok(
+    at('--max-semi-space-size=8') > at('--max-semi-space-size=2'),
+    `the user's flag wins by coming later: ${argv.join(' ')}`,
+  );
   assert.is(await srv.stop(), 0);
 });
 

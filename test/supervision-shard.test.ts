@@ -25,7 +25,10 @@ function appidsOn(shard: number, prefix: string, n: number): string[] {
   return out;
 }
 
-type AppView = { appid: string; tasks: Array<{ type: number; next_refresh_at: string; refreshed_at: string; fetch_count: number }> };
+type AppView = {
+  appid: string;
+  tasks: Array<{ type: number; next_refresh_at: string; refreshed_at: string; fetch_count: number }>;
+};
 
 test('a crashed shard is restored from the store; the other shard notices nothing', async () => {
   const [crashed, crashedToo] = appidsOn(0, 'wxcrash', 2);
@@ -34,12 +37,19 @@ test('a crashed shard is restored from the store; the other shard notices nothin
   await sim.addApp({ appid: short, secret: 's-short', expiresIn: 5 });
   const srv = await startServer({ wechatApi: sim.url, workers: 2, env: { WECHAT_SCHEDULER_TEST_FAULTS: '1' } });
   for (const appid of [crashed, crashedToo, other]) {
-    assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }, { type: 1 }] })).status, 200);
+    assert.is(
+      (await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }, { type: 1 }] })).status,
+      200,
+    );
   }
   assert.is((await srv.api.register({ appid: short, appsecret: 's-short', tasks: [{ type: 0 }] })).status, 200);
   const values = new Map<string, string>();
   for (const appid of [crashed, crashedToo, other]) {
-    for (const type of [0, 1]) values.set(`${appid}/${type}`, await waitFor(`${appid}/${type}`, () => srv.api.value(appid, type).catch(() => null)));
+    for (const type of [0, 1])
+      values.set(
+        `${appid}/${type}`,
+        await waitFor(`${appid}/${type}`, () => srv.api.value(appid, type).catch(() => null)),
+      );
   }
   await waitFor('short-lived value', () => srv.api.value(short, 0).catch(() => null));
   const view = async (appid: string) => (await srv.api.get(`/apps/${appid}`)).body.result as AppView;
@@ -49,7 +59,11 @@ test('a crashed shard is restored from the store; the other shard notices nothin
 
   const r = await srv.api.post(`/__test/crash-shard/${crashed}`);
   assert.is(r.status, 200, r.text);
-  await waitFor('the shard to be restored', () => srv.logs().find((l) => l.msg === 'shard thread restored' && l.shard === 0), 30_000);
+  await waitFor(
+    'the shard to be restored',
+    () => srv.logs().find((l) => l.msg === 'shard thread restored' && l.shard === 0),
+    30_000,
+  );
   const died = srv.logs().find((l) => l.msg === 'shard thread died; restoring it from the store');
   assert.ok(died, 'the death is logged');
   assert.is(died!.shard, 0);
@@ -59,16 +73,25 @@ test('a crashed shard is restored from the store; the other shard notices nothin
     const [appid, type] = key.split('/');
     assert.is(await srv.api.value(appid, Number(type)), value, key);
   }
-  assert.equal((await view(crashed)).tasks.map((t) => t.next_refresh_at), crashedBefore.tasks.map((t) => t.next_refresh_at));
+  assert.equal(
+    (await view(crashed)).tasks.map((t) => t.next_refresh_at),
+    crashedBefore.tasks.map((t) => t.next_refresh_at),
+  );
   // The other shard's app: same value, same schedule, same counters.
   assert.equal(await view(other), otherBefore);
   await sleep(1_000);
   const after = await sim.stats();
-  for (const appid of [crashed, crashedToo, other]) assert.equal(after.byApp[appid], before.byApp[appid], `WeChat calls for ${appid}`);
+  for (const appid of [crashed, crashedToo, other])
+    assert.equal(after.byApp[appid], before.byApp[appid], `WeChat calls for ${appid}`);
 
   // The restored shard owns its apps again: its timers fire (a 5 s token keeps being refreshed) ...
   const shortFetches = after.byApp[short].token;
-  await waitFor('the short-lived token to be refreshed twice by the restored shard', async () => (await sim.stats()).byApp[short].token >= shortFetches + 2, 30_000, 250);
+  await waitFor(
+    'the short-lived token to be refreshed twice by the restored shard',
+    async () => (await sim.stats()).byApp[short].token >= shortFetches + 2,
+    30_000,
+    250,
+  );
   await srv.api.value(short, 0);
   // ... it answers commands (a passive refresh fetches exactly once) ...
   const stale = values.get(`${crashed}/0`)!;
@@ -90,10 +113,18 @@ test('a shard that keeps crashing is restarted with a growing back-off', async (
   const value = await waitFor('value', () => srv.api.value(appid, 0).catch(() => null));
   const restored = () => srv.logs().filter((l) => l.msg === 'shard thread restored' && l.shard === 1).length;
   for (let i = 1; i <= 3; i++) {
-    await waitFor(`crash ${i} accepted`, async () => (await srv.api.post(`/__test/crash-shard/${appid}`)).status === 200, 20_000, 100);
+    await waitFor(
+      `crash ${i} accepted`,
+      async () => (await srv.api.post(`/__test/crash-shard/${appid}`)).status === 200,
+      20_000,
+      100,
+    );
     await waitFor(`restore ${i}`, () => restored() >= i, 30_000);
   }
-  const delays = srv.logs().filter((l) => l.msg === 'shard thread died; restoring it from the store').map((l) => l.inMs as number);
+  const delays = srv
+    .logs()
+    .filter((l) => l.msg === 'shard thread died; restoring it from the store')
+    .map((l) => l.inMs as number);
   assert.equal(delays, [200, 400, 800]);
   assert.is(await srv.api.value(appid, 0), value);
   assert.is((await sim.stats()).byApp[appid].token, 1);
@@ -103,20 +134,38 @@ test('a shard that keeps crashing is restarted with a growing back-off', async (
 test('a shard thread out of memory under its heap limit (shardHeapMb) dies alone and is restored', async () => {
   const [hog] = appidsOn(0, 'wxhog', 1);
   const [other] = appidsOn(1, 'wxnothog', 1);
-  const srv = await startServer({ wechatApi: sim.url, workers: 2, env: { WECHAT_SCHEDULER_TEST_FAULTS: '1', WECHAT_SCHEDULER_SHARD_HEAP_MB: '48' } });
-  for (const appid of [hog, other]) assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }] })).status, 200);
+  const srv = await startServer({
+    wechatApi: sim.url,
+    workers: 2,
+    env: { WECHAT_SCHEDULER_TEST_FAULTS: '1', WECHAT_SCHEDULER_SHARD_HEAP_MB: '48' },
+  });
+  for (const appid of [hog, other])
+    assert.is((await srv.api.register({ appid, appsecret: `s-${appid}`, tasks: [{ type: 0 }] })).status, 200);
   const values = new Map<string, string>();
-  for (const appid of [hog, other]) values.set(appid, await waitFor(appid, () => srv.api.value(appid, 0).catch(() => null)));
+  for (const appid of [hog, other])
+    values.set(appid, await waitFor(appid, () => srv.api.value(appid, 0).catch(() => null)));
   const generation = srv.logs().find((l) => l.msg === 'generation started')!.pid;
 
   assert.is((await srv.api.post(`/__test/crash-shard/${hog}?how=oom`)).status, 200);
-  await waitFor('the shard to be restored', () => srv.logs().find((l) => l.msg === 'shard thread restored' && l.shard === 0), 30_000);
+  await waitFor(
+    'the shard to be restored',
+    () => srv.logs().find((l) => l.msg === 'shard thread restored' && l.shard === 0),
+    30_000,
+  );
   // Piscina hands the thread's death to a command in flight when there is one, else to the pool's 'error' event.
-  const failed = srv.logs().find((l) => (l.msg === 'shard thread failed' || l.msg === 'shard command failed') && l.shard === 0);
+  const failed = srv
+    .logs()
+    .find((l) => (l.msg === 'shard thread failed' || l.msg === 'shard command failed') && l.shard === 0);
   assert.match(String(failed?.err), /memory/i);
   // Same generation process: only the thread died.
   assert.not.ok(srv.logs().some((l) => l.msg === 'front generation died; starting a new one'));
-  assert.is(srv.logs().filter((l) => l.msg === 'generation started').at(-1)!.pid, generation);
+  assert.is(
+    srv
+      .logs()
+      .filter((l) => l.msg === 'generation started')
+      .at(-1)!.pid,
+    generation,
+  );
   for (const appid of [hog, other]) assert.is(await srv.api.value(appid, 0), values.get(appid));
   const stats = await sim.stats();
   for (const appid of [hog, other]) assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);

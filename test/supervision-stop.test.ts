@@ -17,14 +17,15 @@ test.after(async () => {
 });
 
 /** True when a new TCP connection to the port is refused. */
-const refused = (port: number) => new Promise<boolean>((resolve) => {
-  const s = connect(port, '127.0.0.1');
-  s.once('connect', () => {
-    s.destroy();
-    resolve(false);
+const refused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
   });
-  s.once('error', () => resolve(true));
-});
 
 test('SIGTERM while a slow refresh is in flight: it completes, new connections are refused, exit 0 within 10 s, state flushed', async () => {
   const dataDir = `${tempDir()}/data`;

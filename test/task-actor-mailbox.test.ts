@@ -26,10 +26,20 @@ test.after(async () => {
 
 function settings(dataDir: string): ShardSettings {
   return {
-    shardIndex: 0, shardCount: 1, dataDir, wechatApi: sim.url, wechatTimeoutMs: 5_000, callbackTimeoutMs: 5_000,
-    wechatConcurrency: 4, refreshMinIntervalMs: 0, logLevel: 'silent', stableToken: false,
-    stableForceDailyLimit: 20, stableForceIntervalSeconds: 30,
-    frontLoad: new SharedArrayBuffer(4), writeLock: new SharedArrayBuffer(4),
+    shardIndex: 0,
+    shardCount: 1,
+    dataDir,
+    wechatApi: sim.url,
+    wechatTimeoutMs: 5_000,
+    callbackTimeoutMs: 5_000,
+    wechatConcurrency: 4,
+    refreshMinIntervalMs: 0,
+    logLevel: 'silent',
+    stableToken: false,
+    stableForceDailyLimit: 20,
+    stableForceIntervalSeconds: 30,
+    frontLoad: new SharedArrayBuffer(4),
+    writeLock: new SharedArrayBuffer(4),
   };
 }
 
@@ -44,13 +54,19 @@ test('a registration change, a forced refresh and the timer arriving together: o
   const shard = new Shard(settings(dataDir), port2);
   try {
     await shard.activate();
-    await shard.register([validateRegistration({ appid: key.appid, appsecret: 'sold', tasks: [{ type: 0 }] })], Date.now());
+    await shard.register(
+      [validateRegistration({ appid: key.appid, appsecret: 'sold', tasks: [{ type: 0 }] })],
+      Date.now(),
+    );
     const first = await waitFor('the first value stored', async () => (await front.getApp(key.appid))?.tasks[0]?.value);
     const calls = (await sim.stats()).byApp[key.appid]!.token;
 
     await sim.addApp({ appid: key.appid, secret: 'snew' });
     // Written already (as the owner does before it applies a registration), and read back.
-    await front.register(validateRegistration({ appid: key.appid, appsecret: 'snew', tasks: [{ type: 0 }] }), Date.now());
+    await front.register(
+      validateRegistration({ appid: key.appid, appsecret: 'snew', tasks: [{ type: 0 }] }),
+      Date.now(),
+    );
     const changed = (await front.getApp(key.appid))!;
     const actor = shard.task(key)!;
     // One turn: the refresh first (the order that used to fetch with the old secret), then the rest.

@@ -28,19 +28,28 @@ function checkDetail(r: Reply, value: string) {
   assert.match(d.expires_at!, ISO_UTC);
   assert.match(d.refreshed_at!, ISO_UTC);
   const lifetime = Date.parse(d.expires_at!) - Date.parse(d.refreshed_at!);
-  assert.ok(lifetime > 7000_000 && lifetime <= 7200_000, `expires_at - refreshed_at = ${lifetime} ms for a 7200 s token`);
+  assert.ok(
+    lifetime > 7000_000 && lifetime <= 7200_000,
+    `expires_at - refreshed_at = ${lifetime} ms for a 7200 s token`,
+  );
   return d;
 }
 
 test('fast path (token) and Koa (protected mode) give the same detail for the same task; bad detail is 400 on both', async () => {
   const dataDir = `${tempDir()}/data`;
   const fast = await startServer({ wechatApi: sim.url, dataDir, args: ['--token', 'dt'], token: 'dt' });
-  await fast.api.register({ appid: 'wxdetail', appsecret: 's', tasks: [{ type: 0 }, { type: 2, openid: 'u1', params: { refresh_token: 'rt-u1' } }] });
+  await fast.api.register({
+    appid: 'wxdetail',
+    appsecret: 's',
+    tasks: [{ type: 0 }, { type: 2, openid: 'u1', params: { refresh_token: 'rt-u1' } }],
+  });
   const value = await fast.api.awaitValue('wxdetail', 0);
   const viaFast = await fast.api.get('/task/wxdetail/0?detail=1');
   const d = checkDetail(viaFast, value);
-  const atSim = (await (await fetch(`${sim.url}/__sim/valid?token=${encodeURIComponent(value)}`)).json()) as { expiresAt: number };
-  assert.ok(Math.abs(Date.parse(d.expires_at!) - atSim.expiresAt) < 60_000, 'expires_at is WeChat\'s expiry');
+  const atSim = (await (await fetch(`${sim.url}/__sim/valid?token=${encodeURIComponent(value)}`)).json()) as {
+    expiresAt: number;
+  };
+  assert.ok(Math.abs(Date.parse(d.expires_at!) - atSim.expiresAt) < 60_000, "expires_at is WeChat's expiry");
   assert.equal((await fast.api.get('/task/wxdetail/0?detail=true')).body, viaFast.body);
   assert.equal((await fast.api.get('/task/wxdetail/0?detail=0')).body, { code: 200, message: '', result: value });
   const oauth = await fast.api.awaitValue('wxdetail', 2, '?openid=u1');

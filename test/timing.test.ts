@@ -16,10 +16,13 @@ test('the jitter window moves refreshes earlier only, by at most 5 % of the life
   assert.equal(refreshWindow(T, 100), { earliest: refreshAt(T, 100) - 5_000, latest: refreshAt(T, 100) });
 });
 
-test('stable_token refreshes fall just after the refresh point, inside WeChat\'s renewal window', () => {
+test("stable_token refreshes fall just after the refresh point, inside WeChat's renewal window", () => {
   for (const r of [0, 0.5, 0.999]) {
     const at = stableRefreshAt(T, 7200, r);
-    assert.ok(at > refreshAt(T, 7200) && at <= refreshAt(T, 7200) + 10_000, `r=${r}: ${at - refreshAt(T, 7200)} ms after`);
+    assert.ok(
+      at > refreshAt(T, 7200) && at <= refreshAt(T, 7200) + 10_000,
+      `r=${r}: ${at - refreshAt(T, 7200)} ms after`,
+    );
   }
   assert.ok(stableRefreshAt(T, 5, 0.999) < T, 'still before expiry for a short token');
 });

@@ -12,7 +12,11 @@ export class AppActor implements AppContext {
   private retiring: Map<string, Promise<void>> | null = null;
 
   /** `after`: a predecessor of this app (deleted, registered anew) still has fetches in flight. */
-  constructor(readonly services: ShardServices, stored: StoredApp, private readonly after?: Promise<unknown>) {
+  constructor(
+    readonly services: ShardServices,
+    stored: StoredApp,
+    private readonly after?: Promise<unknown>,
+  ) {
     this.row = stored.app;
     this.reconcile(stored);
   }
@@ -72,10 +76,13 @@ export class AppActor implements AppContext {
     }
     // Start after all actors exist, so dependents find their dependency.
     for (const actor of added) actor.start();
-    const depsMoved = [...added, ...removed].some((a) => a.key.sub === '' && (a.key.type === TaskType.AccessToken || a.key.type === TaskType.ComponentToken));
+    const depsMoved = [...added, ...removed].some(
+      (a) => a.key.sub === '' && (a.key.type === TaskType.AccessToken || a.key.type === TaskType.ComponentToken),
+    );
     if (depsMoved) {
       for (const actor of tasksOf(this.tasks)) {
-        if (dependencyOf(actor.key.type) !== undefined && !added.includes(actor)) actor.tell({ kind: 'dependency', woken: false });
+        if (dependencyOf(actor.key.type) !== undefined && !added.includes(actor))
+          actor.tell({ kind: 'dependency', woken: false });
       }
     }
   }

@@ -66,7 +66,10 @@ export class Callbacks {
   ) {
     this.agent = createAgent({ connections: 16, timeoutMs });
     this.notifies = new NotifyQueue({
-      perOrigin: NOTIFY_PER_ORIGIN, backlog, warnEveryMs: NOTIFY_WARN_EVERY_MS, log,
+      perOrigin: NOTIFY_PER_ORIGIN,
+      backlog,
+      warnEveryMs: NOTIFY_WARN_EVERY_MS,
+      log,
       deliver: (job, current, failed) => this.deliver(job, current, failed, onDropped),
       dropped: onDropped,
     });
@@ -84,9 +87,16 @@ export class Callbacks {
   async params(url: string, query: Record<string, string>): Promise<ParamsResult> {
     if (!this.allowed(url)) return { ok: false, message: 'params URL host is not in callbackHosts of the config file' };
     try {
-      const res = await send(this.agent, { method: 'GET', url: withQuery(url, query), timeoutMs: this.timeoutMs, maxBytes: MAX_PARAMS_ANSWER });
-      if (res.status >= 300 && res.status < 400) return { ok: false, message: `params URL answered HTTP ${res.status}; redirects are not followed` };
-      if (res.status < 200 || res.status >= 300) return { ok: false, message: `params URL answered HTTP ${res.status}` };
+      const res = await send(this.agent, {
+        method: 'GET',
+        url: withQuery(url, query),
+        timeoutMs: this.timeoutMs,
+        maxBytes: MAX_PARAMS_ANSWER,
+      });
+      if (res.status >= 300 && res.status < 400)
+        return { ok: false, message: `params URL answered HTTP ${res.status}; redirects are not followed` };
+      if (res.status < 200 || res.status >= 300)
+        return { ok: false, message: `params URL answered HTTP ${res.status}` };
       const json = parseJsonObject(res.text);
       if (!json) return { ok: false, message: 'params URL did not answer a JSON object' };
       return { ok: true, values: pickParamValues(json) };
@@ -111,7 +121,12 @@ export class Callbacks {
     return this.agent.close();
   }
 
-  private async deliver(job: NotifyJob, current: () => boolean, failed: (attempt: number, why: string) => void, dropped: (reason: NotifyDrop) => void): Promise<void> {
+  private async deliver(
+    job: NotifyJob,
+    current: () => boolean,
+    failed: (attempt: number, why: string) => void,
+    dropped: (reason: NotifyDrop) => void,
+  ): Promise<void> {
     const { url, body } = job;
     for (let attempt = 1; attempt <= NOTIFY_ATTEMPTS; attempt++) {
       // A newer value of this task waits: it is sent next, this one never after it.
@@ -127,7 +142,14 @@ export class Callbacks {
       }
       let why: string;
       try {
-        const res = await send(this.agent, { method: 'POST', url, body, headers, timeoutMs: this.timeoutMs, maxBytes: MAX_NOTIFY_ANSWER });
+        const res = await send(this.agent, {
+          method: 'POST',
+          url,
+          body,
+          headers,
+          timeoutMs: this.timeoutMs,
+          maxBytes: MAX_NOTIFY_ANSWER,
+        });
         if (res.status >= 200 && res.status < 300) {
           this.onNotify(true);
           return;

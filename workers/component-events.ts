@@ -21,20 +21,28 @@ const error = (reason: ShardErrorReason, message: string): ShardReply => ({ kind
 function component(host: ComponentHost, appid: string): { app: AppActor } | { reply: ShardReply } {
   const app = host.appActor(appid);
   if (!app) return { reply: error('unknown_app', `App ${appid} is not registered.`) };
-  if (!app.task(TaskType.ComponentToken, '')) return { reply: error('unknown_task', `App ${appid} has no type 3 (component_access_token) task.`) };
+  if (!app.task(TaskType.ComponentToken, ''))
+    return { reply: error('unknown_task', `App ${appid} has no type 3 (component_access_token) task.`) };
   return { app };
 }
 
 /** A type-4 task of `sub` as a registration names it: no notify or params of its own unless `params` says. */
 function authorizerTask(sub: string, refreshToken?: string): ValidTask {
   return {
-    type: TaskType.AuthorizerToken, sub, notify: null, stable: false, push: null,
+    type: TaskType.AuthorizerToken,
+    sub,
+    notify: null,
+    stable: false,
+    push: null,
     params: refreshToken ? { kind: 'inline', values: { authorizer_refresh_token: refreshToken } } : { kind: 'none' },
   };
 }
 
 /** A call that pays with the component_access_token, retried once after refreshing a token WeChat rejected. */
-async function withComponentToken(app: AppActor, call: (token: string) => Promise<WechatJson>): Promise<WechatJson | null> {
+async function withComponentToken(
+  app: AppActor,
+  call: (token: string) => Promise<WechatJson>,
+): Promise<WechatJson | null> {
   const comp = app.task(TaskType.ComponentToken, '');
   const token = comp?.usableValue();
   if (!comp || !token) return null;
@@ -46,7 +54,10 @@ async function withComponentToken(app: AppActor, call: (token: string) => Promis
 }
 
 const NO_TOKEN = (appid: string) =>
-  error('unavailable', `Component ${appid} has no component_access_token yet (it needs a component_verify_ticket first); try again shortly.`);
+  error(
+    'unavailable',
+    `Component ${appid} has no component_access_token yet (it needs a component_verify_ticket first); try again shortly.`,
+  );
 
 /** An event WeChat pushed (already verified and decrypted by the front). */
 export async function componentEvent(host: ComponentHost, appid: string, event: ComponentEvent): Promise<ShardReply> {
@@ -77,7 +88,10 @@ export async function componentEvent(host: ComponentHost, appid: string, event: 
       if (app.task(TaskType.AuthorizerToken, event.authorizerAppid)) {
         await host.store.deleteTask({ appid, type: TaskType.AuthorizerToken, sub: event.authorizerAppid });
         await host.reload(appid);
-        log.info({ appid, authorizer: event.authorizerAppid }, 'authorizer unauthorized: its type 4 task is unregistered');
+        log.info(
+          { appid, authorizer: event.authorizerAppid },
+          'authorizer unauthorized: its type 4 task is unregistered',
+        );
       }
       break;
     case 'other':
@@ -85,7 +99,11 @@ export async function componentEvent(host: ComponentHost, appid: string, event: 
   }
   const push = app.task(TaskType.ComponentToken, '')?.registration().push;
   if (reply.kind !== 'error' && push?.notify) {
-    host.callbacks.notify(push.notify, { appid, type: String(TaskType.ComponentToken), info_type: event.fields.InfoType ?? '' }, event.fields);
+    host.callbacks.notify(
+      push.notify,
+      { appid, type: String(TaskType.ComponentToken), info_type: event.fields.InfoType ?? '' },
+      event.fields,
+    );
   }
   return reply;
 }
@@ -100,13 +118,28 @@ async function authorized(host: ComponentHost, app: AppActor, authorizer: string
   const value = info.authorizer_access_token;
   const expiresIn = Number(info.expires_in);
   const refreshToken = info.authorizer_refresh_token;
-  const who = typeof info.authorizer_appid === 'string' && info.authorizer_appid !== '' ? info.authorizer_appid : authorizer;
-  if (typeof value !== 'string' || value === '' || !Number.isFinite(expiresIn) || expiresIn <= 0 || typeof refreshToken !== 'string' || refreshToken === '') {
-    return error('upstream_failed', 'api_query_auth answered without authorizer_access_token, expires_in or authorizer_refresh_token.');
+  const who =
+    typeof info.authorizer_appid === 'string' && info.authorizer_appid !== '' ? info.authorizer_appid : authorizer;
+  if (
+    typeof value !== 'string' ||
+    value === '' ||
+    !Number.isFinite(expiresIn) ||
+    expiresIn <= 0 ||
+    typeof refreshToken !== 'string' ||
+    refreshToken === ''
+  ) {
+    return error(
+      'upstream_failed',
+      'api_query_auth answered without authorizer_access_token, expires_in or authorizer_refresh_token.',
+    );
   }
-  if (who !== authorizer) return error('upstream_failed', `api_query_auth answered for authorizer ${who.slice(0, 64)}, not ${authorizer}.`);
+  if (who !== authorizer)
+    return error('upstream_failed', `api_query_auth answered for authorizer ${who.slice(0, 64)}, not ${authorizer}.`);
   const res: WechatSuccess = {
-    ok: true, value, expiresIn, refreshToken,
+    ok: true,
+    value,
+    expiresIn,
+    refreshToken,
     raw: { authorizer_access_token: value, expires_in: expiresIn, authorizer_refresh_token: refreshToken },
   };
   const existing = app.task(TaskType.AuthorizerToken, authorizer);
@@ -116,14 +149,30 @@ async function authorized(host: ComponentHost, app: AppActor, authorizer: string
     const { store } = host;
     const now = Date.now();
     await store.register({ appid, appsecret: app.app().secret, tasks: [authorizerTask(authorizer)] }, now);
-    await store.saveState({ appid, type: TaskType.AuthorizerToken, sub: authorizer }, {
-      value, expiresAt: now + expiresIn * 1000, expiresIn, refreshedAt: now, fetchedSecretGen: 0, refreshToken,
-      authorizerAppid: authorizer, state: 'ready', lastError: null, nextRefreshAt: null, fetchCount: 0, failCount: 0,
-    });
+    await store.saveState(
+      { appid, type: TaskType.AuthorizerToken, sub: authorizer },
+      {
+        value,
+        expiresAt: now + expiresIn * 1000,
+        expiresIn,
+        refreshedAt: now,
+        fetchedSecretGen: 0,
+        refreshToken,
+        authorizerAppid: authorizer,
+        state: 'ready',
+        lastError: null,
+        nextRefreshAt: null,
+        fetchCount: 0,
+        failCount: 0,
+      },
+    );
     // The new actor starts from the stored value: no fetch before its refresh time.
     await host.reload(appid);
   }
-  host.log.info({ appid, authorizer, value: mask(value) }, 'authorizer authorized: its type 4 task holds the token from api_query_auth');
+  host.log.info(
+    { appid, authorizer, value: mask(value) },
+    'authorizer authorized: its type 4 task holds the token from api_query_auth',
+  );
   return OK;
 }
 
@@ -151,7 +200,11 @@ export async function importAuthorizers(host: ComponentHost, appid: string): Pro
     imported += fresh.length;
   });
   host.log.info({ appid, imported, existing }, 'authorizers imported');
-  if (!r.ok) return error('upstream_failed', `api_get_authorizer_list failed after ${imported} imported and ${existing} existing: ${r.message}.`);
+  if (!r.ok)
+    return error(
+      'upstream_failed',
+      `api_get_authorizer_list failed after ${imported} imported and ${existing} existing: ${r.message}.`,
+    );
   return { kind: 'result', result: { imported, existing } };
 }
 
@@ -163,6 +216,10 @@ export async function clearQuota(host: ComponentHost, appid: string): Promise<Sh
   const r = await host.wechat.clearQuota(appid, app.app().secret, isComponent);
   host.log.info({ appid, component: isComponent, ok: r.ok, errcode: r.ok ? 0 : r.errcode }, 'clear_quota');
   if (r.ok) return { kind: 'result', result: r.json };
-  if (r.errcode === 48006) return error('refused', `WeChat refused to reset the quotas of app ${appid}: this month's resets are used up (${r.message}).`);
+  if (r.errcode === 48006)
+    return error(
+      'refused',
+      `WeChat refused to reset the quotas of app ${appid}: this month's resets are used up (${r.message}).`,
+    );
   return error('upstream_failed', `WeChat refused to reset the quotas of app ${appid}: ${r.message}.`);
 }

@@ -35,7 +35,10 @@ export class ComponentRecovery {
 
   constructor(
     private readonly now: () => number = Date.now,
-    private readonly intervals: RecoveryIntervals = { listLookupMs: LIST_LOOKUP_INTERVAL_MS, startPushMs: START_PUSH_AFTER_MS },
+    private readonly intervals: RecoveryIntervals = {
+      listLookupMs: LIST_LOOKUP_INTERVAL_MS,
+      startPushMs: START_PUSH_AFTER_MS,
+    },
   ) {}
 
   /** Whether a lookup may run now; taking it starts the minute. */
@@ -80,10 +83,12 @@ function testIntervals(): RecoveryIntervals | undefined {
 /** The shard's one instance (each shard is a thread of its own, and a component belongs to one shard). */
 export const recovery = new ComponentRecovery(Date.now, testIntervals());
 
-
 /** Every authorizer WeChat lists for the component, a page (500) at a time, each page handed to `onPage`. */
 export async function pageAuthorizers(
-  wechat: WechatClient, componentToken: string, component: string, onPage: (page: ListedAuthorizer[]) => Promise<void>,
+  wechat: WechatClient,
+  componentToken: string,
+  component: string,
+  onPage: (page: ListedAuthorizer[]) => Promise<void>,
 ): Promise<{ ok: true } | WechatFailure> {
   for (let page = 0, offset = 0; page < MAX_PAGES; page++) {
     const r = await wechat.authorizerList(componentToken, component, offset, AUTHORIZER_PAGE);
@@ -92,7 +97,12 @@ export async function pageAuthorizers(
     const total = Number(r.json.total_count);
     const listed: ListedAuthorizer[] = [];
     for (const a of list) {
-      if (isObject(a) && typeof a.authorizer_appid === 'string' && typeof a.refresh_token === 'string' && a.refresh_token !== '') {
+      if (
+        isObject(a) &&
+        typeof a.authorizer_appid === 'string' &&
+        typeof a.refresh_token === 'string' &&
+        a.refresh_token !== ''
+      ) {
         listed.push({ appid: a.authorizer_appid, refreshToken: a.refresh_token });
       }
     }
@@ -108,7 +118,11 @@ export async function pageAuthorizers(
  * as api_get_authorizer_list has it, when that differs from the rejected
  * one; null when none is to be had (or the minute's lookup is used up).
  */
-export async function lookUpRefreshToken(ctx: AppContext, authorizer: string, rejected: string | undefined): Promise<string | null> {
+export async function lookUpRefreshToken(
+  ctx: AppContext,
+  authorizer: string,
+  rejected: string | undefined,
+): Promise<string | null> {
   const component = ctx.app().appid;
   const token = ctx.dependency(TaskType.ComponentToken)?.usableValue();
   if (!token || !recovery.takeListLookup(component)) return null;
@@ -117,8 +131,16 @@ export async function lookUpRefreshToken(ctx: AppContext, authorizer: string, re
     found ??= page.find((a) => a.appid === authorizer)?.refreshToken ?? null;
   });
   const log = ctx.services.log;
-  if (!r.ok) log.warn({ appid: component, authorizer, error: r.message }, 'api_get_authorizer_list failed; the refresh token could not be looked up');
-  else log.info({ appid: component, authorizer, found: found !== null && found !== rejected }, 'looked the authorizer refresh token up after 61023');
+  if (!r.ok)
+    log.warn(
+      { appid: component, authorizer, error: r.message },
+      'api_get_authorizer_list failed; the refresh token could not be looked up',
+    );
+  else
+    log.info(
+      { appid: component, authorizer, found: found !== null && found !== rejected },
+      'looked the authorizer refresh token up after 61023',
+    );
   return found !== null && found !== rejected ? found : null;
 }
 
@@ -127,6 +149,10 @@ export async function startPushWhenDue(ctx: AppContext): Promise<void> {
   const app = ctx.app();
   if (!recovery.takeStartPush(app.appid)) return;
   const r = await ctx.services.wechat.startPushTicket(app.appid, app.secret);
-  if (r.ok) ctx.services.log.info({ appid: app.appid }, 'no usable component_verify_ticket for 10 minutes: asked WeChat to push one (api_start_push_ticket)');
+  if (r.ok)
+    ctx.services.log.info(
+      { appid: app.appid },
+      'no usable component_verify_ticket for 10 minutes: asked WeChat to push one (api_start_push_ticket)',
+    );
   else ctx.services.log.warn({ appid: app.appid, error: r.message }, 'api_start_push_ticket failed');
 }

@@ -29,7 +29,13 @@ export interface FetchInput {
 }
 
 export type Attempt =
-  | { kind: 'ok'; res: WechatSuccess; refreshTokenUsed: string | null; authorizerAppid: string | null; stable?: StableOutcome }
+  | {
+      kind: 'ok';
+      res: WechatSuccess;
+      refreshTokenUsed: string | null;
+      authorizerAppid: string | null;
+      stable?: StableOutcome;
+    }
   | {
       kind: 'fail';
       res: WechatFailure;
@@ -47,7 +53,10 @@ function fail(errorClass: ErrorClass, message: string): Attempt {
 /** Reads params only when a fetch needs something its task does not hold. */
 class ParamsReader {
   private cached: ParamValues | null = null;
-  constructor(private readonly ctx: AppContext, private readonly input: FetchInput) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly input: FetchInput,
+  ) {}
 
   get none(): boolean {
     return this.input.reg.params.kind === 'none';
@@ -61,7 +70,10 @@ class ParamsReader {
       this.cached = p.values;
       return { ok: true, values: p.values };
     }
-    const r = await this.ctx.services.callbacks.params(p.url, callbackQuery(this.input.key, this.input.authorizerAppid));
+    const r = await this.ctx.services.callbacks.params(
+      p.url,
+      callbackQuery(this.input.key, this.input.authorizerAppid),
+    );
     if (r.ok) this.cached = r.values;
     return r;
   }
@@ -76,8 +88,16 @@ export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Att
   switch (key.type) {
     case TaskType.AccessToken: {
       if (input.reg.stable || ctx.services.settings.stableToken) {
-        const { res, stable } = await fetchStableToken(ctx.services, key.appid, app.secret, input.force ? input.currentValue : null, input.forceBudget);
-        return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null, stable } : { kind: 'fail', res };
+        const { res, stable } = await fetchStableToken(
+          ctx.services,
+          key.appid,
+          app.secret,
+          input.force ? input.currentValue : null,
+          input.forceBudget,
+        );
+        return res.ok
+          ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null, stable }
+          : { kind: 'fail', res };
       }
       const res = await wechat.accessToken(key.appid, app.secret);
       return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null } : { kind: 'fail', res };
@@ -98,7 +118,9 @@ export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Att
       const ticket = await verifyTicket(ctx, params, input);
       if ('fail' in ticket) return ticket.fail;
       const res = await wechat.componentToken(key.appid, app.secret, ticket.value);
-      return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null } : { kind: 'fail', res, ticketUsed: ticket.value };
+      return res.ok
+        ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null }
+        : { kind: 'fail', res, ticketUsed: ticket.value };
     }
     case TaskType.AuthorizerToken: {
       let authorizer = key.sub || input.authorizerAppid;
@@ -132,9 +154,12 @@ async function withCredential(
   const dep = ctx.dependency(depType);
   if (dep) {
     const value = dep.usableValue();
-    if (!value) return { kind: 'wait', handle: dep, message: `waiting for this app's ${TASK_NAMES[depType]} (type ${depType})` };
+    if (!value)
+      return { kind: 'wait', handle: dep, message: `waiting for this app's ${TASK_NAMES[depType]} (type ${depType})` };
     const res = await call(value);
-    return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null } : { kind: 'fail', res, dep: { handle: dep, value } };
+    return res.ok
+      ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null }
+      : { kind: 'fail', res, dep: { handle: dep, value } };
   }
   // Its dependency was unregistered and nothing else can supply the credential: a registration must fix it.
   if (params.none) return fail('configuration', `needs a type ${depType} task of this app or params giving ${field}`);
@@ -157,15 +182,27 @@ async function refreshToken(
   const p = await params.get();
   if (!p.ok) return { fail: fail('transient', p.message) };
   const fromParams = p.values[field];
-  if (!fromParams) return { fail: fail('refresh_token', `no usable ${field}: ${kept ? 'WeChat rejected the kept one and ' : ''}params gave none`) };
+  if (!fromParams)
+    return {
+      fail: fail(
+        'refresh_token',
+        `no usable ${field}: ${kept ? 'WeChat rejected the kept one and ' : ''}params gave none`,
+      ),
+    };
   if (fromParams === input.rejectedRefreshToken) {
-    return { fail: fail('refresh_token', `WeChat rejected the ${field}; waiting for a registration that brings a new one`) };
+    return {
+      fail: fail('refresh_token', `WeChat rejected the ${field}; waiting for a registration that brings a new one`),
+    };
   }
   return { value: fromParams, kept: false };
 }
 
 /** Type 3: the ticket from params, else the last one received within 12 hours. */
-async function verifyTicket(ctx: AppContext, params: ParamsReader, input: FetchInput): Promise<{ value: string } | { fail: Attempt }> {
+async function verifyTicket(
+  ctx: AppContext,
+  params: ParamsReader,
+  input: FetchInput,
+): Promise<{ value: string } | { fail: Attempt }> {
   const p = await params.get();
   const app = ctx.app();
   let ticket = p.ok ? p.values.component_verify_ticket : undefined;
@@ -178,7 +215,13 @@ async function verifyTicket(ctx: AppContext, params: ParamsReader, input: FetchI
     // params); after 10 minutes without a usable one, ask it to push one now.
     await startPushWhenDue(ctx);
     if (ticket) return { fail: fail('ticket', 'WeChat rejected the component_verify_ticket; waiting for a new one') };
-    if (input.reg.push && p.ok) return { fail: fail('ticket', 'waiting for WeChat to push a component_verify_ticket to POST /component/:appid/events (every 10 minutes)') };
+    if (input.reg.push && p.ok)
+      return {
+        fail: fail(
+          'ticket',
+          'waiting for WeChat to push a component_verify_ticket to POST /component/:appid/events (every 10 minutes)',
+        ),
+      };
     return { fail: fail(p.ok ? 'ticket' : 'transient', p.ok ? 'params gave no component_verify_ticket' : p.message) };
   }
   recovery.ticketUsable(input.key.appid);

@@ -65,7 +65,11 @@ export class NotifyQueue {
       this.o.dropped('superseded');
     } else if (q.waiting.size >= this.o.backlog) {
       this.o.dropped('backlog');
-      this.warn(q, { ...job.query, origin: key, backlog: this.o.backlog }, 'notify dropped: too many notifies wait for this origin');
+      this.warn(
+        q,
+        { ...job.query, origin: key, backlog: this.o.backlog },
+        'notify dropped: too many notifies wait for this origin',
+      );
       return;
     } else {
       q.waiting.set(job.task, job);
@@ -82,12 +86,15 @@ export class NotifyQueue {
       q.inFlight++;
       const current = () => !q.waiting.has(task);
       const failed = (attempt: number, why: string) => this.warn(q, { ...job.query, attempt, why }, 'notify failed');
-      void this.o.deliver(job, current, failed).catch(() => undefined).finally(() => {
-        q.busy.delete(task);
-        q.inFlight--;
-        if (q.inFlight === 0 && q.waiting.size === 0) this.origins.delete(key);
-        else this.pump(key, q);
-      });
+      void this.o
+        .deliver(job, current, failed)
+        .catch(() => undefined)
+        .finally(() => {
+          q.busy.delete(task);
+          q.inFlight--;
+          if (q.inFlight === 0 && q.waiting.size === 0) this.origins.delete(key);
+          else this.pump(key, q);
+        });
     }
   }
 

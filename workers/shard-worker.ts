@@ -44,7 +44,8 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     case 'clear-quota':
       return clearQuota(shard, cmd.appid);
     case 'crash':
-      if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1') return { kind: 'error', reason: 'disabled', message: 'Fault hooks are disabled.' };
+      if (process.env.WECHAT_SCHEDULER_TEST_FAULTS !== '1')
+        return { kind: 'error', reason: 'disabled', message: 'Fault hooks are disabled.' };
       // Outside the task, so that the thread dies of it: an uncaught error, or running out
       // of the heap its resourceLimits allow (config shardHeapMb).
       setTimeout(() => {

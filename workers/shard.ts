@@ -25,7 +25,11 @@ import { ShardServices } from './services.js';
  */
 const SATURATED_PACE_MS = 20;
 
-const NOT_OWNER: RegisterResult = { ok: false, reason: 'unavailable', message: 'This shard does not own the apps now (a hand-over); try again.' };
+const NOT_OWNER: RegisterResult = {
+  ok: false,
+  reason: 'unavailable',
+  message: 'This shard does not own the apps now (a hand-over); try again.',
+};
 
 /**
  * Everything one shard thread owns: the app actors of its appids, and the
@@ -46,16 +50,34 @@ export class Shard implements ShardServices {
   private readonly reloading = new Map<string, Promise<void>>();
 
   /** Starts owning nothing; activate() loads the apps. */
-  constructor(readonly settings: ShardSettings, private readonly events: MessagePort) {
+  constructor(
+    readonly settings: ShardSettings,
+    private readonly events: MessagePort,
+  ) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
     // Twice the WeChat concurrency keeps every connection busy while other runs commit. While the
     // front thread is saturated (lib/util/front-load.ts): one at a time, at most one start per 20 ms.
     const frontLoad = new FrontLoad(settings.frontLoad);
     const most = 2 * settings.wechatConcurrency;
-    this.timers = new RefreshTimers(() => (frontLoad.saturated ? 1 : most), 2_000, () => (frontLoad.saturated ? SATURATED_PACE_MS : 0));
+    this.timers = new RefreshTimers(
+      () => (frontLoad.saturated ? 1 : most),
+      2_000,
+      () => (frontLoad.saturated ? SATURATED_PACE_MS : 0),
+    );
     this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
-    this.wechat = new WechatClient({ baseUrl: settings.wechatApi, timeoutMs: settings.wechatTimeoutMs, concurrency: settings.wechatConcurrency });
-    this.callbacks = new Callbacks(settings.callbackTimeoutMs, this.log, settings.notifySecret, (ok) => this.emit({ kind: 'notify', ok }), settings.callbackHosts, (reason) => this.emit({ kind: 'notify-dropped', reason }));
+    this.wechat = new WechatClient({
+      baseUrl: settings.wechatApi,
+      timeoutMs: settings.wechatTimeoutMs,
+      concurrency: settings.wechatConcurrency,
+    });
+    this.callbacks = new Callbacks(
+      settings.callbackTimeoutMs,
+      this.log,
+      settings.notifySecret,
+      (ok) => this.emit({ kind: 'notify', ok }),
+      settings.callbackHosts,
+      (reason) => this.emit({ kind: 'notify-dropped', reason }),
+    );
   }
 
   emit(ev: ShardEvent): void {
@@ -95,17 +117,23 @@ export class Shard implements ShardServices {
       if (w.status === 'rejected') {
         const message = w.reason instanceof Error ? w.reason.message : String(w.reason);
         this.log.error({ appid: reg.appid, err: message }, 'store rejected a registration');
-        return { ok: false, reason: 'unavailable', message: `The store could not write the registration (${message}); try again.` };
+        return {
+          ok: false,
+          reason: 'unavailable',
+          message: `The store could not write the registration (${message}); try again.`,
+        };
       }
       // A new app is exactly newApp(reg, at) in the store: no need to read it back.
       if (w.value) void this.reload(reg.appid, newApp(reg, at));
       return { ok: true, created: w.value, tasks: [] };
     });
     // Changed apps are read back (in order per app), then each answer carries its tasks as the actors hold them.
-    await Promise.all(regs.map((reg, i) => {
-      const w = written[i]!;
-      return w.status === 'fulfilled' && !w.value ? this.reload(reg.appid) : Promise.resolve();
-    }));
+    await Promise.all(
+      regs.map((reg, i) => {
+        const w = written[i]!;
+        return w.status === 'fulfilled' && !w.value ? this.reload(reg.appid) : Promise.resolve();
+      }),
+    );
     return results.map((r, i) => {
       if (!r.ok) return r;
       const reg = regs[i]!;
@@ -143,7 +171,10 @@ export class Shard implements ShardServices {
       .then(async () => this.apply(appid, known !== undefined ? known : await this.store.getApp(appid)))
       .catch((err: unknown) => {
         // The actors keep what they had; a restart of the shard reads the store again.
-        this.log.error({ appid, err: err instanceof Error ? err.message : String(err) }, 'could not read the app from the store');
+        this.log.error(
+          { appid, err: err instanceof Error ? err.message : String(err) },
+          'could not read the app from the store',
+        );
       });
     this.reloading.set(appid, next);
     void next.then(() => {
@@ -174,7 +205,12 @@ export class Shard implements ShardServices {
 
   async refresh(key: TaskKey, stale: string | undefined, reqId?: string): Promise<ShardReply> {
     const task = this.apps.get(key.appid)?.task(key.type, key.sub);
-    if (!task) return { kind: 'error', reason: 'unknown_task', message: `Task ${key.type} of app ${key.appid} is not registered.` };
+    if (!task)
+      return {
+        kind: 'error',
+        reason: 'unknown_task',
+        message: `Task ${key.type} of app ${key.appid} is not registered.`,
+      };
     const outcome = await task.refresh(stale, this.settings.refreshMinIntervalMs);
     this.log.info({ reqId, ...key, stale: mask(stale), result: outcome.result, note: outcome.note }, 'passive refresh');
     return { kind: 'refreshed', update: task.snapshot(), outcome };

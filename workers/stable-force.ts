@@ -32,7 +32,8 @@ export class StableForceBudget {
       return `stable_token force_refresh budget used up for today (${limits.dailyLimit} a day)`;
     }
     const waitMs = this.lastAt + limits.intervalSeconds * 1000 - now;
-    if (waitMs > 0) return `stable_token force_refresh allowed again in ${Math.ceil(waitMs / 1000)} s (${limits.intervalSeconds} s apart)`;
+    if (waitMs > 0)
+      return `stable_token force_refresh allowed again in ${Math.ceil(waitMs / 1000)} s (${limits.intervalSeconds} s apart)`;
     return null;
   }
 

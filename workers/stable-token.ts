@@ -39,10 +39,16 @@ export async function fetchStableToken(
 
   const budget = budgetOf();
   const now = Date.now();
-  const refusal = budget.refusal(now, { dailyLimit: settings.stableForceDailyLimit, intervalSeconds: settings.stableForceIntervalSeconds });
+  const refusal = budget.refusal(now, {
+    dailyLimit: settings.stableForceDailyLimit,
+    intervalSeconds: settings.stableForceIntervalSeconds,
+  });
   if (refusal) {
     services.emit({ kind: 'stable-force', result: 'skipped' });
-    log.warn({ appid, type: TaskType.AccessToken, why: refusal }, 'stable_token: force_refresh held back; WeChat still returns the same token');
+    log.warn(
+      { appid, type: TaskType.AccessToken, why: refusal },
+      'stable_token: force_refresh held back; WeChat still returns the same token',
+    );
     return { res: normal, stable: { forced: false, note: `${refusal}; WeChat still returns the same token` } };
   }
   budget.spend(now);
@@ -58,6 +64,15 @@ export async function fetchStableToken(
   budget.refusedByWechat(Date.now(), forced.errcode);
   services.emit({ kind: 'stable-force', result: 'refused' });
   services.emit({ kind: 'fetch', type: TaskType.AccessToken, ok: false, errcode: forced.errcode });
-  log.warn({ appid, type: TaskType.AccessToken, errcode: forced.errcode }, 'stable_token: force_refresh refused by WeChat; keeping the normal answer');
-  return { res: normal, stable: { forced: false, note: `WeChat refused stable_token force_refresh (${forced.message}); WeChat still returns the same token` } };
+  log.warn(
+    { appid, type: TaskType.AccessToken, errcode: forced.errcode },
+    'stable_token: force_refresh refused by WeChat; keeping the normal answer',
+  );
+  return {
+    res: normal,
+    stable: {
+      forced: false,
+      note: `WeChat refused stable_token force_refresh (${forced.message}); WeChat still returns the same token`,
+    },
+  };
 }

@@ -2,7 +2,15 @@ import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } from '../lib/store/rows.js';
-import { backoffMs, BACKOFF_CAP_MS, isUsable, refreshAt, refreshWindow, stableRefreshAt, STORE_RETRY_CAP_MS } from '../lib/timing.js';
+import {
+  backoffMs,
+  BACKOFF_CAP_MS,
+  isUsable,
+  refreshAt,
+  refreshWindow,
+  stableRefreshAt,
+  STORE_RETRY_CAP_MS,
+} from '../lib/timing.js';
 import { WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { scrubSecrets } from '../lib/wechat/scrub.js';
 import { Actor } from './actor.js';
@@ -39,7 +47,9 @@ interface PendingWrite {
   update: TaskStateUpdate;
   outcome: RefreshOutcome;
   /** Announce a fetch (metrics, log, notify) after the write. */
-  fetched?: { ok: true; raw: Record<string, unknown>; expiresIn: number } | { ok: false; errcode: number | null; errorClass: string; message: string };
+  fetched?:
+    | { ok: true; raw: Record<string, unknown>; expiresIn: number }
+    | { ok: false; errcode: number | null; errorClass: string; message: string };
   /** When to look again (epoch ms), or null to wait for the dependency. */
   next: number | null;
   waitFor?: DependencyHandle;
@@ -109,7 +119,11 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   /** A predecessor of the same task (deleted, re-registered) still has a fetch in flight. */
   private held = false;
 
-  constructor(private readonly ctx: AppContext, row: TaskRow, after?: Promise<unknown>) {
+  constructor(
+    private readonly ctx: AppContext,
+    row: TaskRow,
+    after?: Promise<unknown>,
+  ) {
     super();
     this.reg = row;
     this.st = row;
@@ -138,7 +152,9 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     const now = Date.now();
     const secretChanged = this.usesSecret() && this.st.fetchedSecretGen < this.ctx.app().secretGen;
     if (!secretChanged && isUsable(this.st.value, this.st.expiresAt, now) && this.st.expiresIn !== null) {
-      const latest = this.usesStableToken() ? stableRefreshAt(this.st.expiresAt!, this.st.expiresIn, 1) : refreshAt(this.st.expiresAt!, this.st.expiresIn);
+      const latest = this.usesStableToken()
+        ? stableRefreshAt(this.st.expiresAt!, this.st.expiresIn, 1)
+        : refreshAt(this.st.expiresAt!, this.st.expiresIn);
       this.schedule(Math.min(this.st.nextRefreshAt ?? latest, latest));
     } else {
       this.schedule(now);
@@ -200,9 +216,18 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     const s = this.st;
     const r = this.reg;
     return {
-      appid: r.appid, type: r.type, sub: r.sub, value: s.value, expiresAt: s.expiresAt, state: s.state, lastError: s.lastError,
-      refreshedAt: s.refreshedAt, nextRefreshAt: s.nextRefreshAt, authorizerAppid: s.authorizerAppid,
-      fetchCount: s.fetchCount, failCount: s.failCount,
+      appid: r.appid,
+      type: r.type,
+      sub: r.sub,
+      value: s.value,
+      expiresAt: s.expiresAt,
+      state: s.state,
+      lastError: s.lastError,
+      refreshedAt: s.refreshedAt,
+      nextRefreshAt: s.nextRefreshAt,
+      authorizerAppid: s.authorizerAppid,
+      fetchCount: s.fetchCount,
+      failCount: s.failCount,
     };
   }
 
@@ -262,7 +287,10 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   protected crashed(err: unknown): void {
     this.failures++;
     const delay = backoffMs(this.failures, STORE_RETRY_CAP_MS);
-    this.ctx.services.log.error({ ...this.key, err: (err as Error)?.message ?? String(err), retryInMs: delay }, 'task actor failed; restarting it from the store');
+    this.ctx.services.log.error(
+      { ...this.key, err: (err as Error)?.message ?? String(err), retryInMs: delay },
+      'task actor failed; restarting it from the store',
+    );
     this.phase = 'idle';
     this.pendingWrite = null;
     this.answerWaiters({ result: 'failed', note: 'internal error; retrying' });
@@ -279,7 +307,8 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
 
   private onRegistration(row: TaskRegistration, refreshToken: string | null): void {
     const newRegistration = row.regGen !== this.reg.regGen;
-    const paramsChanged = JSON.stringify(row.params) !== JSON.stringify(this.reg.params) || row.stable !== this.reg.stable;
+    const paramsChanged =
+      JSON.stringify(row.params) !== JSON.stringify(this.reg.params) || row.stable !== this.reg.stable;
     this.reg = row;
     let tokenChanged = false;
     if (refreshToken && refreshToken !== this.st.refreshToken) {
@@ -305,9 +334,13 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
    * while a fetch is in flight share it.
    */
   private onRefresh(stale: string | undefined, minIntervalMs: number, reply: (o: RefreshOutcome) => void): void {
-    if (this.stopped || this.released) return reply({ result: 'failed', note: 'this task is being unregistered or handed over; try again' });
+    if (this.stopped || this.released)
+      return reply({ result: 'failed', note: 'this task is being unregistered or handed over; try again' });
     if (this.phase === 'write-failed') {
-      return reply({ result: 'failed', note: `the last value could not be stored (${this.lastOutcome.note ?? 'store error'}); retrying` });
+      return reply({
+        result: 'failed',
+        note: `the last value could not be stored (${this.lastOutcome.note ?? 'store error'}); retrying`,
+      });
     }
     if (this.phase === 'fetching' || this.phase === 'writing') {
       (this.refreshWaiters ??= []).push({ stale, reply, joined: true });
@@ -319,7 +352,10 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     if (stale === undefined && !this.wantFetch) {
       const since = Date.now() - Math.max(this.attemptStartedAt, this.st.refreshedAt ?? 0);
       if (since < minIntervalMs) {
-        return reply({ result: 'current', note: `fetched ${Math.floor(since / 1000)} s ago; without "stale" at most once per ${minIntervalMs / 1000} s` });
+        return reply({
+          result: 'current',
+          note: `fetched ${Math.floor(since / 1000)} s ago; without "stale" at most once per ${minIntervalMs / 1000} s`,
+        });
       }
     }
     (this.refreshWaiters ??= []).push({ stale, reply, joined: false });
@@ -349,7 +385,8 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     // WeChat's clock for expires_in starts when it answers; counting from the request keeps us on the safe side.
     const startedAt = (this.attemptStartedAt = Date.now());
     this.fetch(force).then(
-      ({ attempt, rejectedRefreshToken }) => this.tell({ kind: 'fetched', attempt, startedAt, secretGen, rejectedRefreshToken }),
+      ({ attempt, rejectedRefreshToken }) =>
+        this.tell({ kind: 'fetched', attempt, startedAt, secretGen, rejectedRefreshToken }),
       (err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         const attempt: Attempt = { kind: 'fail', res: { ok: false, errorClass: 'transient', errcode: null, message } };
@@ -369,8 +406,17 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
       attempt = await this.attempt(force, rejected, kept);
     }
     // An authorizer refresh token WeChat calls invalid (61023): look its current one up, and retry once with it.
-    if (attempt.kind === 'fail' && attempt.res.errcode === 61023 && this.reg.type === TaskType.AuthorizerToken && !this.stopped) {
-      const current = await lookUpRefreshToken(this.ctx, this.reg.sub || this.st.authorizerAppid || '', attempt.refreshTokenUsed?.value);
+    if (
+      attempt.kind === 'fail' &&
+      attempt.res.errcode === 61023 &&
+      this.reg.type === TaskType.AuthorizerToken &&
+      !this.stopped
+    ) {
+      const current = await lookUpRefreshToken(
+        this.ctx,
+        this.reg.sub || this.st.authorizerAppid || '',
+        attempt.refreshTokenUsed?.value,
+      );
       if (current && !this.stopped) {
         kept = current;
         rejected = null;
@@ -378,17 +424,32 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
       }
     }
     // A kept refresh token WeChat rejected: fall back to the one from params, once.
-    if (attempt.kind === 'fail' && attempt.res.errorClass === 'refresh_token' && attempt.refreshTokenUsed?.kept && !this.stopped) {
+    if (
+      attempt.kind === 'fail' &&
+      attempt.res.errorClass === 'refresh_token' &&
+      attempt.refreshTokenUsed?.kept &&
+      !this.stopped
+    ) {
       rejected = attempt.refreshTokenUsed.value;
       attempt = await this.attempt(force, rejected, kept);
     }
     return { attempt, rejectedRefreshToken: rejected };
   }
 
-  private attempt(force: boolean, rejectedRefreshToken: string | null, keptRefreshToken: string | null): Promise<Attempt> {
+  private attempt(
+    force: boolean,
+    rejectedRefreshToken: string | null,
+    keptRefreshToken: string | null,
+  ): Promise<Attempt> {
     return fetchStep(this.ctx, {
-      key: this.key, reg: this.reg, keptRefreshToken, authorizerAppid: this.st.authorizerAppid,
-      rejectedRefreshToken, rejectedTicket: this.rejectedTicket, force, forceBudget: () => (this.forceBudget ??= new StableForceBudget()),
+      key: this.key,
+      reg: this.reg,
+      keptRefreshToken,
+      authorizerAppid: this.st.authorizerAppid,
+      rejectedRefreshToken,
+      rejectedTicket: this.rejectedTicket,
+      force,
+      forceBudget: () => (this.forceBudget ??= new StableForceBudget()),
       currentValue: this.st.value,
     });
   }
@@ -422,17 +483,31 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   private success(attempt: Attempt & { kind: 'ok' }, startedAt: number, secretGen: number): PendingWrite {
     const res = attempt.res;
     const expiresAt = startedAt + res.expiresIn * 1000;
-    const next = this.usesStableToken() ? stableRefreshAt(expiresAt, res.expiresIn) : this.bookRefresh(expiresAt, res.expiresIn);
+    const next = this.usesStableToken()
+      ? stableRefreshAt(expiresAt, res.expiresIn)
+      : this.bookRefresh(expiresAt, res.expiresIn);
     const refreshToken = res.refreshToken ?? attempt.refreshTokenUsed ?? this.st.refreshToken;
     return {
       update: {
-        value: res.value, expiresAt, expiresIn: res.expiresIn, refreshedAt: Date.now(), fetchedSecretGen: secretGen,
-        refreshToken, authorizerAppid: attempt.authorizerAppid ?? this.st.authorizerAppid, state: 'ready', lastError: null,
-        nextRefreshAt: next, fetchCount: this.st.fetchCount + 1, failCount: this.st.failCount,
+        value: res.value,
+        expiresAt,
+        expiresIn: res.expiresIn,
+        refreshedAt: Date.now(),
+        fetchedSecretGen: secretGen,
+        refreshToken,
+        authorizerAppid: attempt.authorizerAppid ?? this.st.authorizerAppid,
+        state: 'ready',
+        lastError: null,
+        nextRefreshAt: next,
+        fetchCount: this.st.fetchCount + 1,
+        failCount: this.st.failCount,
       },
       outcome: { result: 'fetched', ...(attempt.stable?.note ? { note: attempt.stable.note } : {}) },
       fetched: { ok: true, raw: res.raw, expiresIn: res.expiresIn },
-      next, rejectedRefreshToken: null, rejectedTicket: null, failures: 0,
+      next,
+      rejectedRefreshToken: null,
+      rejectedTicket: null,
+      failures: 0,
     };
   }
 
@@ -446,13 +521,20 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     const next = Date.now() + delay;
     return {
       update: {
-        ...this.stateFields(), state: 'failing', lastError: message, nextRefreshAt: next,
-        failCount: this.st.failCount + 1, ...(keptRejected ? { refreshToken: null } : {}),
+        ...this.stateFields(),
+        state: 'failing',
+        lastError: message,
+        nextRefreshAt: next,
+        failCount: this.st.failCount + 1,
+        ...(keptRejected ? { refreshToken: null } : {}),
       },
       outcome: { result: 'failed', note: message },
       fetched: { ok: false, errcode: res.errcode, errorClass: res.errorClass, message },
       next,
-      rejectedRefreshToken: attempt.refreshTokenUsed && res.errorClass === 'refresh_token' ? attempt.refreshTokenUsed.value : rejectedRefreshToken,
+      rejectedRefreshToken:
+        attempt.refreshTokenUsed && res.errorClass === 'refresh_token'
+          ? attempt.refreshTokenUsed.value
+          : rejectedRefreshToken,
       rejectedTicket: attempt.ticketUsed && res.errorClass === 'ticket' ? attempt.ticketUsed : this.rejectedTicket,
       failures,
     };
@@ -463,7 +545,11 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     return {
       update: { ...this.stateFields(), state, lastError: message, nextRefreshAt: null },
       outcome: { result: 'failed', note: message },
-      next: null, waitFor: dep, rejectedRefreshToken, rejectedTicket: this.rejectedTicket, failures: this.failures,
+      next: null,
+      waitFor: dep,
+      rejectedRefreshToken,
+      rejectedTicket: this.rejectedTicket,
+      failures: this.failures,
     };
   }
 
@@ -472,7 +558,8 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     this.phase = 'writing';
     this.ctx.services.store.saveState(this.key, w.update).then(
       () => this.tell({ kind: 'stored', write: w }),
-      (err: unknown) => this.tell({ kind: 'store-failed', write: w, error: err instanceof Error ? err : new Error(String(err)) }),
+      (err: unknown) =>
+        this.tell({ kind: 'store-failed', write: w, error: err instanceof Error ? err : new Error(String(err)) }),
     );
   }
 
@@ -505,11 +592,24 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     if (f?.ok) {
       services.emit({ kind: 'fetch', type: this.reg.type, ok: true, errcode: null });
       const { appid, type, sub } = this.reg;
-      services.log.info({ appid, type, sub, value: mask(this.st.value), expiresIn: f.expiresIn }, `${TASK_NAMES[type]} refreshed`);
-      if (this.reg.notify && !this.stopped) services.callbacks.notify(this.reg.notify, callbackQuery(this.key, this.st.authorizerAppid), f.raw);
+      services.log.info(
+        { appid, type, sub, value: mask(this.st.value), expiresIn: f.expiresIn },
+        `${TASK_NAMES[type]} refreshed`,
+      );
+      if (this.reg.notify && !this.stopped)
+        services.callbacks.notify(this.reg.notify, callbackQuery(this.key, this.st.authorizerAppid), f.raw);
     } else if (f) {
       services.emit({ kind: 'fetch', type: this.reg.type, ok: false, errcode: f.errcode });
-      services.log.warn({ ...this.key, errcode: f.errcode, class: f.errorClass, retryInMs: w.next === null ? null : w.next - Date.now(), error: f.message }, 'fetch failed');
+      services.log.warn(
+        {
+          ...this.key,
+          errcode: f.errcode,
+          class: f.errorClass,
+          retryInMs: w.next === null ? null : w.next - Date.now(),
+          error: f.message,
+        },
+        'fetch failed',
+      );
     }
     this.answerWaiters(w.outcome);
     if (f?.ok) this.wakeDependents();
@@ -526,9 +626,15 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   private onStoreFailed(w: PendingWrite, error: Error): void {
     this.writeFailures++;
     const delay = backoffMs(this.writeFailures, STORE_RETRY_CAP_MS);
-    this.ctx.services.log.error({ ...this.key, err: this.scrub(error.message), retryInMs: delay }, 'store rejected the task state write; retrying');
+    this.ctx.services.log.error(
+      { ...this.key, err: this.scrub(error.message), retryInMs: delay },
+      'store rejected the task state write; retrying',
+    );
     this.lastOutcome = { result: 'failed', note: `the store rejected the write: ${this.scrub(error.message)}` };
-    this.answerWaiters({ result: 'failed', note: `the new value could not be stored (${this.scrub(error.message)}); retrying` });
+    this.answerWaiters({
+      result: 'failed',
+      note: `the new value could not be stored (${this.scrub(error.message)}); retrying`,
+    });
     this.phase = 'write-failed';
     this.pendingWrite = w;
     // Whoever waits for this write hears now; the retries go on without it.
@@ -590,8 +696,32 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   }
 
   private stateFields(): TaskStateUpdate {
-    const { value, expiresAt, expiresIn, refreshedAt, fetchedSecretGen, authorizerAppid, state, lastError, nextRefreshAt, fetchCount, failCount } = this.st;
-    return { value, expiresAt, expiresIn, refreshedAt, fetchedSecretGen, authorizerAppid, state, lastError, nextRefreshAt, fetchCount, failCount };
+    const {
+      value,
+      expiresAt,
+      expiresIn,
+      refreshedAt,
+      fetchedSecretGen,
+      authorizerAppid,
+      state,
+      lastError,
+      nextRefreshAt,
+      fetchCount,
+      failCount,
+    } = this.st;
+    return {
+      value,
+      expiresAt,
+      expiresIn,
+      refreshedAt,
+      fetchedSecretGen,
+      authorizerAppid,
+      state,
+      lastError,
+      nextRefreshAt,
+      fetchCount,
+      failCount,
+    };
   }
 
   /** WeChat's messages never echo a secret, but never trust that. */

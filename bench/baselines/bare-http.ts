@@ -6,7 +6,8 @@ import { AddressInfo } from 'node:net';
 
 const entries = JSON.parse(process.env.BENCH_ENTRIES ?? '{}') as Record<string, string>;
 const answers = new Map<string, Buffer>();
-for (const [k, v] of Object.entries(entries)) answers.set(`/task/${k}`, Buffer.from(JSON.stringify({ code: 200, message: '', result: v })));
+for (const [k, v] of Object.entries(entries))
+  answers.set(`/task/${k}`, Buffer.from(JSON.stringify({ code: 200, message: '', result: v })));
 const notFound = Buffer.from(JSON.stringify({ code: 404, message: 'not found', result: null }));
 
 const server = createServer((req, res) => {

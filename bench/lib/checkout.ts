@@ -18,7 +18,10 @@ const binOf = (dir: string) => join(dir, 'bin', 'wechat-scheduler');
 
 export function checkout(revOrDir: string): Checkout {
   if (existsSync(revOrDir)) return { name: revOrDir, dir: revOrDir, bin: binOf(revOrDir) };
-  const sha = execFileSync('git', ['rev-parse', '--verify', `${revOrDir}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const sha = execFileSync('git', ['rev-parse', '--verify', `${revOrDir}^{commit}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).trim();
   const dir = join(tmpdir(), `ws-rev-${sha.slice(0, 12)}`);
   const built = join(dir, 'dist', 'lib', 'cli.js');
   if (!existsSync(built)) {
@@ -27,7 +30,10 @@ export function checkout(revOrDir: string): Checkout {
     console.log(`building ${revOrDir} (${sha.slice(0, 12)}) in ${dir}`);
     execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C "${dir}"`], { cwd: ROOT, stdio: 'inherit' });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
   }
   return { name: `${revOrDir} (${sha.slice(0, 8)})`, dir, bin: binOf(dir) };
 }

@@ -48,20 +48,35 @@ export function tempDir(prefix = 'ws-bench-'): string {
  * whose msg matches `ready` and that carries the port. Later output is read
  * and dropped (a full pipe would block the child).
  */
-export async function spawnNode(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Proc> {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export async function spawnNode(
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<Proc> {
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   running.add(proc);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => {
-    running.delete(proc);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      resolve(code);
+    }),
+  );
   let buf = '';
   let errOut = '';
   proc.stderr!.on('data', (d: Buffer) => {
     if (errOut.length < 20_000) errOut += d.toString();
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not get ready in ${timeoutMs} ms\n${buf}${errOut}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')} did not get ready in ${timeoutMs} ms\n${buf}${errOut}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       buf += d.toString();
       let nl: number;
@@ -92,7 +107,11 @@ export async function spawnNode(args: string[], ready: RegExp, env: Record<strin
   });
   const pid = proc.pid!;
   return {
-    proc, pid, port, url: `http://127.0.0.1:${port}`, exited,
+    proc,
+    pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    exited,
     async kill9() {
       try {
         process.kill(-pid, 'SIGKILL');
@@ -140,7 +159,23 @@ export interface ServerOptions {
 }
 
 export function startServer(o: ServerOptions): Promise<Proc> {
-  const args = [...(o.nodeArgs ?? []), o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', o.dataDir, '--wechat-api', o.wechatApi, '--token', o.token, '--workers', String(o.workers), ...(o.extra ?? [])];
+  const args = [
+    ...(o.nodeArgs ?? []),
+    o.bin ?? BIN,
+    '-p',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--data-dir',
+    o.dataDir,
+    '--wechat-api',
+    o.wechatApi,
+    '--token',
+    o.token,
+    '--workers',
+    String(o.workers),
+    ...(o.extra ?? []),
+  ];
   return spawnNode(args, /^listening$/, o.env);
 }
 

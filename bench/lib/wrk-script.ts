@@ -8,8 +8,14 @@ import { cpuSeconds } from './proc-stats.js';
 
 /** What every such script reports; each adds its own fields. */
 export interface WrkScriptSummary {
-  ok: number; bad: number; durationUs: number; requests: number;
-  socketErrors: number; p50Us: number; p99Us: number; firstError: string;
+  ok: number;
+  bad: number;
+  durationUs: number;
+  requests: number;
+  socketErrors: number;
+  p50Us: number;
+  p99Us: number;
+  firstError: string;
 }
 
 export interface WrkScriptRun<S extends WrkScriptSummary> {
@@ -26,12 +32,28 @@ export interface WrkScriptRun<S extends WrkScriptSummary> {
  * prints no summary; judging the summary is the caller's.
  */
 export function runWrkScript<S extends WrkScriptSummary>(
-  name: string, o: { url: string; connections: number; threads: number; timeoutS: number }, scriptArgs: string[],
+  name: string,
+  o: { url: string; connections: number; threads: number; timeoutS: number },
+  scriptArgs: string[],
 ): Promise<WrkScriptRun<S>> {
   const script = fileURLToPath(new URL(`./${name}.lua`, import.meta.url));
   const doneLine = `${name}: thread done`;
   const resultPrefix = `${name}: `;
-  const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.timeoutS}s`, '--timeout', '10s', '-s', script, o.url, '--', ...scriptArgs];
+  const args = [
+    '-t',
+    String(o.threads),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${o.timeoutS}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    script,
+    o.url,
+    '--',
+    ...scriptArgs,
+  ];
   const wrk = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';

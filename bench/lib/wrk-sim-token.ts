@@ -37,12 +37,32 @@ export interface WrkSimTokenResult {
 export async function wrkSimToken(o: WrkSimTokenOptions): Promise<WrkSimTokenResult> {
   const threads = o.threads ?? 1;
   const timeoutS = o.timeoutS ?? Math.round(60 + o.count / 200);
-  const { summary: r, loaderCpuS, finished } = await runWrkScript<WrkScriptSummary>('wrk-sim-token', { url: o.url, connections: o.connections, threads, timeoutS }, [
-    String(o.count), String(o.start), String(o.apps), o.appPrefix, String(o.every), String(o.authorizers), o.authPrefix,
-    o.componentAppid, o.componentToken, o.runId, String(threads)]);
+  const {
+    summary: r,
+    loaderCpuS,
+    finished,
+  } = await runWrkScript<WrkScriptSummary>(
+    'wrk-sim-token',
+    { url: o.url, connections: o.connections, threads, timeoutS },
+    [
+      String(o.count),
+      String(o.start),
+      String(o.apps),
+      o.appPrefix,
+      String(o.every),
+      String(o.authorizers),
+      o.authPrefix,
+      o.componentAppid,
+      o.componentToken,
+      o.runId,
+      String(threads),
+    ],
+  );
   if (r.ok < o.count || r.bad !== 0) {
-    throw new Error(`wrk-sim-token: ${r.ok} of ${o.count} calls got a token, ${r.bad} did not, ${r.socketErrors} socket errors` +
-      `${finished ? '' : ` (wrk stopped at its ${timeoutS} s deadline)`}; first failure: ${r.firstError || 'none'}`);
+    throw new Error(
+      `wrk-sim-token: ${r.ok} of ${o.count} calls got a token, ${r.bad} did not, ${r.socketErrors} socket errors` +
+        `${finished ? '' : ` (wrk stopped at its ${timeoutS} s deadline)`}; first failure: ${r.firstError || 'none'}`,
+    );
   }
   const seconds = r.durationUs / 1e6;
   return { seconds, perS: o.count / seconds, loaderCpuS, p50Ms: r.p50Us / 1000, p99Ms: r.p99Us / 1000 };

@@ -14,7 +14,13 @@ export interface JsapiSignature {
  * (keys in that sorted order, values raw, not URL-encoded). The URL is the
  * page's, without its `#` fragment, as WeChat requires.
  */
-export function signJsapi(appId: string, ticket: string, url: string, timestamp: number, nonceStr = randomBytes(8).toString('hex')): JsapiSignature {
+export function signJsapi(
+  appId: string,
+  ticket: string,
+  url: string,
+  timestamp: number,
+  nonceStr = randomBytes(8).toString('hex'),
+): JsapiSignature {
   const page = url.split('#')[0] ?? url;
   const text = `jsapi_ticket=${ticket}&noncestr=${nonceStr}&timestamp=${timestamp}&url=${page}`;
   return { appId, timestamp, nonceStr, signature: createHash('sha1').update(text).digest('hex') };

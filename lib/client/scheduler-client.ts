@@ -57,7 +57,10 @@ function taskPath(appid: string, sel: TaskSelector, refresh: boolean): string {
 function asDetail(result: unknown, what: string): TokenDetail {
   const r = result as { value?: unknown; expires_at?: unknown; refreshed_at?: unknown } | null;
   if (typeof r !== 'object' || r === null || typeof r.value !== 'string' || typeof r.expires_at !== 'string') {
-    throw new SchedulerError(502, `${what}: the server's answer has no {value, expires_at}; is the URL a wechat-scheduler?`);
+    throw new SchedulerError(
+      502,
+      `${what}: the server's answer has no {value, expires_at}; is the URL a wechat-scheduler?`,
+    );
   }
   return {
     value: r.value,
@@ -99,7 +102,8 @@ export class SchedulerClient {
     } catch {
       throw new TypeError(`SchedulerClient: url must be an absolute http(s) URL, got ${JSON.stringify(o.url)}`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`SchedulerClient: url must be http(s), got ${u.protocol}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new TypeError(`SchedulerClient: url must be http(s), got ${u.protocol}`);
     this.base = o.url.replace(/\/+$/, '');
     this.headers = o.token ? { authorization: `Bearer ${o.token}` } : {};
     this.timeoutMs = o.timeoutMs ?? 5000;
@@ -131,7 +135,9 @@ export class SchedulerClient {
   refresh(appid: string, sel: TaskSelector = {}, stale?: string): Promise<TokenDetail> {
     const key = this.key(appid, sel);
     // Callers holding the same stale value share one request.
-    return this.shared(`${key}\u0000refresh\u0000${stale ?? ''}`, () => this.load(key, 'POST', taskPath(appid, sel, true), stale === undefined ? undefined : { stale }));
+    return this.shared(`${key}\u0000refresh\u0000${stale ?? ''}`, () =>
+      this.load(key, 'POST', taskPath(appid, sel, true), stale === undefined ? undefined : { stale }),
+    );
   }
 
   /**
@@ -182,7 +188,8 @@ export class SchedulerClient {
     const freshUntil = now + left - Math.min(this.marginMs, left / 5);
     const known = this.cache.get(key);
     // An answer that raced a newer one does not replace it.
-    if (!known || known.detail.expiresAt.getTime() <= detail.expiresAt.getTime()) this.cache.set(key, { detail, freshUntil });
+    if (!known || known.detail.expiresAt.getTime() <= detail.expiresAt.getTime())
+      this.cache.set(key, { detail, freshUntil });
     return detail;
   }
 
@@ -204,7 +211,9 @@ export class SchedulerClient {
         const timedOut = (err as Error).name === 'TimeoutError';
         if (last) {
           throw new SchedulerUnreachableError(
-            timedOut ? `${method} ${path}: no answer from ${this.base} within ${this.timeoutMs} ms` : `${method} ${path}: cannot reach ${this.base}: ${(err as Error).message}`,
+            timedOut
+              ? `${method} ${path}: no answer from ${this.base} within ${this.timeoutMs} ms`
+              : `${method} ${path}: cannot reach ${this.base}: ${(err as Error).message}`,
             timedOut,
             { cause: err },
           );
@@ -216,14 +225,18 @@ export class SchedulerClient {
       try {
         env = JSON.parse(text) as Envelope;
       } catch {
-        throw new SchedulerError(res.status, `${method} ${path}: the server answered HTTP ${res.status} with a body that is not JSON.`);
+        throw new SchedulerError(
+          res.status,
+          `${method} ${path}: the server answered HTTP ${res.status} with a body that is not JSON.`,
+        );
       }
       // Under compat "v0" the HTTP status is always 200; the envelope's code is the truth.
       const code = typeof env.code === 'number' ? env.code : res.status;
       if (code === 200) return env.result;
       const wait = retryAfterMs(res.headers.get('retry-after'));
       const message = typeof env.message === 'string' && env.message ? env.message : `HTTP ${code}`;
-      if (code !== 503 || last) throw new SchedulerError(code, message, wait, res.headers.get('x-request-id') ?? undefined);
+      if (code !== 503 || last)
+        throw new SchedulerError(code, message, wait, res.headers.get('x-request-id') ?? undefined);
       await sleep(Math.min(this.maxRetryWaitMs, wait ?? 1000));
     }
   }

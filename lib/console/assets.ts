@@ -26,7 +26,8 @@ export function loadModules(dir: string | null): Map<string, Asset> {
   const modules = new Map<string, Asset>();
   if (!dir) return modules;
   for (const name of readdirSync(dir)) {
-    if (/^[a-z][a-z0-9-]*\.js$/.test(name)) modules.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(`${dir}${name}`) });
+    if (/^[a-z][a-z0-9-]*\.js$/.test(name))
+      modules.set(name, { type: 'text/javascript; charset=utf-8', body: readFileSync(`${dir}${name}`) });
   }
   return modules;
 }

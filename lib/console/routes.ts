@@ -11,8 +11,14 @@ import { CONSOLE_CSS } from './style.js';
 
 /** The page may load only its own files and talk only to this server; nothing inline. */
 export const CONSOLE_CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "form-action 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 const text = (type: string, body: string): Asset => ({ type, body: Buffer.from(body) });
@@ -45,7 +51,13 @@ export function consolePages() {
     else return next();
     if (!asset || !built) {
       ctx.status = built ? 404 : 503;
-      ctx.body = envelope(ctx.status, built ? `No console file ${ctx.path.slice(0, 200)}.` : 'The console was not built: run npm run build, then restart the server.', null);
+      ctx.body = envelope(
+        ctx.status,
+        built
+          ? `No console file ${ctx.path.slice(0, 200)}.`
+          : 'The console was not built: run npm run build, then restart the server.',
+        null,
+      );
       return;
     }
     ctx.set('Content-Security-Policy', CONSOLE_CSP);

@@ -22,7 +22,8 @@ export function readComponentEvent(fields: Map<string, string>): ComponentEvent 
   switch (infoType) {
     case 'component_verify_ticket': {
       const ticket = fields.get('ComponentVerifyTicket') ?? '';
-      if (ticket === '' || ticket.length > 512) return 'The component_verify_ticket message has no ComponentVerifyTicket.';
+      if (ticket === '' || ticket.length > 512)
+        return 'The component_verify_ticket message has no ComponentVerifyTicket.';
       return { kind: 'verify_ticket', createTime, ticket, fields: obj };
     }
     case 'authorized':

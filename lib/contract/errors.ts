@@ -28,7 +28,10 @@ export class ShardTimeout extends Error {}
 
 /** Raised for network failures, timeouts and oversize answers of outbound HTTP; the message never contains the URL. */
 export class OutboundError extends Error {
-  constructor(readonly kind: 'network' | 'timeout' | 'too_large', message: string) {
+  constructor(
+    readonly kind: 'network' | 'timeout' | 'too_large',
+    message: string,
+  ) {
     super(message);
     this.name = 'OutboundError';
   }

@@ -36,8 +36,7 @@ export interface ShardSettings {
 
 /** What became of one registration sent to the owner: the tasks it names as the owner now holds them, or why not. */
 export type RegisterResult =
-  | { ok: true; created: boolean; tasks: TaskUpdate[] }
-  | { ok: false; reason: ShardErrorReason; message: string };
+  { ok: true; created: boolean; tasks: TaskUpdate[] } | { ok: false; reason: ShardErrorReason; message: string };
 
 export type ShardCommand =
   /** Open the store, load this shard's apps; start their actors when `active`. */
@@ -87,7 +86,8 @@ export interface RefreshOutcome {
  * upstream_failed: WeChat answered wrongly; refused: WeChat said no for
  * good (e.g. a quota used up); failed: it went wrong.
  */
-export type ShardErrorReason = 'unavailable' | 'unknown_app' | 'unknown_task' | 'disabled' | 'upstream_failed' | 'refused' | 'failed';
+export type ShardErrorReason =
+  'unavailable' | 'unknown_app' | 'unknown_task' | 'disabled' | 'upstream_failed' | 'refused' | 'failed';
 
 export type ShardReply =
   | { kind: 'ok' }

@@ -1,8 +1,6 @@
 /** `params` of a task: a URL asked before each fetch, or static values. */
 export type ParamsSource =
-  | { kind: 'none' }
-  | { kind: 'url'; url: string }
-  | { kind: 'inline'; values: Record<string, string> };
+  { kind: 'none' } | { kind: 'url'; url: string } | { kind: 'inline'; values: Record<string, string> };
 
 /**
  * A type-3 task's settings for WeChat's pushes to the platform (its message

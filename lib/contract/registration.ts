@@ -41,7 +41,10 @@ export interface RegistrationPolicy {
 function checkHost(url: string, field: string, policy: RegistrationPolicy): void {
   const u = parseHttpUrl(url);
   if (u && !hostAllowed(u, policy.callbackHosts)) {
-    throw badRequest('host_not_allowed', `${field} host ${u.host.slice(0, 100)} is not in callbackHosts of the server's config file.`);
+    throw badRequest(
+      'host_not_allowed',
+      `${field} host ${u.host.slice(0, 100)} is not in callbackHosts of the server's config file.`,
+    );
   }
 }
 export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -65,7 +68,8 @@ export function parseHttpUrl(s: string): URL | null {
 function validateParams(v: unknown, where: string, policy: RegistrationPolicy): ParamsSource {
   if (v === undefined || v === null || v === '') return { kind: 'none' };
   if (typeof v === 'string') {
-    if (!parseHttpUrl(v)) throw badRequest('bad_params', `${where}.params must be an absolute http(s) URL or a JSON object of strings.`);
+    if (!parseHttpUrl(v))
+      throw badRequest('bad_params', `${where}.params must be an absolute http(s) URL or a JSON object of strings.`);
     checkHost(v, `${where}.params`, policy);
     return { kind: 'url', url: v };
   }
@@ -73,7 +77,10 @@ function validateParams(v: unknown, where: string, policy: RegistrationPolicy): 
     const values: Record<string, string> = {};
     for (const [k, val] of Object.entries(v)) {
       if (typeof val !== 'string' || val.length > MAX_PARAM_VALUE || k.length > 64) {
-        throw badRequest('bad_params', `${where}.params.${k.slice(0, 64)} must be a string of at most ${MAX_PARAM_VALUE} characters.`);
+        throw badRequest(
+          'bad_params',
+          `${where}.params.${k.slice(0, 64)} must be a string of at most ${MAX_PARAM_VALUE} characters.`,
+        );
       }
       values[k] = val;
     }
@@ -110,7 +117,11 @@ function validateSub(t: Json, type: TaskType, where: string, params: ParamsSourc
     // An inline params object names the authorizer too.
     if (params.kind === 'inline' && params.values.authorizer_appid) {
       const a = params.values.authorizer_appid;
-      if (!ID_RE.test(a)) throw badRequest('bad_task', `${where}.params.authorizer_appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.`);
+      if (!ID_RE.test(a))
+        throw badRequest(
+          'bad_task',
+          `${where}.params.authorizer_appid must be 1-64 characters of A-Z, a-z, 0-9, _ or -.`,
+        );
       return a;
     }
     return '';
@@ -148,17 +159,32 @@ const PUSH_TOKEN_RE = /^[\x21-\x7e]{1,128}$/;
 function validatePush(v: unknown, type: TaskType, where: string, policy: RegistrationPolicy): PushSettings | null {
   if (v === undefined || v === null) return null;
   if (type !== TaskType.ComponentToken) throw badRequest('bad_task', `${where}.push is only allowed on type 3 tasks.`);
-  if (!isObject(v)) throw badRequest('bad_push', `${where}.push must be an object with token, encoding_aes_key and optionally notify.`);
+  if (!isObject(v))
+    throw badRequest('bad_push', `${where}.push must be an object with token, encoding_aes_key and optionally notify.`);
   for (const k of Object.keys(v)) {
-    if (k !== 'token' && k !== 'encoding_aes_key' && k !== 'notify') throw badRequest('bad_push', `${where}.push has an unknown field "${k.slice(0, 64)}"; it takes token, encoding_aes_key and notify.`);
+    if (k !== 'token' && k !== 'encoding_aes_key' && k !== 'notify')
+      throw badRequest(
+        'bad_push',
+        `${where}.push has an unknown field "${k.slice(0, 64)}"; it takes token, encoding_aes_key and notify.`,
+      );
   }
   if (typeof v.token !== 'string' || !PUSH_TOKEN_RE.test(v.token)) {
-    throw badRequest('bad_push', `${where}.push.token must be the platform's message token: 1-128 printable ASCII characters without spaces.`);
+    throw badRequest(
+      'bad_push',
+      `${where}.push.token must be the platform's message token: 1-128 printable ASCII characters without spaces.`,
+    );
   }
   if (typeof v.encoding_aes_key !== 'string' || !isEncodingAesKey(v.encoding_aes_key)) {
-    throw badRequest('bad_push', `${where}.push.encoding_aes_key must be the platform's EncodingAESKey: 43 characters of A-Z, a-z, 0-9, + or /.`);
+    throw badRequest(
+      'bad_push',
+      `${where}.push.encoding_aes_key must be the platform's EncodingAESKey: 43 characters of A-Z, a-z, 0-9, + or /.`,
+    );
   }
-  return { token: v.token, encodingAesKey: v.encoding_aes_key, notify: validateNotify(v.notify, `${where}.push`, policy) };
+  return {
+    token: v.token,
+    encodingAesKey: v.encoding_aes_key,
+    notify: validateNotify(v.notify, `${where}.push`, policy),
+  };
 }
 
 /** Shape checks of a POST /registe body; throws ApiError 400 naming the field. */
@@ -178,7 +204,11 @@ export function validateRegistration(body: unknown, policy: RegistrationPolicy =
   out.forEach((t, i) => {
     const k = `${t.type}/${t.sub}`;
     const prev = seen.get(k);
-    if (prev !== undefined) throw badRequest('duplicate_task', `tasks[${i}] repeats tasks[${prev}] (type ${t.type}${t.sub ? ` for ${t.sub}` : ''}).`);
+    if (prev !== undefined)
+      throw badRequest(
+        'duplicate_task',
+        `tasks[${i}] repeats tasks[${prev}] (type ${t.type}${t.sub ? ` for ${t.sub}` : ''}).`,
+      );
     seen.set(k, i);
   });
   return { appid, appsecret, tasks: out };
@@ -198,23 +228,46 @@ export function checkRequiredInputs(reg: ValidRegistration, facts: RegistrationF
     const hasParams = t.params.kind !== 'none';
     switch (t.type) {
       case TaskType.JsapiTicket:
-        if (!hasType0 && !hasParams) throw badRequest('missing_input', `${where} (type 1, jsapi_ticket) needs a type 0 task for the same appid or params giving an access_token.`);
+        if (!hasType0 && !hasParams)
+          throw badRequest(
+            'missing_input',
+            `${where} (type 1, jsapi_ticket) needs a type 0 task for the same appid or params giving an access_token.`,
+          );
         break;
       case TaskType.CardTicket:
-        if (!hasType0 && !hasParams) throw badRequest('missing_input', `${where} (type 5, wx_card api_ticket) needs a type 0 task for the same appid or params giving an access_token.`);
+        if (!hasType0 && !hasParams)
+          throw badRequest(
+            'missing_input',
+            `${where} (type 5, wx_card api_ticket) needs a type 0 task for the same appid or params giving an access_token.`,
+          );
         break;
       case TaskType.OAuthToken:
-        if (!hasParams && !facts.keptRefreshToken(reg.appid, t.sub)) throw badRequest('missing_input', `${where} (type 2, OAuth2 access_token) needs params giving a refresh_token.`);
+        if (!hasParams && !facts.keptRefreshToken(reg.appid, t.sub))
+          throw badRequest(
+            'missing_input',
+            `${where} (type 2, OAuth2 access_token) needs params giving a refresh_token.`,
+          );
         // A params object is all there is to ask: without the refresh_token the task could never fetch.
         if (t.params.kind === 'inline' && !t.params.values.refresh_token && !facts.keptRefreshToken(reg.appid, t.sub)) {
-          throw badRequest('missing_input', `${where}.params.refresh_token is missing: a type 2 (OAuth2 access_token) task needs params giving a refresh_token.`);
+          throw badRequest(
+            'missing_input',
+            `${where}.params.refresh_token is missing: a type 2 (OAuth2 access_token) task needs params giving a refresh_token.`,
+          );
         }
         break;
       case TaskType.ComponentToken:
-        if (!hasParams && !t.push) throw badRequest('missing_input', `${where} (type 3, component_access_token) needs push settings (WeChat then pushes the component_verify_ticket) or params giving one.`);
+        if (!hasParams && !t.push)
+          throw badRequest(
+            'missing_input',
+            `${where} (type 3, component_access_token) needs push settings (WeChat then pushes the component_verify_ticket) or params giving one.`,
+          );
         break;
       case TaskType.AuthorizerToken:
-        if (!hasParams) throw badRequest('missing_input', `${where} (type 4, authorizer_access_token) needs params giving an authorizer_refresh_token.`);
+        if (!hasParams)
+          throw badRequest(
+            'missing_input',
+            `${where} (type 4, authorizer_access_token) needs params giving an authorizer_refresh_token.`,
+          );
         break;
       default:
         break;

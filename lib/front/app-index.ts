@@ -88,7 +88,12 @@ export class AppIndex implements CacheWatcher {
 
   totals(): Totals {
     const c = this.counts;
-    return { apps: this.cache.appidCount(), tasks: { pending: c.pending, ready: c.ready, failing: c.failing }, fetch_count: c.fetch, fail_count: c.fail };
+    return {
+      apps: this.cache.appidCount(),
+      tasks: { pending: c.pending, ready: c.ready, failing: c.failing },
+      fetch_count: c.fetch,
+      fail_count: c.fail,
+    };
   }
 
   private count(t: CachedTask, sign: 1 | -1): void {
@@ -141,7 +146,7 @@ export function pageOf(list: readonly string[], q: AppQuery): AppPage {
   const start = q.after ? Math.max(lo, firstAfter(list, q.after)) : lo;
   const end = Math.min(hi, start + q.limit);
   const appids = list.slice(start, end);
-  return { total: hi - lo, next: end < hi ? appids[appids.length - 1] ?? null : null, appids };
+  return { total: hi - lo, next: end < hi ? (appids[appids.length - 1] ?? null) : null, appids };
 }
 
 /** Index of the first entry not less than `key` in a sorted list. */

@@ -68,6 +68,10 @@ export function createApp(s: FrontServices, auth: Authenticator): Koa<FrontState
 export function createRequestListener(s: FrontServices, auth: Authenticator): RequestListener {
   const koa = createApp(s, auth).callback();
   // Koa answers its own errors (ctx.onerror): the promise it returns never rejects.
-  const listener = fastQuery(s, auth, fastRegistration(s, auth, BODY_LIMIT, (req, res) => void koa(req, res)));
+  const listener = fastQuery(
+    s,
+    auth,
+    fastRegistration(s, auth, BODY_LIMIT, (req, res) => void koa(req, res)),
+  );
   return hostRequired(s.config.compat === 'v0' ? compatV0(listener) : listener);
 }

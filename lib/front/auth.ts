@@ -52,7 +52,11 @@ export class Authenticator {
       if (isLoopback(this.proxies.clientAddress(remoteAddress, forwardedFor))) return { ok: true };
       return {
         ok: false,
-        error: new ApiError(403, 'protected_mode', 'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) and send Authorization: Bearer <secret>.'),
+        error: new ApiError(
+          403,
+          'protected_mode',
+          'No API token is configured, so only loopback clients are served; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) and send Authorization: Bearer <secret>.',
+        ),
       };
     }
     const known = authorization === undefined ? undefined : this.verified.get(authorization);
@@ -82,12 +86,18 @@ export function isReadMethod(method: string): boolean {
 
 /** 403 for a read-only token on anything but a read, before the body is even read. */
 export function checkMethod(rule: ApiTokenRule | undefined, method: string): void {
-  if (rule?.readOnly && !isReadMethod(method)) throw new ApiError(403, 'read_only', 'This API token is read-only: it may only GET.');
+  if (rule?.readOnly && !isReadMethod(method))
+    throw new ApiError(403, 'read_only', 'This API token is read-only: it may only GET.');
 }
 
 /** /metrics shows every app's figures, so a token limited to some appids may not read it. */
 export function checkUnscoped(rule: ApiTokenRule | undefined, what: string): void {
-  if (rule?.appids) throw new ApiError(403, 'out_of_scope', `This API token is limited to some apps, so it may not read ${what}; use a token without appids.`);
+  if (rule?.appids)
+    throw new ApiError(
+      403,
+      'out_of_scope',
+      `This API token is limited to some apps, so it may not read ${what}; use a token without appids.`,
+    );
 }
 
 /** 403 when a scoped or read-only token reaches outside its scope. */

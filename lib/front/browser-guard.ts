@@ -46,16 +46,32 @@ export function isCrossSite(origin: string, host: string | undefined): boolean {
 
 /** Why a request may not be served in protected mode, or null when it may. */
 /** `open`: a route anyone may read (/healthz, /openapi.json): orchestrators probe it under any name, and it tells nothing. */
-export function protectedModeRefusal(open: boolean, host: string | undefined, origin: string | undefined): ApiError | null {
+export function protectedModeRefusal(
+  open: boolean,
+  host: string | undefined,
+  origin: string | undefined,
+): ApiError | null {
   if (origin !== undefined && isCrossSite(origin, host)) {
-    return new ApiError(403, 'cross_site', `Requests from web pages of other sites are refused (Origin ${origin.slice(0, 100)}); call this server from your back end, not from a browser.`);
+    return new ApiError(
+      403,
+      'cross_site',
+      `Requests from web pages of other sites are refused (Origin ${origin.slice(0, 100)}); call this server from your back end, not from a browser.`,
+    );
   }
   if (open) return null;
   if (host === undefined) {
-    return new ApiError(403, 'protected_host', 'No API token is configured, so only requests addressed to localhost or an IP address (127.0.0.1, [::1]) are served, and this one names no Host; send one, or start the server with --token <secret>.');
+    return new ApiError(
+      403,
+      'protected_host',
+      'No API token is configured, so only requests addressed to localhost or an IP address (127.0.0.1, [::1]) are served, and this one names no Host; send one, or start the server with --token <secret>.',
+    );
   }
   if (!isLoopbackHost(host)) {
-    return new ApiError(403, 'protected_host', `No API token is configured, so only requests addressed to localhost or an IP address (127.0.0.1, [::1]) are served, not to "${host.slice(0, 100)}"; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) to serve other names.`);
+    return new ApiError(
+      403,
+      'protected_host',
+      `No API token is configured, so only requests addressed to localhost or an IP address (127.0.0.1, [::1]) are served, not to "${host.slice(0, 100)}"; start the server with --token <secret> (or WECHAT_SCHEDULER_TOKEN, or "tokens" in the --config file) to serve other names.`,
+    );
   }
   return null;
 }

@@ -35,13 +35,27 @@ export interface GenerationOptions {
   supervisor?: SupervisorChannel;
 }
 
-export function shardSettings(c: Config, writeLock: WriteLock, frontLoad: FrontLoad): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
+export function shardSettings(
+  c: Config,
+  writeLock: WriteLock,
+  frontLoad: FrontLoad,
+): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
   return {
     writeLock: writeLock.buffer,
     frontLoad: frontLoad.buffer,
-    dataDir: c.dataDir, wechatApi: c.wechatApi, wechatTimeoutMs: c.wechatTimeoutMs, callbackTimeoutMs: c.callbackTimeoutMs,
-    wechatConcurrency: c.wechatConcurrency, refreshMinIntervalMs: c.refreshMinIntervalMs, logLevel: c.logLevel,
-    notifySecret: c.notifySecret, stableToken: c.stableToken, stableForceDailyLimit: c.stableForceDailyLimit, stableForceIntervalSeconds: c.stableForceIntervalSeconds, secretKey: c.secretKey, callbackHosts: c.callbackHosts,
+    dataDir: c.dataDir,
+    wechatApi: c.wechatApi,
+    wechatTimeoutMs: c.wechatTimeoutMs,
+    callbackTimeoutMs: c.callbackTimeoutMs,
+    wechatConcurrency: c.wechatConcurrency,
+    refreshMinIntervalMs: c.refreshMinIntervalMs,
+    logLevel: c.logLevel,
+    notifySecret: c.notifySecret,
+    stableToken: c.stableToken,
+    stableForceDailyLimit: c.stableForceDailyLimit,
+    stableForceIntervalSeconds: c.stableForceIntervalSeconds,
+    secretKey: c.secretKey,
+    callbackHosts: c.callbackHosts,
   };
 }
 
@@ -79,11 +93,28 @@ export class Generation {
     this.cache = new TaskCache(store, (appid) => store.taskRowsNow(appid), this.ownership);
     const metrics = new Metrics(this.cache);
     this.frontLoad.start();
-    this.pool = new ShardPool(shardSettings(config, writeLock, this.frontLoad), config.workers, this.ownership, (ev) => this.onShardEvent(ev, metrics), () => metrics.shardRestarts.inc(), this.log, config.shardHeapMb);
+    this.pool = new ShardPool(
+      shardSettings(config, writeLock, this.frontLoad),
+      config.workers,
+      this.ownership,
+      (ev) => this.onShardEvent(ev, metrics),
+      () => metrics.shardRestarts.inc(),
+      this.log,
+      config.shardHeapMb,
+    );
     metrics.watchShardHeaps(() => this.pool.heaps());
     this.owner = new GenerationOwnerLink(this.pool, this.ownership, opts.supervisor, this.store);
     this.storage = new StorePresence(config.dataDir, this.log);
-    const services: FrontServices = { config, store: this.store, cache: this.cache, owner: this.owner, metrics, log: this.log, build: buildStamp(), storage: this.storage };
+    const services: FrontServices = {
+      config,
+      store: this.store,
+      cache: this.cache,
+      owner: this.owner,
+      metrics,
+      log: this.log,
+      build: buildStamp(),
+      storage: this.storage,
+    };
     this.server = createServer(SERVER_OPTIONS);
     answerClientErrors(this.server);
     answerOddRequests(this.server);

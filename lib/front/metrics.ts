@@ -39,7 +39,10 @@ function perType<T>(make: () => T): Record<TaskType, T> {
 
 function takeCensus(source: TaskSource, now: number): Census {
   const c: Census = {
-    at: now, byState: {}, withoutValue: perType(() => 0), minExpiry: perType(() => null),
+    at: now,
+    byState: {},
+    withoutValue: perType(() => 0),
+    minExpiry: perType(() => null),
     expiring: perType(() => EXPIRY_BOUNDS.map(() => 0)),
   };
   source.forEachTask((t) => {
@@ -113,7 +116,8 @@ export class Metrics {
   constructor(private readonly source: TaskSource) {
     collectDefaultMetrics({ register: this.registry });
     // Every known series from zero, so rate() and absent() work before the first event.
-    for (const type of TYPES) for (const result of ['ok', 'error']) this.fetches.inc({ type: String(type), name: TASK_NAMES[type], result }, 0);
+    for (const type of TYPES)
+      for (const result of ['ok', 'error']) this.fetches.inc({ type: String(type), name: TASK_NAMES[type], result }, 0);
     for (const result of ['delivered', 'failed']) this.notifies.inc({ result }, 0);
     for (const reason of ['superseded', 'backlog']) this.notifyDrops.inc({ reason }, 0);
     for (const result of ['forced', 'skipped', 'refused']) this.stableForce.inc({ result }, 0);
@@ -126,7 +130,9 @@ export class Metrics {
       async collect() {
         this.reset();
         const front = v8.getHeapStatistics();
-        const heaps: Array<[string, HeapBytes | null]> = [['front', { used: front.used_heap_size, total: front.total_heap_size }]];
+        const heaps: Array<[string, HeapBytes | null]> = [
+          ['front', { used: front.used_heap_size, total: front.total_heap_size }],
+        ];
         (await shardHeaps()).forEach((h, i) => heaps.push([`shard-${i}`, h]));
         for (const [thread, h] of heaps) {
           if (!h) continue;
@@ -182,7 +188,10 @@ export class Metrics {
           let cumulative = 0;
           EXPIRY_BOUNDS.forEach((bound, i) => {
             cumulative += c.expiring[type][i] ?? 0;
-            this.set({ type: String(type), name: TASK_NAMES[type], le: bound === Infinity ? '+Inf' : String(bound) }, cumulative);
+            this.set(
+              { type: String(type), name: TASK_NAMES[type], le: bound === Infinity ? '+Inf' : String(bound) },
+              cumulative,
+            );
           });
         }
       },

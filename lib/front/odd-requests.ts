@@ -35,10 +35,17 @@ export function hostRequired(next: RequestListener): RequestListener {
 
 export function answerOddRequests(server: Server): void {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    sendEnvelope(res, 417, `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported; only "100-continue" is.`, true);
+    sendEnvelope(
+      res,
+      417,
+      `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported; only "100-continue" is.`,
+      true,
+    );
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    const body = JSON.stringify(envelope(405, 'CONNECT is not allowed: this server is not a proxy; the API uses GET, POST and DELETE.', null));
+    const body = JSON.stringify(
+      envelope(405, 'CONNECT is not allowed: this server is not a proxy; the API uses GET, POST and DELETE.', null),
+    );
     socket.end(
       `HTTP/1.1 405 ${STATUS_CODES[405]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -4,7 +4,13 @@ import { DISK_FULL_MESSAGE, isDiskFull } from './middleware/errors.js';
 
 /** The owner says why; the front says it in HTTP. */
 const STATUS: Record<ShardErrorReason, number> = {
-  unavailable: 503, unknown_app: 404, unknown_task: 404, disabled: 404, upstream_failed: 502, refused: 409, failed: 500,
+  unavailable: 503,
+  unknown_app: 404,
+  unknown_task: 404,
+  disabled: 404,
+  upstream_failed: 502,
+  refused: 409,
+  failed: 500,
 };
 
 /** The API error for an owner's refusal; `reason` names what failed unless the app or task is unknown. */

@@ -34,7 +34,8 @@ export class GenerationOwnerLink implements OwnerLink {
   async register(reg: ValidRegistration): Promise<RegisterResult> {
     if (this.ownership.owns(reg.appid)) return this.pool.register(reg);
     const supervisor = this.supervisor;
-    if (!supervisor) return { ok: false, reason: 'unavailable', message: 'The server is shutting down; try again shortly.' };
+    if (!supervisor)
+      return { ok: false, reason: 'unavailable', message: 'The server is shutting down; try again shortly.' };
     // While ownership moves, the next owner is not active until the old one's fetches landed
     // (seconds): the registration is made durable here at once, and the owner applies it again
     // (an upsert of the same registration) once the supervisor hands it the command.
@@ -44,9 +45,18 @@ export class GenerationOwnerLink implements OwnerLink {
       created = await this.store.register(reg, at);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      return { ok: false, reason: 'unavailable', message: `The store could not write the registration (${message}); try again.` };
+      return {
+        ok: false,
+        reason: 'unavailable',
+        message: `The store could not write the registration (${message}); try again.`,
+      };
     }
-    supervisor.send({ t: 'owner-command', id: ++this.nextId, appid: reg.appid, cmd: { kind: 'register', regs: [reg], at } });
+    supervisor.send({
+      t: 'owner-command',
+      id: ++this.nextId,
+      appid: reg.appid,
+      cmd: { kind: 'register', regs: [reg], at },
+    });
     return { ok: true, created, tasks: [] };
   }
 
@@ -54,12 +64,21 @@ export class GenerationOwnerLink implements OwnerLink {
     if (this.ownership.owns(appid)) return this.pool.send(appid, cmd);
     const supervisor = this.supervisor;
     // Without a supervisor nobody else can own the apps: only a stopping generation gets here.
-    if (!supervisor) return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down; try again shortly.' });
+    if (!supervisor)
+      return Promise.resolve({
+        kind: 'error',
+        reason: 'unavailable',
+        message: 'The server is shutting down; try again shortly.',
+      });
     const id = ++this.nextId;
     return new Promise<ShardReply>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        resolve({ kind: 'error', reason: 'unavailable', message: 'The owner of this app did not answer in time; try again.' });
+        resolve({
+          kind: 'error',
+          reason: 'unavailable',
+          message: 'The owner of this app did not answer in time; try again.',
+        });
       }, FORWARD_TIMEOUT_MS);
       this.waiting.set(id, (reply) => {
         clearTimeout(timer);

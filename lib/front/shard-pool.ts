@@ -1,6 +1,13 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { HeapBytes, RegisterResult, ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
+import {
+  HeapBytes,
+  RegisterResult,
+  ShardCommand,
+  ShardEvent,
+  ShardReply,
+  ShardSettings,
+} from '../contract/messages.js';
 import { ValidRegistration } from '../contract/registration.js';
 import { Logger } from '../log.js';
 import { releaseBoundMs } from '../process/ipc.js';
@@ -20,10 +27,12 @@ const COMMAND_TIMEOUT_MS = 60_000;
 const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 30_000;
 
-
 function allOk(what: string, replies: ShardReply[]): void {
   const failed = replies.map((r, shard) => ({ r, shard })).filter(({ r }) => r.kind === 'error');
-  if (failed.length > 0) throw new Error(`${what} failed on shard ${failed.map(({ r, shard }) => `${shard}: ${r.kind === 'error' ? r.message : ''}`).join('; ')}`);
+  if (failed.length > 0)
+    throw new Error(
+      `${what} failed on shard ${failed.map(({ r, shard }) => `${shard}: ${r.kind === 'error' ? r.message : ''}`).join('; ')}`,
+    );
 }
 
 interface ShardSlot {
@@ -113,12 +122,26 @@ export class ShardPool {
     if (slot.pendingRegs.length === 0) return;
     const batch = slot.pendingRegs;
     slot.pendingRegs = [];
-    void this.run(slot, { kind: 'register', regs: batch.map((b) => b.reg), at: Date.now() }, COMMAND_TIMEOUT_MS).then((reply) => {
-      batch.forEach((b, i) => {
-        if (reply.kind === 'registered') b.done(reply.results[i] ?? { ok: false, reason: 'failed', message: 'The shard gave no answer for this registration.' });
-        else b.done({ ok: false, reason: reply.kind === 'error' ? reply.reason : 'failed', message: reply.kind === 'error' ? reply.message : `unexpected reply ${reply.kind}` });
-      });
-    });
+    void this.run(slot, { kind: 'register', regs: batch.map((b) => b.reg), at: Date.now() }, COMMAND_TIMEOUT_MS).then(
+      (reply) => {
+        batch.forEach((b, i) => {
+          if (reply.kind === 'registered')
+            b.done(
+              reply.results[i] ?? {
+                ok: false,
+                reason: 'failed',
+                message: 'The shard gave no answer for this registration.',
+              },
+            );
+          else
+            b.done({
+              ok: false,
+              reason: reply.kind === 'error' ? reply.reason : 'failed',
+              message: reply.kind === 'error' ? reply.message : `unexpected reply ${reply.kind}`,
+            });
+        });
+      },
+    );
   }
 
   async broadcast(cmd: ShardCommand, timeoutMs = COMMAND_TIMEOUT_MS): Promise<ShardReply[]> {
@@ -147,7 +170,12 @@ export class ShardPool {
     await Promise.allSettled(this.slots.map((s) => s.pool.destroy()));
   }
 
-  private run(slot: ShardSlot, cmd: ShardCommand, timeoutMs: number, transferList?: MessagePort[]): Promise<ShardReply> {
+  private run(
+    slot: ShardSlot,
+    cmd: ShardCommand,
+    timeoutMs: number,
+    transferList?: MessagePort[],
+  ): Promise<ShardReply> {
     if (this.closing && cmd.kind !== 'release') {
       // piscina would quietly start a fresh thread for a run() after destroy().
       return Promise.resolve({ kind: 'error', reason: 'unavailable', message: 'The server is shutting down.' });
@@ -156,19 +184,29 @@ export class ShardPool {
     if (cmd.kind !== 'register') this.flushRegistrations(slot);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ShardTimeout(`shard ${slot.index} did not answer ${cmd.kind} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new ShardTimeout(`shard ${slot.index} did not answer ${cmd.kind} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     // A race rather than an AbortSignal: aborting a running piscina task terminates its thread.
-    return Promise.race([slot.pool.run(cmd, transferList ? { transferList } : undefined), timeout])
-      // A thread that died under the command (or hangs) is an answer too, never an exception
-      // that could end the front process: the shard is being restored meanwhile.
-      .catch((err: Error): ShardReply => {
-        // A thread that dies with a command in flight reports to that command, not to the pool's
-        // 'error' event: log it here, or the reason (e.g. out of memory) would be lost.
-        if (!(err instanceof ShardTimeout) && !this.closing) this.log.error({ shard: slot.index, command: cmd.kind, err: err.message }, 'shard command failed');
-        return { kind: 'error', reason: 'unavailable', message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.` };
-      })
-      .finally(() => clearTimeout(timer));
+    return (
+      Promise.race([slot.pool.run(cmd, transferList ? { transferList } : undefined), timeout])
+        // A thread that died under the command (or hangs) is an answer too, never an exception
+        // that could end the front process: the shard is being restored meanwhile.
+        .catch((err: Error): ShardReply => {
+          // A thread that dies with a command in flight reports to that command, not to the pool's
+          // 'error' event: log it here, or the reason (e.g. out of memory) would be lost.
+          if (!(err instanceof ShardTimeout) && !this.closing)
+            this.log.error({ shard: slot.index, command: cmd.kind, err: err.message }, 'shard command failed');
+          return {
+            kind: 'error',
+            reason: 'unavailable',
+            message: `Shard ${slot.index} is restarting (${err.message}); try again shortly.`,
+          };
+        })
+        .finally(() => clearTimeout(timer))
+    );
   }
 
   private async init(slot: ShardSlot): Promise<void> {
@@ -184,7 +222,12 @@ export class ShardPool {
       this.scheduleRestart(slot);
     });
     const settings: ShardSettings = { ...this.base, shardIndex: slot.index, shardCount: this.slots.length };
-    const reply = await this.run(slot, { kind: 'init', settings, events: port2, active: this.ownership.loading }, COMMAND_TIMEOUT_MS, [port2]);
+    const reply = await this.run(
+      slot,
+      { kind: 'init', settings, events: port2, active: this.ownership.loading },
+      COMMAND_TIMEOUT_MS,
+      [port2],
+    );
     if (reply.kind === 'error') throw new Error(`shard ${slot.index} failed to start: ${reply.message}`);
     // Unref so that an idle channel never keeps a stopping process alive.
     port1.unref();
@@ -195,7 +238,10 @@ export class ShardPool {
     if (Date.now() - slot.lastStart > 60_000) slot.restarts = 0;
     slot.restarts++;
     const delay = backoffMs(slot.restarts, RESTART_MAX_MS, RESTART_MIN_MS);
-    this.log.warn({ shard: slot.index, inMs: delay, restarts: slot.restarts }, 'shard thread died; restoring it from the store');
+    this.log.warn(
+      { shard: slot.index, inMs: delay, restarts: slot.restarts },
+      'shard thread died; restoring it from the store',
+    );
     setTimeout(() => {
       if (this.closing) return;
       this.init(slot)

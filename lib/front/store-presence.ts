@@ -21,7 +21,10 @@ export class StorePresence {
   /** Why nothing can be stored, once noticed. */
   problem: string | null = null;
 
-  constructor(private readonly dataDir: string, private readonly log: Logger) {
+  constructor(
+    private readonly dataDir: string,
+    private readonly log: Logger,
+  ) {
     this.file = join(dataDir, STORE_FILE);
     this.inode = this.currentInode();
   }
@@ -41,7 +44,10 @@ export class StorePresence {
     const now = this.currentInode();
     if (now === this.inode) return;
     this.problem = `The data directory ${this.dataDir} was ${now === null ? 'removed' : 'replaced'} while the server ran, so nothing can be stored safely; restore it or restart the server (values already fetched are still served).`;
-    this.log.error({ dataDir: this.dataDir, file: this.file }, 'the store file is gone from the data directory; writes are refused until a restart');
+    this.log.error(
+      { dataDir: this.dataDir, file: this.file },
+      'the store file is gone from the data directory; writes are refused until a restart',
+    );
     this.stop();
   }
 

@@ -28,9 +28,19 @@ export type Lookup = { ok: true; task: CachedTask } | { ok: false; error: ApiErr
  */
 function entry(u: TaskUpdate, body: Buffer | null): CachedTask {
   return {
-    appid: u.appid, type: u.type, sub: u.sub, value: u.value, expiresAt: u.expiresAt, state: u.state,
-    lastError: u.lastError, refreshedAt: u.refreshedAt, nextRefreshAt: u.nextRefreshAt,
-    authorizerAppid: u.authorizerAppid, fetchCount: u.fetchCount, failCount: u.failCount, body,
+    appid: u.appid,
+    type: u.type,
+    sub: u.sub,
+    value: u.value,
+    expiresAt: u.expiresAt,
+    state: u.state,
+    lastError: u.lastError,
+    refreshedAt: u.refreshedAt,
+    nextRefreshAt: u.nextRefreshAt,
+    authorizerAppid: u.authorizerAppid,
+    fetchCount: u.fetchCount,
+    failCount: u.failCount,
+    body,
   };
 }
 
@@ -195,16 +205,30 @@ export class TaskCache {
     const single = e instanceof Map ? undefined : e.type === type ? e : undefined;
     const size = subs ? subs.size : single ? 1 : 0;
     if (size === 0) return { ok: false, error: notFound('unknown_task', `App ${appid} has no task of type ${type}.`) };
-    const wanted = type === TaskType.AuthorizerToken ? sel.authorizer_appid : type === TaskType.OAuthToken ? sel.openid : undefined;
+    const wanted =
+      type === TaskType.AuthorizerToken ? sel.authorizer_appid : type === TaskType.OAuthToken ? sel.openid : undefined;
     const field = type === TaskType.AuthorizerToken ? 'authorizer_appid' : 'openid';
     if (wanted !== undefined && wanted !== '') {
       const t = subs
-        ? subs.get(wanted) ?? [...subs.values()].find((c) => c.authorizerAppid === wanted)
-        : single!.sub === wanted || single!.authorizerAppid === wanted ? single : undefined;
-      return t ? { ok: true, task: t } : { ok: false, error: notFound('unknown_task', `App ${appid} has no type ${type} task for ${field} ${wanted}.`) };
+        ? (subs.get(wanted) ?? [...subs.values()].find((c) => c.authorizerAppid === wanted))
+        : single!.sub === wanted || single!.authorizerAppid === wanted
+          ? single
+          : undefined;
+      return t
+        ? { ok: true, task: t }
+        : {
+            ok: false,
+            error: notFound('unknown_task', `App ${appid} has no type ${type} task for ${field} ${wanted}.`),
+          };
     }
     if (size > 1) {
-      return { ok: false, error: badRequest('ambiguous_task', `App ${appid} has ${size} type ${type} tasks; add ?${field}= to choose one.`) };
+      return {
+        ok: false,
+        error: badRequest(
+          'ambiguous_task',
+          `App ${appid} has ${size} type ${type} tasks; add ?${field}= to choose one.`,
+        ),
+      };
     }
     return { ok: true, task: single ?? (subs!.values().next().value as CachedTask) };
   }
@@ -217,7 +241,12 @@ export class TaskCache {
     const why = task.lastError ?? 'no value has been fetched yet';
     return {
       ok: false,
-      error: new ApiError(503, 'no_value', `No unexpired value for task ${task.type} of app ${task.appid} yet: ${why}.`, { 'Retry-After': retryAfter }),
+      error: new ApiError(
+        503,
+        'no_value',
+        `No unexpired value for task ${task.type} of app ${task.appid} yet: ${why}.`,
+        { 'Retry-After': retryAfter },
+      ),
     };
   }
 

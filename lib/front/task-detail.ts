@@ -20,7 +20,11 @@ export function detailWanted(raw: string | string[] | undefined): boolean | null
   return null;
 }
 
-export const badDetail = () => badRequest('bad_query', 'detail must be 1 (or true) for {value, expires_at, refreshed_at}, or left out for the value alone.');
+export const badDetail = () =>
+  badRequest(
+    'bad_query',
+    'detail must be 1 (or true) for {value, expires_at, refreshed_at}, or left out for the value alone.',
+  );
 
 /** The 200 answer with the detail object, for a task that is servable (its value unexpired). */
 export function detailBody(task: CachedTask): Buffer {

@@ -28,8 +28,11 @@ export class DataDirLock {
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
       db.close();
-      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw new ConfigError(`cannot lock data directory ${dir}: ${(err as Error).message}`);
-      throw new ConfigError(`data directory ${dir} is in use by another wechat-scheduler (pid ${holderPid(dir)}); stop it first, or give this one another --data-dir`);
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY')
+        throw new ConfigError(`cannot lock data directory ${dir}: ${(err as Error).message}`);
+      throw new ConfigError(
+        `data directory ${dir} is in use by another wechat-scheduler (pid ${holderPid(dir)}); stop it first, or give this one another --data-dir`,
+      );
     }
     writeFileSync(join(dir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
     return new DataDirLock(db);

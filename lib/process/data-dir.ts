@@ -6,7 +6,8 @@ import { ConfigError } from '../contract/errors.js';
  * SQLite side files, the lock and pid files, and a file system's
  * lost+found when the directory is a mount point.
  */
-const OURS = /^(?:wechat-scheduler\.db(?:-wal|-shm|-journal)?|wechat-scheduler\.lock(?:-journal)?|wechat-scheduler\.pid|lost\+found)$/;
+const OURS =
+  /^(?:wechat-scheduler\.db(?:-wal|-shm|-journal)?|wechat-scheduler\.lock(?:-journal)?|wechat-scheduler\.pid|lost\+found)$/;
 
 /** A directory's first file that is not ours, or undefined. */
 function foreignEntry(dir: string): string | undefined {
@@ -37,7 +38,10 @@ export function prepareDataDir(dir: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return;
   }
-  const refuse = (why: string) => new ConfigError(`data directory ${dir} ${why}; not changing it. Use a directory of its own for --data-dir (a missing one is created 0700).`);
+  const refuse = (why: string) =>
+    new ConfigError(
+      `data directory ${dir} ${why}; not changing it. Use a directory of its own for --data-dir (a missing one is created 0700).`,
+    );
   if (!st.isDirectory()) throw refuse('is not a directory');
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) throw refuse(`is owned by uid ${st.uid}, not by this user (uid ${uid})`);

@@ -11,7 +11,11 @@
  * in contention than they saved: bench/scale.ts at 100k spent ~20 % less
  * CPU per registration with one (bench/results/2026-11-24.md, round 5).
  */
-export const GENERATION_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=30', '--v8-pool-size=0'];
+export const GENERATION_V8_FLAGS: readonly string[] = [
+  '--max-semi-space-size=2',
+  '--heap-growing-percent=30',
+  '--v8-pool-size=0',
+];
 
 /** Ours first: node flags the user started the server with come later and win. */
 export function generationExecArgv(own: readonly string[]): string[] {

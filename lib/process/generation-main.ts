@@ -48,7 +48,12 @@ function configNow(flags: RawOptions, lastGood: Config): { config: Config; broke
 
 /** A command forwarded by the supervisor to this generation as the apps' owner. */
 async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
-  if (!gen?.ownership.owns(appid)) return { kind: 'error', reason: 'unavailable', message: 'Ownership of this app is moving between generations; try again.' };
+  if (!gen?.ownership.owns(appid))
+    return {
+      kind: 'error',
+      reason: 'unavailable',
+      message: 'Ownership of this app is moving between generations; try again.',
+    };
   const reply = await gen.owner.send(appid, cmd);
   // Another generation registered or deleted it: this one's cache learns of it too.
   gen.ownerReplied(cmd, reply);
@@ -63,9 +68,18 @@ async function handle(msg: ToGeneration): Promise<void> {
       try {
         // This generation's code reads the config file: a setting added by new code works after a reload.
         const read = configNow(msg.flags, msg.config);
-        const config: Config = { ...read.config, port: msg.config.port, host: msg.config.host, dataDir: msg.config.dataDir };
+        const config: Config = {
+          ...read.config,
+          port: msg.config.port,
+          host: msg.config.host,
+          dataDir: msg.config.dataDir,
+        };
         gen = await Generation.start({ config, active: msg.active, generation: msg.generation, supervisor: channel });
-        if (read.broken) gen.log.error({ err: read.broken }, 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)');
+        if (read.broken)
+          gen.log.error(
+            { err: read.broken },
+            'config file not usable; running with the last config that worked (fix it, then send SIGHUP)',
+          );
         gen.log.info({ owning: msg.active, build: gen.build, workers: config.workers }, 'generation started');
         channel.send({ t: 'ready', port: gen.port, build: gen.build });
       } catch (err) {

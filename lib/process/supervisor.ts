@@ -25,12 +25,16 @@ const alive = (g: Gen) => g.worker.isConnected() && !g.worker.isDead();
 
 function waitFor(g: Gen, t: FromGeneration['t'], timeoutMs: number): Promise<FromGeneration> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`generation ${g.id} did not report ${t} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`generation ${g.id} did not report ${t} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onMessage = (m: FromGeneration) => {
       if (m.t === t) done(null, m);
       else if (m.t === 'failed') done(new Error(m.message));
     };
-    const onExit = (code: number | null) => done(new Error(`generation ${g.id} exited (code ${code}) before it reported ${t}`));
+    const onExit = (code: number | null) =>
+      done(new Error(`generation ${g.id} exited (code ${code}) before it reported ${t}`));
     function done(err: Error | null, m?: FromGeneration) {
       clearTimeout(timer);
       g.worker.off('message', onMessage);
@@ -79,7 +83,12 @@ export class Supervisor {
   private listenPort: number;
 
   /** `lock` is held here so that it lives as long as the supervisor. */
-  constructor(private readonly flags: RawOptions, private config: Config, private readonly lock?: DataDirLock, private readonly secretFlags: readonly string[] = []) {
+  constructor(
+    private readonly flags: RawOptions,
+    private config: Config,
+    private readonly lock?: DataDirLock,
+    private readonly secretFlags: readonly string[] = [],
+  ) {
     this.log = createLogger(config.logLevel, { role: 'supervisor' });
     this.port = config.port;
     this.listenPort = config.port;
@@ -89,7 +98,11 @@ export class Supervisor {
     // Each generation accepts on the shared socket itself: no extra hop through this process.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     // No args: a generation gets its settings over IPC, and its command line would show --token to every user.
-    cluster.setupPrimary({ exec: new URL('./generation-main.js', import.meta.url).pathname, execArgv: generationExecArgv(process.execArgv), args: [] });
+    cluster.setupPrimary({
+      exec: new URL('./generation-main.js', import.meta.url).pathname,
+      execArgv: generationExecArgv(process.execArgv),
+      args: [],
+    });
     // Before anything else: Node's default action for SIGHUP is to exit, and a
     // `systemctl reload` may come while the first generation is still starting
     // (the reload then runs once it is up: the start is the first transition).
@@ -99,12 +112,26 @@ export class Supervisor {
     const started = (async () => {
       const g = await this.spawn(this.config, true);
       this.setOwner(g);
-      this.log.info({ port: this.port, host: this.config.host, url: `http://${this.config.host}:${this.port}`, build: g.build, protectedMode: this.config.tokens.length === 0 }, 'listening');
+      this.log.info(
+        {
+          port: this.port,
+          host: this.config.host,
+          url: `http://${this.config.host}:${this.port}`,
+          build: g.build,
+          protectedMode: this.config.tokens.length === 0,
+        },
+        'listening',
+      );
       for (const flag of this.secretFlags) {
-        this.log.warn({ flag }, `a secret was given on the command line (${flag}), which other users of this host could read before it was hidden; set WECHAT_SCHEDULER_TOKEN or "tokens" in the --config file instead`);
+        this.log.warn(
+          { flag },
+          `a secret was given on the command line (${flag}), which other users of this host could read before it was hidden; set WECHAT_SCHEDULER_TOKEN or "tokens" in the --config file instead`,
+        );
       }
       if (this.config.tokens.length === 0) {
-        this.log.warn('no API token configured: protected mode, only loopback clients are served (set --token or WECHAT_SCHEDULER_TOKEN)');
+        this.log.warn(
+          'no API token configured: protected mode, only loopback clients are served (set --token or WECHAT_SCHEDULER_TOKEN)',
+        );
       }
     })();
     this.transitions = started.catch(() => undefined);
@@ -118,7 +145,9 @@ export class Supervisor {
     this.reloadQueued = true;
     this.serialise(async () => {
       this.reloadQueued = false;
-      await this.handOver().catch((err: Error) => this.log.error({ err: err.message }, 'reload failed; the running generation keeps serving'));
+      await this.handOver().catch((err: Error) =>
+        this.log.error({ err: err.message }, 'reload failed; the running generation keeps serving'),
+      );
     });
   }
 
@@ -131,10 +160,12 @@ export class Supervisor {
       for (const g of this.gens) g.worker.process.kill('SIGKILL');
       process.exit(0);
     }, STOP_DEADLINE_MS);
-    await Promise.all([...this.gens].map((g) => {
-      this.send(g, { t: 'stop' });
-      return g.exited;
-    }));
+    await Promise.all(
+      [...this.gens].map((g) => {
+        this.send(g, { t: 'stop' });
+        return g.exited;
+      }),
+    );
     clearTimeout(hard);
     this.lock?.release();
     this.log.info({ signal }, 'stopped');
@@ -142,7 +173,9 @@ export class Supervisor {
   }
 
   private serialise(job: () => Promise<void>): void {
-    this.transitions = this.transitions.then(job).catch((err: Error) => this.log.error({ err: err.message }, 'supervisor step failed'));
+    this.transitions = this.transitions
+      .then(job)
+      .catch((err: Error) => this.log.error({ err: err.message }, 'supervisor step failed'));
   }
 
   private readConfig(): Config {
@@ -156,7 +189,10 @@ export class Supervisor {
     if (config.port === 0 || config.port === this.port) config = { ...config, port: this.listenPort };
     if (config.dataDir !== this.config.dataDir) {
       // A new generation on another data dir would start without the apps: that needs a restart.
-      this.log.warn({ dataDir: this.config.dataDir, ignored: config.dataDir }, 'data-dir cannot change on reload; restart the service to move it');
+      this.log.warn(
+        { dataDir: this.config.dataDir, ignored: config.dataDir },
+        'data-dir cannot change on reload; restart the service to move it',
+      );
       config = { ...config, dataDir: this.config.dataDir };
     }
     return config;
@@ -209,7 +245,10 @@ export class Supervisor {
         this.log.warn({ generation: old.id }, 'the previous generation owns the apps again');
         return;
       } catch (err) {
-        this.log.error({ generation: old.id, err: (err as Error).message }, 'previous generation failed to take the apps back');
+        this.log.error(
+          { generation: old.id, err: (err as Error).message },
+          'previous generation failed to take the apps back',
+        );
         await this.kill(old);
       }
     }
@@ -248,12 +287,18 @@ export class Supervisor {
     // With no generation alive the shared socket is closed: a busy port is someone else's, maybe on its way out.
     if (![...this.gens].some(alive)) await waitForFreePort(config.port, config.host);
     const worker = cluster.fork();
-    const g: Gen = { id: ++this.nextGenId, worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+    const g: Gen = {
+      id: ++this.nextGenId,
+      worker,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
     this.gens.add(g);
     worker.on('message', (m: FromGeneration) => this.onMessage(g, m));
     worker.on('exit', (code, signal) => this.onExit(g, code, signal));
     // A send to a process that just died emits 'error'; unhandled, it would end the supervisor.
-    worker.on('error', (err: Error) => this.log.warn({ generation: g.id, err: err.message }, 'generation channel error'));
+    worker.on('error', (err: Error) =>
+      this.log.warn({ generation: g.id, err: err.message }, 'generation channel error'),
+    );
     try {
       await waitFor(g, 'alive', READY_TIMEOUT_MS);
       this.send(g, { t: 'start', config, flags: this.flags, active, generation: g.id });
@@ -302,7 +347,11 @@ export class Supervisor {
     for (const [fid, f] of this.forwarded) {
       if (f.to === g) {
         this.forwarded.delete(fid);
-        this.reply(f.from, f.id, { kind: 'error', reason: 'unavailable', message: 'The owner of this app restarted; try again.' });
+        this.reply(f.from, f.id, {
+          kind: 'error',
+          reason: 'unavailable',
+          message: 'The owner of this app restarted; try again.',
+        });
       }
     }
     if (this.stopping || this.owner !== g) return;
@@ -314,25 +363,36 @@ export class Supervisor {
   /** Replace a dead owner from the store, backing off while replacements keep failing. */
   private scheduleRespawn(): void {
     const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns++);
-    setTimeout(() => this.serialise(async () => {
-      // A reload may have put a new owner in place meanwhile.
-      if (this.stopping || this.owner) return;
-      try {
-        // The dead generation's socket is gone: listen on the port clients know.
-        const n = await this.spawn({ ...this.config, port: this.port }, true);
-        this.setOwner(n);
-        this.respawns = 0;
-        this.log.info({ generation: n.id, build: n.build }, 'front generation replaced');
-      } catch (err) {
-        this.log.error({ err: (err as Error).message, retryInMs: Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns) }, 'front generation failed to start');
-        if (!this.stopping) this.scheduleRespawn();
-      }
-    }), delay);
+    setTimeout(
+      () =>
+        this.serialise(async () => {
+          // A reload may have put a new owner in place meanwhile.
+          if (this.stopping || this.owner) return;
+          try {
+            // The dead generation's socket is gone: listen on the port clients know.
+            const n = await this.spawn({ ...this.config, port: this.port }, true);
+            this.setOwner(n);
+            this.respawns = 0;
+            this.log.info({ generation: n.id, build: n.build }, 'front generation replaced');
+          } catch (err) {
+            this.log.error(
+              { err: (err as Error).message, retryInMs: Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns) },
+              'front generation failed to start',
+            );
+            if (!this.stopping) this.scheduleRespawn();
+          }
+        }),
+      delay,
+    );
   }
 }
 
 /** `secretFlags`: secret flags that were given on the command line (warned about once started). */
-export async function runSupervisor(flags: RawOptions, config: Config, secretFlags: readonly string[] = []): Promise<void> {
+export async function runSupervisor(
+  flags: RawOptions,
+  config: Config,
+  secretFlags: readonly string[] = [],
+): Promise<void> {
   process.umask(0o077);
   prepareDataDir(config.dataDir);
   const lock = DataDirLock.acquire(config.dataDir);

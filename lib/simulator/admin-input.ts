@@ -51,7 +51,12 @@ export function optionalInteger(obj: JsonObject, key: string, min: number): numb
   return v;
 }
 
-export function oneOf<T extends string>(obj: JsonObject, key: string, values: readonly T[], required: boolean): T | undefined {
+export function oneOf<T extends string>(
+  obj: JsonObject,
+  key: string,
+  values: readonly T[],
+  required: boolean,
+): T | undefined {
   const v = obj[key];
   if (v === undefined && !required) return undefined;
   const found = values.find((x) => x === v);

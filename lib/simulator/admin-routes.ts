@@ -4,7 +4,14 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import {
-  BadInput, asObject, oneOf, onlyKeys, optionalBoolean, optionalInteger, optionalString, requiredString,
+  BadInput,
+  asObject,
+  oneOf,
+  onlyKeys,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  requiredString,
 } from './admin-input.js';
 import { readJsonBody } from './body.js';
 import { applyConfig } from './config.js';
@@ -35,8 +42,12 @@ export function adminRoutes(sim: SimulatorState): Router {
     });
   };
 
-  on('get', '/stats', (ctx) => { ctx.body = sim.stats.snapshot(); });
-  on('get', '/config', (ctx) => { ctx.body = sim.config; });
+  on('get', '/stats', (ctx) => {
+    ctx.body = sim.stats.snapshot();
+  });
+  on('get', '/config', (ctx) => {
+    ctx.body = sim.config;
+  });
   on('post', '/config', (ctx, body) => {
     applyConfig(sim.config, body);
     ctx.body = sim.config;
@@ -52,7 +63,13 @@ export function adminRoutes(sim: SimulatorState): Router {
       invalid: optionalBoolean(body, 'invalid'),
     });
     // The secret is never echoed back.
-    ctx.body = { ok: true, appid, hasSecret: app.secret !== undefined, expiresIn: app.expiresIn ?? null, invalid: app.invalid };
+    ctx.body = {
+      ok: true,
+      appid,
+      hasSecret: app.secret !== undefined,
+      expiresIn: app.expiresIn ?? null,
+      invalid: app.invalid,
+    };
   });
 
   on('post', '/refresh-tokens', (ctx, input) => {
@@ -82,7 +99,11 @@ export function adminRoutes(sim: SimulatorState): Router {
     onlyKeys(body, ['component_appid', 'url', 'token', 'encoding_aes_key'], '/__sim/components');
     const component = requiredString(body, 'component_appid');
     try {
-      sim.pushTargets.set(component, { url: requiredString(body, 'url'), token: requiredString(body, 'token'), encodingAesKey: requiredString(body, 'encoding_aes_key') });
+      sim.pushTargets.set(component, {
+        url: requiredString(body, 'url'),
+        token: requiredString(body, 'token'),
+        encodingAesKey: requiredString(body, 'encoding_aes_key'),
+      });
     } catch (err) {
       if (err instanceof RangeError) throw new BadInput(err.message);
       throw err;
@@ -96,11 +117,17 @@ export function adminRoutes(sim: SimulatorState): Router {
     onlyKeys(body, ['component_appid', 'authorizers'], '/__sim/authorizers');
     const component = requiredString(body, 'component_appid');
     const list = body.authorizers;
-    if (!Array.isArray(list) || list.length > 100_000) throw new BadInput('Field "authorizers" must be an array of at most 100000 {authorizer_appid, refresh_token?}.');
+    if (!Array.isArray(list) || list.length > 100_000)
+      throw new BadInput('Field "authorizers" must be an array of at most 100000 {authorizer_appid, refresh_token?}.');
     const out = list.map((a) => {
       const entry = asObject(a, '/__sim/authorizers entry');
       onlyKeys(entry, ['authorizer_appid', 'refresh_token'], '/__sim/authorizers entry');
-      const { auth } = sim.authorizers.authorize(component, requiredString(entry, 'authorizer_appid'), sim.now(), optionalString(entry, 'refresh_token'));
+      const { auth } = sim.authorizers.authorize(
+        component,
+        requiredString(entry, 'authorizer_appid'),
+        sim.now(),
+        optionalString(entry, 'refresh_token'),
+      );
       return { authorizer_appid: auth.authorizerAppid, refresh_token: auth.refreshToken };
     });
     ctx.body = { ok: true, authorizers: out };
@@ -111,32 +138,52 @@ export function adminRoutes(sim: SimulatorState): Router {
     const body = asObject(input, '/__sim/push');
     onlyKeys(body, ['component_appid', 'info_type', 'authorizer_appid', 'create_time'], '/__sim/push');
     const component = requiredString(body, 'component_appid');
-    if (!sim.pushTargets.get(component)) throw new BadInput(`No push URL is configured for ${component}; POST /__sim/components first.`);
+    if (!sim.pushTargets.get(component))
+      throw new BadInput(`No push URL is configured for ${component}; POST /__sim/components first.`);
     const infoType = oneOf(body, 'info_type', PUSH_EVENTS, true) ?? 'component_verify_ticket';
     const createTime = optionalInteger(body, 'create_time', 0) ?? Math.floor(sim.now() / 1000);
     const now = sim.now();
     if (infoType === 'component_verify_ticket') {
       const ticket = `ticket@@@${randomHex(24)}`;
       sim.verifyTickets.mark(ticket, 'valid');
-      const push = await sim.pushTargets.push(component, { AppId: component, CreateTime: createTime, InfoType: infoType, ComponentVerifyTicket: ticket }, now);
+      const push = await sim.pushTargets.push(
+        component,
+        { AppId: component, CreateTime: createTime, InfoType: infoType, ComponentVerifyTicket: ticket },
+        now,
+      );
       ctx.body = { ...push, ticket };
       return;
     }
     const authorizer = requiredString(body, 'authorizer_appid');
     if (infoType === 'unauthorized') {
       sim.authorizers.unauthorize(component, authorizer);
-      ctx.body = await sim.pushTargets.push(component, { AppId: component, CreateTime: createTime, InfoType: infoType, AuthorizerAppid: authorizer }, now);
+      ctx.body = await sim.pushTargets.push(
+        component,
+        { AppId: component, CreateTime: createTime, InfoType: infoType, AuthorizerAppid: authorizer },
+        now,
+      );
       return;
     }
     const { auth, code } = sim.authorizers.authorize(component, authorizer, now);
-    const push = await sim.pushTargets.push(component, {
-      AppId: component, CreateTime: createTime, InfoType: infoType, AuthorizerAppid: authorizer, AuthorizationCode: code,
-      AuthorizationCodeExpiredTime: createTime + 3600, PreAuthCode: `preauthcode@@@${randomHex(16)}`,
-    }, now);
+    const push = await sim.pushTargets.push(
+      component,
+      {
+        AppId: component,
+        CreateTime: createTime,
+        InfoType: infoType,
+        AuthorizerAppid: authorizer,
+        AuthorizationCode: code,
+        AuthorizationCodeExpiredTime: createTime + 3600,
+        PreAuthCode: `preauthcode@@@${randomHex(16)}`,
+      },
+      now,
+    );
     ctx.body = { ...push, authorization_code: code, authorizer_refresh_token: auth.refreshToken };
   });
 
-  on('get', '/faults', (ctx) => { ctx.body = { faults: sim.faults.list() }; });
+  on('get', '/faults', (ctx) => {
+    ctx.body = { faults: sim.faults.list() };
+  });
   on('post', '/faults', (ctx, body) => {
     sim.faults.push(parseFaultRule(body));
     ctx.body = { ok: true, pending: sim.faults.list().length };
@@ -150,7 +197,13 @@ export function adminRoutes(sim: SimulatorState): Router {
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const check = sim.tokens.check(token, sim.now());
     const r = check.record;
-    ctx.body = { valid: check.status === 'valid', status: check.status, kind: r?.kind ?? null, owner: r?.owner ?? null, expiresAt: r?.expiresAt ?? null };
+    ctx.body = {
+      valid: check.status === 'valid',
+      status: check.status,
+      kind: r?.kind ?? null,
+      owner: r?.owner ?? null,
+      expiresAt: r?.expiresAt ?? null,
+    };
   });
 
   on('get', '/latest', (ctx) => {

@@ -33,7 +33,12 @@ export class AuthorizerRegistry {
    * The account authorizes the component (again): a new refresh token, the
    * previous one revoked, and a fresh authorization code.
    */
-  authorize(component: string, authorizerAppid: string, now: number, refreshToken?: string): { auth: Authorization; code: string } {
+  authorize(
+    component: string,
+    authorizerAppid: string,
+    now: number,
+    refreshToken?: string,
+  ): { auth: Authorization; code: string } {
     const auths = this.byComponent.get(component) ?? new Map<string, Authorization>();
     this.byComponent.set(component, auths);
     const previous = auths.get(authorizerAppid);

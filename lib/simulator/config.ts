@@ -41,8 +41,16 @@ export function defaultConfig(expiresIn = 7200): SimConfig {
 }
 
 const KEYS = [
-  'expiresIn', 'ticketExpiresIn', 'graceSeconds', 'rotateRefreshTokens', 'rotateAuthorizerRefreshTokens',
-  'clearQuotaMonthlyLimit', 'rid', 'open', 'stableForceDailyLimit', 'stableForceIntervalSeconds',
+  'expiresIn',
+  'ticketExpiresIn',
+  'graceSeconds',
+  'rotateRefreshTokens',
+  'rotateAuthorizerRefreshTokens',
+  'clearQuotaMonthlyLimit',
+  'rid',
+  'open',
+  'stableForceDailyLimit',
+  'stableForceIntervalSeconds',
 ] as const;
 
 /** Applies a /__sim/config body to `config`; validates everything before changing anything. */
@@ -57,7 +65,8 @@ export function applyConfig(config: SimConfig, input: unknown): void {
   next.stableForceDailyLimit = nonNull(body, 'stableForceDailyLimit', 0) ?? next.stableForceDailyLimit;
   next.stableForceIntervalSeconds = nonNull(body, 'stableForceIntervalSeconds', 0) ?? next.stableForceIntervalSeconds;
   next.rotateRefreshTokens = optionalBoolean(body, 'rotateRefreshTokens') ?? next.rotateRefreshTokens;
-  next.rotateAuthorizerRefreshTokens = optionalBoolean(body, 'rotateAuthorizerRefreshTokens') ?? next.rotateAuthorizerRefreshTokens;
+  next.rotateAuthorizerRefreshTokens =
+    optionalBoolean(body, 'rotateAuthorizerRefreshTokens') ?? next.rotateAuthorizerRefreshTokens;
   next.clearQuotaMonthlyLimit = nonNull(body, 'clearQuotaMonthlyLimit', 0) ?? next.clearQuotaMonthlyLimit;
   next.rid = optionalBoolean(body, 'rid') ?? next.rid;
   next.open = optionalBoolean(body, 'open') ?? next.open;

@@ -4,7 +4,16 @@ import type { WeChatBody } from './errors.js';
 import type { SimulatorState } from './state.js';
 
 export const ENDPOINT_NAMES = [
-  'token', 'ticket', 'oauth', 'component', 'authorizer', 'stable', 'query_auth', 'authorizer_list', 'start_push_ticket', 'clear_quota',
+  'token',
+  'ticket',
+  'oauth',
+  'component',
+  'authorizer',
+  'stable',
+  'query_auth',
+  'authorizer_list',
+  'start_push_ticket',
+  'clear_quota',
 ] as const;
 export type EndpointName = (typeof ENDPOINT_NAMES)[number];
 

@@ -2,7 +2,13 @@
 // first matching rule, which can delay it, fail it with an errcode or an
 // HTTP status, or leave it hanging until the simulator closes.
 import {
-  BadInput, asObject, oneOf, onlyKeys, optionalBoolean, optionalInteger, optionalString,
+  BadInput,
+  asObject,
+  oneOf,
+  onlyKeys,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
 } from './admin-input.js';
 import { ENDPOINT_NAMES, type EndpointName } from './endpoint.js';
 
@@ -61,7 +67,8 @@ export class FaultQueue {
   /** Consumes and returns the first rule matching this request, if any. */
   take(endpoint: EndpointName, appids: readonly string[]): FaultRule | undefined {
     const rule = this.rules.find(
-      (r) => (r.endpoint === undefined || r.endpoint === endpoint) && (r.appid === undefined || appids.includes(r.appid)),
+      (r) =>
+        (r.endpoint === undefined || r.endpoint === endpoint) && (r.appid === undefined || appids.includes(r.appid)),
     );
     if (!rule) return undefined;
     rule.remaining--;

@@ -24,7 +24,9 @@ function xmlText(name: string, value: string): string {
 
 /** The decrypted message: `<xml>` of the event's fields, as WeChat writes them. */
 export function eventXml(fields: Record<string, string | number>): string {
-  const inner = Object.entries(fields).map(([k, v]) => (typeof v === 'number' ? `<${k}>${v}</${k}>` : xmlText(k, v))).join('');
+  const inner = Object.entries(fields)
+    .map(([k, v]) => (typeof v === 'number' ? `<${k}>${v}</${k}>` : xmlText(k, v)))
+    .join('');
   return `<xml>${inner}</xml>`;
 }
 
@@ -48,11 +50,19 @@ export class PushTargets {
     const encrypt = crypto.encrypt(eventXml(fields));
     const timestamp = String(Math.floor(now / 1000));
     const nonce = String(parseInt(randomHex(4), 16));
-    const q = new URLSearchParams({ timestamp, nonce, msg_signature: crypto.sign(timestamp, nonce, encrypt), encrypt_type: 'aes' });
+    const q = new URLSearchParams({
+      timestamp,
+      nonce,
+      msg_signature: crypto.sign(timestamp, nonce, encrypt),
+      encrypt_type: 'aes',
+    });
     const url = `${target.url}${target.url.includes('?') ? '&' : '?'}${q}`;
     const res = await request(url, {
-      method: 'POST', headers: { 'content-type': 'text/xml' }, body: `<xml>${xmlText('AppId', component)}${xmlText('Encrypt', encrypt)}</xml>`,
-      headersTimeout: 10_000, bodyTimeout: 10_000,
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: `<xml>${xmlText('AppId', component)}${xmlText('Encrypt', encrypt)}</xml>`,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
     });
     return { status: res.statusCode, body: await res.body.text() };
   }

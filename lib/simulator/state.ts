@@ -39,7 +39,8 @@ export class SimulatorState {
    * then the app's own expiresIn, then the global one.
    */
   lifetime(kind: TokenKind, appid: string): number {
-    if ((kind === 'jsapi_ticket' || kind === 'wx_card_ticket') && this.config.ticketExpiresIn !== null) return this.config.ticketExpiresIn;
+    if ((kind === 'jsapi_ticket' || kind === 'wx_card_ticket') && this.config.ticketExpiresIn !== null)
+      return this.config.ticketExpiresIn;
     return this.apps.get(appid)?.expiresIn ?? this.config.expiresIn;
   }
 
@@ -59,9 +60,16 @@ export class SimulatorState {
     const ticket = `ticket@@@${randomHex(24)}`;
     this.verifyTickets.mark(ticket, 'valid');
     const now = this.now();
-    const push = await this.pushTargets.push(component, {
-      AppId: component, CreateTime: Math.floor(now / 1000), InfoType: 'component_verify_ticket', ComponentVerifyTicket: ticket,
-    }, now);
+    const push = await this.pushTargets.push(
+      component,
+      {
+        AppId: component,
+        CreateTime: Math.floor(now / 1000),
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: ticket,
+      },
+      now,
+    );
     return { ticket, push };
   }
 

@@ -21,7 +21,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** Returns false, having touched nothing, when the Koa routes must answer this request. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function wechatFastPath(sim: SimulatorState, handOver: (req: IncomingMessage, res: ServerResponse) => void): FastPath {
+export function wechatFastPath(
+  sim: SimulatorState,
+  handOver: (req: IncomingMessage, res: ServerResponse) => void,
+): FastPath {
   const byPath = new Map<string, Endpoint>(ENDPOINTS.map((e) => [e.path, e]));
   return (req, res) => {
     if (sim.faults.size > 0) return false;
@@ -36,15 +39,18 @@ export function wechatFastPath(sim: SimulatorState, handOver: (req: IncomingMess
       answer(sim, endpoint, { query, body: {} }, res);
       return true;
     }
-    void readJsonBody(req).then((parsed) => {
-      if (sim.faults.size > 0) {
-        // A fault rule came while the body was on its way: Koa plays it, with the body read here.
-        keepBody(req, parsed);
-        handOver(req, res);
-        return;
-      }
-      answer(sim, endpoint, postRequest(query, parsed), res);
-    }, (err: unknown) => send(res, 500, { error: err instanceof Error ? err.message : String(err) }));
+    void readJsonBody(req).then(
+      (parsed) => {
+        if (sim.faults.size > 0) {
+          // A fault rule came while the body was on its way: Koa plays it, with the body read here.
+          keepBody(req, parsed);
+          handOver(req, res);
+          return;
+        }
+        answer(sim, endpoint, postRequest(query, parsed), res);
+      },
+      (err: unknown) => send(res, 500, { error: err instanceof Error ? err.message : String(err) }),
+    );
     return true;
   };
 }

@@ -3,7 +3,8 @@ import { backoffMs } from '../timing.js';
 
 export { StoreBusy };
 
-const isBusy = (e: unknown): boolean => e instanceof StoreBusy || (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+const isBusy = (e: unknown): boolean =>
+  e instanceof StoreBusy || (e as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
 
 /**
  * Collects the writes issued in one turn of the event loop and commits

@@ -31,10 +31,26 @@ export function inlineTicket(t: ValidTask): string | null {
  */
 export function newTaskRow(appid: string, t: ValidTask): TaskRow {
   return {
-    appid, type: t.type, sub: t.sub, notify: t.notify, params: sharedParams(t.params), stable: t.stable, push: t.push, regGen: 1,
-    value: null, expiresAt: null, expiresIn: null, refreshedAt: null, fetchedSecretGen: 0,
-    refreshToken: inlineRefreshToken(t.type, t.params), authorizerAppid: null, state: 'pending', lastError: null,
-    nextRefreshAt: null, fetchCount: 0, failCount: 0,
+    appid,
+    type: t.type,
+    sub: t.sub,
+    notify: t.notify,
+    params: sharedParams(t.params),
+    stable: t.stable,
+    push: t.push,
+    regGen: 1,
+    value: null,
+    expiresAt: null,
+    expiresIn: null,
+    refreshedAt: null,
+    fetchedSecretGen: 0,
+    refreshToken: inlineRefreshToken(t.type, t.params),
+    authorizerAppid: null,
+    state: 'pending',
+    lastError: null,
+    nextRefreshAt: null,
+    fetchCount: 0,
+    failCount: 0,
   };
 }
 
@@ -48,9 +64,17 @@ export function newApp(reg: ValidRegistration, now: number): StoredApp {
   let verifyTicket: string | null = null;
   for (const t of reg.tasks) verifyTicket = inlineTicket(t) ?? verifyTicket;
   // In getApp's order (type, sub); subs are ASCII, so code units compare as SQLite's bytes do.
-  const tasks = reg.tasks.map((t) => newTaskRow(reg.appid, t)).sort((a, b) => a.type - b.type || (a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0));
+  const tasks = reg.tasks
+    .map((t) => newTaskRow(reg.appid, t))
+    .sort((a, b) => a.type - b.type || (a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0));
   return {
-    app: { appid: reg.appid, secret: reg.appsecret, secretGen: 1, verifyTicket, verifyTicketAt: verifyTicket === null ? null : now },
+    app: {
+      appid: reg.appid,
+      secret: reg.appsecret,
+      secretGen: 1,
+      verifyTicket,
+      verifyTicketAt: verifyTicket === null ? null : now,
+    },
     tasks,
   };
 }

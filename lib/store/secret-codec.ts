@@ -16,7 +16,8 @@ import type { SecretCodec } from './sqlite-store.js';
 const ENC = 'wsenc1:';
 /** A plain secret that happens to start like our own formats is escaped with this. */
 const ESC = 'wsplain:';
-const KEY_HELP = 'WECHAT_SCHEDULER_SECRET_KEY must be one or more comma-separated 32-byte keys, each as 64 hex characters or base64 (make one with: openssl rand -hex 32)';
+const KEY_HELP =
+  'WECHAT_SCHEDULER_SECRET_KEY must be one or more comma-separated 32-byte keys, each as 64 hex characters or base64 (make one with: openssl rand -hex 32)';
 
 export interface SecretKey {
   id: string;
@@ -76,7 +77,9 @@ function decrypt(keys: SecretKey[], stored: string): string {
   const [id, iv, body] = stored.slice(ENC.length).split(':');
   const k = keys.find((x) => x.id === id);
   if (!k) {
-    throw new Error(`the store holds appsecrets encrypted with key id ${id}, which WECHAT_SCHEDULER_SECRET_KEY does not hold; add that key to the ring (see docs/security.md)`);
+    throw new Error(
+      `the store holds appsecrets encrypted with key id ${id}, which WECHAT_SCHEDULER_SECRET_KEY does not hold; add that key to the ring (see docs/security.md)`,
+    );
   }
   const raw = Buffer.from(body ?? '', 'base64url');
   if (raw.length < 16) throw new Error(`an appsecret encrypted with key id ${id} is damaged`);
@@ -85,7 +88,9 @@ function decrypt(keys: SecretKey[], stored: string): string {
   try {
     return Buffer.concat([d.update(raw.subarray(0, raw.length - 16)), d.final()]).toString('utf8');
   } catch {
-    throw new Error(`an appsecret encrypted with key id ${id} does not decrypt with that key (wrong key or damaged data)`);
+    throw new Error(
+      `an appsecret encrypted with key id ${id} does not decrypt with that key (wrong key or damaged data)`,
+    );
   }
 }
 
@@ -95,14 +100,17 @@ export function secretCodec(keyText: string | undefined): SecretCodec {
     return {
       encode: plainEncode,
       decode(stored) {
-        if (stored.startsWith(ENC)) throw new Error('the store holds encrypted appsecrets but WECHAT_SCHEDULER_SECRET_KEY is not set');
+        if (stored.startsWith(ENC))
+          throw new Error('the store holds encrypted appsecrets but WECHAT_SCHEDULER_SECRET_KEY is not set');
         return plainDecode(stored);
       },
       // Only rows that look encrypted can need attention (and they are an error).
       rewrapScope: { prefix: ENC, starts: true },
       rewrap(stored) {
         if (stored.startsWith(ENC)) {
-          throw new Error('the store holds encrypted appsecrets but WECHAT_SCHEDULER_SECRET_KEY is not set; start with the key (or with ",<key>" to store them plain again)');
+          throw new Error(
+            'the store holds encrypted appsecrets but WECHAT_SCHEDULER_SECRET_KEY is not set; start with the key (or with ",<key>" to store them plain again)',
+          );
         }
         return null;
       },

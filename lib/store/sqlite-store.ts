@@ -24,12 +24,33 @@ export interface SecretCodec {
 export const plainSecrets: SecretCodec = { encode: (s) => s, decode: (s) => s };
 
 interface TaskSqlRow {
-  appid: string; type: number; sub: string; notify: string | null; params: string; stable: number; reg_gen: number;
-  value: string | null; expires_at: number | null; expires_in: number | null; refreshed_at: number | null;
-  fetched_secret_gen: number; refresh_token: string | null; authorizer_appid: string | null; state: string;
-  last_error: string | null; next_refresh_at: number | null; fetch_count: number; fail_count: number;
+  appid: string;
+  type: number;
+  sub: string;
+  notify: string | null;
+  params: string;
+  stable: number;
+  reg_gen: number;
+  value: string | null;
+  expires_at: number | null;
+  expires_in: number | null;
+  refreshed_at: number | null;
+  fetched_secret_gen: number;
+  refresh_token: string | null;
+  authorizer_appid: string | null;
+  state: string;
+  last_error: string | null;
+  next_refresh_at: number | null;
+  fetch_count: number;
+  fail_count: number;
 }
-interface AppSqlRow { appid: string; secret: string; secret_gen: number; verify_ticket: string | null; verify_ticket_at: number | null }
+interface AppSqlRow {
+  appid: string;
+  secret: string;
+  secret_gen: number;
+  verify_ticket: string | null;
+  verify_ticket_at: number | null;
+}
 
 export const STORE_FILE = 'wechat-scheduler.db';
 
@@ -60,13 +81,26 @@ function toTaskRow(r: TaskSqlRow, appid: string = r.appid): TaskRow {
   const sub = r.sub;
   const { params, push } = parseParams(r.params);
   return {
-    appid, type: r.type as TaskType, sub, notify: r.notify,
-    params, stable: r.stable === 1, push, regGen: r.reg_gen,
-    value: r.value, expiresAt: r.expires_at, expiresIn: r.expires_in, refreshedAt: r.refreshed_at,
-    fetchedSecretGen: r.fetched_secret_gen, refreshToken: r.refresh_token,
+    appid,
+    type: r.type as TaskType,
+    sub,
+    notify: r.notify,
+    params,
+    stable: r.stable === 1,
+    push,
+    regGen: r.reg_gen,
+    value: r.value,
+    expiresAt: r.expires_at,
+    expiresIn: r.expires_in,
+    refreshedAt: r.refreshed_at,
+    fetchedSecretGen: r.fetched_secret_gen,
+    refreshToken: r.refresh_token,
     authorizerAppid: r.authorizer_appid === sub ? sub : r.authorizer_appid,
-    state: STATES[r.state] ?? (r.state as TaskState), lastError: r.last_error, nextRefreshAt: r.next_refresh_at,
-    fetchCount: r.fetch_count, failCount: r.fail_count,
+    state: STATES[r.state] ?? (r.state as TaskState),
+    lastError: r.last_error,
+    nextRefreshAt: r.next_refresh_at,
+    fetchCount: r.fetch_count,
+    failCount: r.fail_count,
   };
 }
 
@@ -110,12 +144,14 @@ export class SqliteStore implements Store {
     // Deleted and replaced rows are overwritten, so a removed app's secret (or a secret re-encrypted) does not linger in free pages.
     this.db.pragma('secure_delete = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`store ${file} was written by a newer wechat-scheduler (schema ${version})`);
+    if (version > SCHEMA_VERSION)
+      throw new Error(`store ${file} was written by a newer wechat-scheduler (schema ${version})`);
     this.db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const db = this.db;
     this.stmt = {
-      upsertApp: db.prepare(`INSERT INTO apps (appid, secret, secret_gen, created_at, updated_at) VALUES (@appid, @secret, 1, @now, @now)
+      upsertApp:
+        db.prepare(`INSERT INTO apps (appid, secret, secret_gen, created_at, updated_at) VALUES (@appid, @secret, 1, @now, @now)
         ON CONFLICT(appid) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at,
           secret_gen = apps.secret_gen + (apps.secret <> excluded.secret)`),
       getSecret: db.prepare(`SELECT secret FROM apps WHERE appid = ?`).pluck(),
@@ -139,13 +175,17 @@ export class SqliteStore implements Store {
       getTasks: db.prepare(`SELECT * FROM tasks WHERE appid = ? ORDER BY type, sub`),
       allTasks: db.prepare(`SELECT * FROM tasks`),
       hasType: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = ? LIMIT 1`).pluck(),
-      keptRt: db.prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`).pluck(),
+      keptRt: db
+        .prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`)
+        .pluck(),
     };
     // BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once with
     // "database is locked" (no busy wait) when another thread committed in between — under
     // load, 10 % of registrations answered 500 (bench/scale.ts). Taking the write lock first
     // makes waiters queue on the busy timeout instead.
-    this.commit = new GroupCommit((body, busySince) => this.locked(() => this.withoutBusyWait(() => this.db.transaction(body).immediate()), busySince));
+    this.commit = new GroupCommit((body, busySince) =>
+      this.locked(() => this.withoutBusyWait(() => this.db.transaction(body).immediate()), busySince),
+    );
   }
 
   private locked<T>(body: () => T, busySince: number): T {
@@ -172,12 +212,20 @@ export class SqliteStore implements Store {
     return this.commit.run(() => {
       const stored = this.stmt.getSecret.get(reg.appid) as string | undefined;
       // Keep the stored ciphertext when the secret did not change, so secret_gen does not move.
-      const secret = stored !== undefined && this.secrets.decode(stored) === reg.appsecret ? stored : this.secrets.encode(reg.appsecret);
+      const secret =
+        stored !== undefined && this.secrets.decode(stored) === reg.appsecret
+          ? stored
+          : this.secrets.encode(reg.appsecret);
       this.stmt.upsertApp.run({ appid: reg.appid, secret, now });
       for (const t of reg.tasks) {
         this.stmt.upsertTask.run({
-          appid: reg.appid, type: t.type, sub: t.sub, notify: t.notify, params: paramsColumn(t.params, t.push),
-          stable: t.stable ? 1 : 0, refresh_token: inlineRefreshToken(t.type, t.params),
+          appid: reg.appid,
+          type: t.type,
+          sub: t.sub,
+          notify: t.notify,
+          params: paramsColumn(t.params, t.push),
+          stable: t.stable ? 1 : 0,
+          refresh_token: inlineRefreshToken(t.type, t.params),
         });
         const ticket = inlineTicket(t);
         if (ticket !== null) this.stmt.setTicket.run(ticket, now, reg.appid);
@@ -197,9 +245,13 @@ export class SqliteStore implements Store {
     if (!rewrap) return 0;
     // A filter in SQL keeps the usual case (nothing to do) cheap at 100k apps.
     const scope = this.secrets.rewrapScope;
-    const rows = (scope
-      ? this.db.prepare(`SELECT appid, secret FROM apps WHERE (substr(secret, 1, length(@prefix)) = @prefix) = @starts`).all({ prefix: scope.prefix, starts: scope.starts ? 1 : 0 })
-      : this.db.prepare(`SELECT appid, secret FROM apps`).all()) as Array<{ appid: string; secret: string }>;
+    const rows = (
+      scope
+        ? this.db
+            .prepare(`SELECT appid, secret FROM apps WHERE (substr(secret, 1, length(@prefix)) = @prefix) = @starts`)
+            .all({ prefix: scope.prefix, starts: scope.starts ? 1 : 0 })
+        : this.db.prepare(`SELECT appid, secret FROM apps`).all()
+    ) as Array<{ appid: string; secret: string }>;
     const changes = rows.flatMap((r) => {
       const next = rewrap(r.secret);
       return next === null ? [] : [{ appid: r.appid, secret: next }];
@@ -225,11 +277,13 @@ export class SqliteStore implements Store {
   }
 
   deleteTask(key: TaskKey): Promise<boolean> {
-    return this.commit.run(() => {
-      const gone = this.stmt.deleteTask.run(key.appid, key.type, key.sub).changes > 0;
-      if (gone && this.stmt.countTasks.get(key.appid) === 0) this.stmt.deleteApp.run(key.appid);
-      return gone;
-    }).then((gone) => this.scrubWal(gone));
+    return this.commit
+      .run(() => {
+        const gone = this.stmt.deleteTask.run(key.appid, key.type, key.sub).changes > 0;
+        if (gone && this.stmt.countTasks.get(key.appid) === 0) this.stmt.deleteApp.run(key.appid);
+        return gone;
+      })
+      .then((gone) => this.scrubWal(gone));
   }
 
   /**
@@ -242,7 +296,13 @@ export class SqliteStore implements Store {
     if (!gone || !this.db.open) return gone;
     let busy = 1;
     try {
-      busy = this.locked(() => this.withoutBusyWait(() => (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1), Date.now());
+      busy = this.locked(
+        () =>
+          this.withoutBusyWait(
+            () => (this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy ?? 1,
+          ),
+        Date.now(),
+      );
     } catch {
       busy = 1;
     }
@@ -253,8 +313,12 @@ export class SqliteStore implements Store {
   saveState(key: TaskKey, s: TaskStateUpdate): Promise<void> {
     return this.commit.run(() => {
       this.stmt.saveState.run({
-        ...s, appid: key.appid, type: key.type, sub: key.sub,
-        setRefreshToken: s.refreshToken === undefined ? 0 : 1, refreshToken: s.refreshToken ?? null,
+        ...s,
+        appid: key.appid,
+        type: key.type,
+        sub: key.sub,
+        setRefreshToken: s.refreshToken === undefined ? 0 : 1,
+        refreshToken: s.refreshToken ?? null,
       });
     });
   }
@@ -273,8 +337,11 @@ export class SqliteStore implements Store {
     const a = this.stmt.getApp.get(appid) as AppSqlRow | undefined;
     if (!a) return undefined;
     const app: AppRow = {
-      appid: a.appid, secret: this.secrets.decode(a.secret), secretGen: a.secret_gen,
-      verifyTicket: a.verify_ticket, verifyTicketAt: a.verify_ticket_at,
+      appid: a.appid,
+      secret: this.secrets.decode(a.secret),
+      secretGen: a.secret_gen,
+      verifyTicket: a.verify_ticket,
+      verifyTicketAt: a.verify_ticket_at,
     };
     return { app, tasks: (this.stmt.getTasks.all(appid) as TaskSqlRow[]).map((r) => toTaskRow(r, app.appid)) };
   }
@@ -297,8 +364,11 @@ export class SqliteStore implements Store {
       const out = new Map<string, StoredApp>();
       for (const a of apps.iterate() as IterableIterator<AppSqlRow>) {
         const app: AppRow = {
-          appid: a.appid, secret: this.secrets.decode(a.secret), secretGen: a.secret_gen,
-          verifyTicket: a.verify_ticket, verifyTicketAt: a.verify_ticket_at,
+          appid: a.appid,
+          secret: this.secrets.decode(a.secret),
+          secretGen: a.secret_gen,
+          verifyTicket: a.verify_ticket,
+          verifyTicketAt: a.verify_ticket_at,
         };
         out.set(a.appid, { app, tasks: [] });
       }

@@ -15,8 +15,11 @@ export type ExpiresIn = { ok: true; seconds: number } | { ok: false; message: st
 export function checkedExpiresIn(v: unknown): ExpiresIn {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d{1,12}\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < MIN_EXPIRES_IN || n > MAX_EXPIRES_IN) {
-    const shown = v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 40) ?? String(v);
-    return { ok: false, message: `WeChat answered expires_in ${shown}, not a whole number of seconds from ${MIN_EXPIRES_IN} to ${MAX_EXPIRES_IN} (30 days); the value was not stored` };
+    const shown = v === undefined ? 'nothing' : (JSON.stringify(v)?.slice(0, 40) ?? String(v));
+    return {
+      ok: false,
+      message: `WeChat answered expires_in ${shown}, not a whole number of seconds from ${MIN_EXPIRES_IN} to ${MAX_EXPIRES_IN} (30 days); the value was not stored`,
+    };
   }
   return { ok: true, seconds: n };
 }

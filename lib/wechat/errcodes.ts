@@ -13,7 +13,8 @@ export function classifyErrcode(type: TaskType, errcode: number): ErrorClass {
   if (TICKET.has(errcode)) return 'ticket';
   if (DEPENDENCY.has(errcode)) {
     // getticket and api_authorizer_token take another credential: it was rejected.
-    if (type === TaskType.JsapiTicket || type === TaskType.CardTicket || type === TaskType.AuthorizerToken) return 'dependency';
+    if (type === TaskType.JsapiTicket || type === TaskType.CardTicket || type === TaskType.AuthorizerToken)
+      return 'dependency';
     // From cgi-bin/token (and the other secret-based calls) 40001 means a wrong secret.
     if (errcode === 40001) return 'configuration';
     return 'transient';

@@ -21,7 +21,8 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '
 
 function unescapeText(s: string): string {
   return s.replace(/&(lt|gt|amp|quot|apos);|&/g, (m, name: string | undefined) => {
-    if (name === undefined) throw new FlatXmlError('The XML has an "&" that is not one of the five predefined entities.');
+    if (name === undefined)
+      throw new FlatXmlError('The XML has an "&" that is not one of the five predefined entities.');
     return PREDEFINED[name] ?? m;
   });
 }
@@ -29,7 +30,8 @@ function unescapeText(s: string): string {
 /** The child elements of `<xml>…</xml>` by name (a repeated name: the first wins). */
 export function parseFlatXml(xml: string): Map<string, string> {
   if (xml.length > MAX_XML) throw new FlatXmlError(`The XML is longer than ${MAX_XML} characters.`);
-  if (/<!(?:DOCTYPE|ENTITY)/i.test(xml)) throw new FlatXmlError('The XML has a DOCTYPE or ENTITY declaration, which is not accepted.');
+  if (/<!(?:DOCTYPE|ENTITY)/i.test(xml))
+    throw new FlatXmlError('The XML has a DOCTYPE or ENTITY declaration, which is not accepted.');
   const env = ENVELOPE.exec(xml);
   if (!env) throw new FlatXmlError('The body is not one <xml> element.');
   const inner = env[1] ?? '';

@@ -15,7 +15,10 @@ const AES_KEY = /^[A-Za-z0-9+/]{43}$/;
 
 /** Why a message could not be read; the sentence names what was wrong, never a secret. */
 export class MsgCryptoError extends Error {
-  constructor(readonly reason: 'bad_signature' | 'bad_ciphertext' | 'bad_padding' | 'bad_plaintext' | 'wrong_appid', message: string) {
+  constructor(
+    readonly reason: 'bad_signature' | 'bad_ciphertext' | 'bad_padding' | 'bad_plaintext' | 'wrong_appid',
+    message: string,
+  ) {
     super(message);
     this.name = 'MsgCryptoError';
   }
@@ -34,7 +37,11 @@ export class MsgCrypto {
   private readonly key: Buffer;
   private readonly iv: Buffer;
 
-  constructor(private readonly token: string, encodingAesKey: string, private readonly appid: string) {
+  constructor(
+    private readonly token: string,
+    encodingAesKey: string,
+    private readonly appid: string,
+  ) {
     if (!isEncodingAesKey(encodingAesKey)) throw new RangeError('encoding_aes_key must be 43 characters of base64.');
     this.key = Buffer.from(`${encodingAesKey}=`, 'base64');
     this.iv = this.key.subarray(0, 16);
@@ -49,19 +56,25 @@ export class MsgCrypto {
 
   /** The message inside `encrypt`; throws MsgCryptoError when it is not one for this appid. */
   decrypt(encrypt: string): string {
-    if (encrypt.length % 4 !== 0 || !BASE64.test(encrypt)) throw new MsgCryptoError('bad_ciphertext', 'Encrypt is not base64.');
+    if (encrypt.length % 4 !== 0 || !BASE64.test(encrypt))
+      throw new MsgCryptoError('bad_ciphertext', 'Encrypt is not base64.');
     const cipher = Buffer.from(encrypt, 'base64');
-    if (cipher.length < BLOCK || cipher.length % 16 !== 0) throw new MsgCryptoError('bad_ciphertext', 'Encrypt is not a whole number of AES blocks.');
+    if (cipher.length < BLOCK || cipher.length % 16 !== 0)
+      throw new MsgCryptoError('bad_ciphertext', 'Encrypt is not a whole number of AES blocks.');
     const d = createDecipheriv('aes-256-cbc', this.key, this.iv).setAutoPadding(false);
     const plain = Buffer.concat([d.update(cipher), d.final()]);
     const pad = plain[plain.length - 1] ?? 0;
     if (pad < 1 || pad > BLOCK || pad > plain.length || !plain.subarray(plain.length - pad).every((b) => b === pad)) {
-      throw new MsgCryptoError('bad_padding', 'Encrypt does not decrypt to a padded message with this encoding_aes_key.');
+      throw new MsgCryptoError(
+        'bad_padding',
+        'Encrypt does not decrypt to a padded message with this encoding_aes_key.',
+      );
     }
     const body = plain.subarray(16, plain.length - pad);
     if (body.length < 4) throw new MsgCryptoError('bad_plaintext', 'The decrypted message is too short.');
     const len = body.readUInt32BE(0);
-    if (len > body.length - 4) throw new MsgCryptoError('bad_plaintext', 'The decrypted message length is out of range.');
+    if (len > body.length - 4)
+      throw new MsgCryptoError('bad_plaintext', 'The decrypted message length is out of range.');
     const appid = body.subarray(4 + len).toString('utf8');
     if (appid !== this.appid) throw new MsgCryptoError('wrong_appid', 'The message was encrypted for another appid.');
     return body.subarray(4, 4 + len).toString('utf8');

@@ -27,7 +27,8 @@ export function scrubSecrets(text: string, secrets: ReadonlyArray<string | null 
 }
 
 /** Query parameters that carry a credential in WeChat's and our callers' URLs. */
-const SECRET_PARAM = /([?&;](?:secret|appsecret|component_appsecret|access_token|component_access_token|refresh_token|authorizer_refresh_token|ticket|component_verify_ticket|token|key|sign|signature)=)[^&#\s"']*/gi;
+const SECRET_PARAM =
+  /([?&;](?:secret|appsecret|component_appsecret|access_token|component_access_token|refresh_token|authorizer_refresh_token|ticket|component_verify_ticket|token|key|sign|signature)=)[^&#\s"']*/gi;
 
 /** A URL's credential parameters masked wherever a URL appears in a message. */
 export function redactUrlSecrets(text: string): string {

@@ -91,33 +91,62 @@ export class WechatClient {
     return this.call(TaskType.ComponentToken, 'POST', '/cgi-bin/component/api_component_token', body, [secret, ticket]);
   }
 
-  authorizerToken(componentToken: string, componentAppid: string, authorizerAppid: string, refreshToken: string): Promise<WechatResult> {
+  authorizerToken(
+    componentToken: string,
+    componentAppid: string,
+    authorizerAppid: string,
+    refreshToken: string,
+  ): Promise<WechatResult> {
     const q = new URLSearchParams({ component_access_token: componentToken });
-    const body = { component_appid: componentAppid, authorizer_appid: authorizerAppid, authorizer_refresh_token: refreshToken };
-    return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body, [refreshToken, componentToken]);
+    const body = {
+      component_appid: componentAppid,
+      authorizer_appid: authorizerAppid,
+      authorizer_refresh_token: refreshToken,
+    };
+    return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body, [
+      refreshToken,
+      componentToken,
+    ]);
   }
 
   /** An authorization code (from an authorized event) → the authorizer's first token and its refresh token. */
   queryAuth(componentToken: string, componentAppid: string, authorizationCode: string): Promise<WechatJson> {
     const q = new URLSearchParams({ component_access_token: componentToken });
-    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_query_auth?${q}`, { component_appid: componentAppid, authorization_code: authorizationCode });
+    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_query_auth?${q}`, {
+      component_appid: componentAppid,
+      authorization_code: authorizationCode,
+    });
   }
 
   /** One page of the authorizers of a component, with their refresh tokens. */
   authorizerList(componentToken: string, componentAppid: string, offset: number, count: number): Promise<WechatJson> {
     const q = new URLSearchParams({ component_access_token: componentToken });
-    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_get_authorizer_list?${q}`, { component_appid: componentAppid, offset, count });
+    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_get_authorizer_list?${q}`, {
+      component_appid: componentAppid,
+      offset,
+      count,
+    });
   }
 
   /** Asks WeChat to push a component_verify_ticket now. */
   startPushTicket(componentAppid: string, secret: string): Promise<WechatJson> {
-    return this.json(TaskType.ComponentToken, '/cgi-bin/component/api_start_push_ticket', { component_appid: componentAppid, component_secret: secret }, [secret]);
+    return this.json(
+      TaskType.ComponentToken,
+      '/cgi-bin/component/api_start_push_ticket',
+      { component_appid: componentAppid, component_secret: secret },
+      [secret],
+    );
   }
 
   /** Resets the app's (or, for a component, the platform's) API call quotas with its secret. */
   clearQuota(appid: string, secret: string, component: boolean): Promise<WechatJson> {
     return component
-      ? this.json(TaskType.ComponentToken, '/cgi-bin/component/clear_quota/v2', { component_appid: appid, appid, appsecret: secret }, [secret])
+      ? this.json(
+          TaskType.ComponentToken,
+          '/cgi-bin/component/clear_quota/v2',
+          { component_appid: appid, appid, appsecret: secret },
+          [secret],
+        )
       : this.json(TaskType.AccessToken, '/cgi-bin/clear_quota/v2', { appid, appsecret: secret }, [secret]);
   }
 
@@ -136,12 +165,23 @@ export class WechatClient {
   }
 
   /** `secrets`: what this call sends that WeChat's answer must never carry into a message. */
-  private async call(type: TaskType, method: 'GET' | 'POST', pathAndQuery: string, body?: object, secrets: string[] = []): Promise<WechatResult> {
+  private async call(
+    type: TaskType,
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    body?: object,
+    secrets: string[] = [],
+  ): Promise<WechatResult> {
     const r = await this.request(method, pathAndQuery, body);
     return r.ok ? interpret(type, r.json, secrets) : r;
   }
 
-  private request(method: 'GET' | 'POST', pathAndQuery: string, body?: object, maxBytes = MAX_ANSWER): Promise<WechatJson> {
+  private request(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    body?: object,
+    maxBytes = MAX_ANSWER,
+  ): Promise<WechatJson> {
     return this.limit.run(async () => {
       let res;
       try {
@@ -159,7 +199,8 @@ export class WechatClient {
       }
       if (res.status >= 500) return failure('transient', null, `WeChat API answered HTTP ${res.status}`);
       const json = parseJsonObject(res.text);
-      if (res.status !== 200 || !json) return failure('transient', null, `WeChat API answered HTTP ${res.status} without a JSON object`);
+      if (res.status !== 200 || !json)
+        return failure('transient', null, `WeChat API answered HTTP ${res.status} without a JSON object`);
       return { ok: true, json };
     });
   }
@@ -174,7 +215,8 @@ function answerError(type: TaskType, json: Record<string, unknown>, secrets: str
   const errcode = errcodeOf(json.errcode);
   if (errcode === 0) return null;
   // Scrubbed whole, then cut: a cut through a secret would leave its start behind.
-  const errmsg = typeof json.errmsg === 'string' ? redactUrlSecrets(scrubSecrets(json.errmsg, secrets)).slice(0, 300) : '';
+  const errmsg =
+    typeof json.errmsg === 'string' ? redactUrlSecrets(scrubSecrets(json.errmsg, secrets)).slice(0, 300) : '';
   if (errcode === null) return failure('transient', null, `WeChat answered an errcode that is not a number: ${errmsg}`);
   return failure(classifyErrcode(type, errcode), errcode, `WeChat errcode ${errcode}: ${errmsg}`);
 }
@@ -183,10 +225,17 @@ function interpret(type: TaskType, json: Record<string, unknown>, secrets: strin
   const error = answerError(type, json, secrets);
   if (error) return error;
   const value = json[VALUE_FIELD[type]];
-  if (typeof value !== 'string' || value === '') return failure('transient', null, `WeChat answer lacked ${VALUE_FIELD[type]}`);
+  if (typeof value !== 'string' || value === '')
+    return failure('transient', null, `WeChat answer lacked ${VALUE_FIELD[type]}`);
   const expiresIn = checkedExpiresIn(json.expires_in);
   if (!expiresIn.ok) return failure('transient', null, expiresIn.message);
   const rtField = REFRESH_FIELD[type];
   const rt = rtField ? json[rtField] : undefined;
-  return { ok: true, value, expiresIn: expiresIn.seconds, raw: json, refreshToken: typeof rt === 'string' && rt !== '' ? rt : undefined };
+  return {
+    ok: true,
+    value,
+    expiresIn: expiresIn.seconds,
+    raw: json,
+    refreshToken: typeof rt === 'string' && rt !== '' ? rt : undefined,
+  };
 }

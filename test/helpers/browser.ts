@@ -10,7 +10,12 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export async function launchChromium(): Promise<Browser | string> {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is not installed (apt-get install -y chromium; .ci/run does it)`;
   try {
-    return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'], timeout: 60_000 });
+    return await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+      timeout: 60_000,
+    });
   } catch (e) {
     return `${CHROMIUM} did not start: ${(e as Error).message.split('\n')[0] ?? ''}`;
   }
@@ -38,7 +43,8 @@ export async function openPage(browser: Browser, locale = 'en-US'): Promise<Watc
   page.on('request', (r) => watched.requests.push(r.url()));
   page.on('pageerror', (e) => watched.errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) watched.errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      watched.errors.push(`console: ${m.text()}`);
   });
   return watched;
 }

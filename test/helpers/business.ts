@@ -40,9 +40,10 @@ export async function startBusiness(): Promise<Business> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   b.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  b.close = () => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  b.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return b;
 }

@@ -32,7 +32,10 @@ export const seen = new Map<string, Set<number>>();
 function resolve(x: unknown): Obj {
   let o = x as Obj;
   while (typeof o.$ref === 'string') {
-    o = (o.$ref as string).slice(2).split('/').reduce<Obj>((at, key) => at[key.replace(/~1/g, '/').replace(/~0/g, '~')] as Obj, DOC as unknown as Obj);
+    o = (o.$ref as string)
+      .slice(2)
+      .split('/')
+      .reduce<Obj>((at, key) => at[key.replace(/~1/g, '/').replace(/~0/g, '~')] as Obj, DOC as unknown as Obj);
   }
   return o;
 }
@@ -65,14 +68,18 @@ export function checkAnswer(method: string, path: string, a: Answer): void {
   const status = a.status === 200 && typeof body?.code === 'number' ? body.code : a.status;
   const where = `${method} ${path.slice(0, 120)} → ${status}`;
   const responses = op.responses as Obj;
-  if (!(String(status) in responses)) throw new Error(`${where}: the OpenAPI description lists no ${status} answer for ${method} ${template} (body: ${a.text.slice(0, 200)})`);
+  if (!(String(status) in responses))
+    throw new Error(
+      `${where}: the OpenAPI description lists no ${status} answer for ${method} ${template} (body: ${a.text.slice(0, 200)})`,
+    );
   const response = resolve(responses[String(status)]);
   const key = `${m} ${template} ${status}`;
   for (const [name, h] of Object.entries((response.headers ?? {}) as Obj)) {
     const header = resolve(h);
     const value = a.headers.get(name);
     if (value === null) {
-      if (header.required === true) throw new Error(`${where}: header ${name} is required by the OpenAPI description but missing`);
+      if (header.required === true)
+        throw new Error(`${where}: header ${name} is required by the OpenAPI description but missing`);
       continue;
     }
     const v = validator(`${key} header ${name}`, header.schema);
@@ -85,7 +92,10 @@ export function checkAnswer(method: string, path: string, a: Answer): void {
     if (!media) throw new Error(`${where}: Content-Type ${type} is not among ${Object.keys(content).join(', ')}`);
     if (type === 'application/json') {
       const v = validator(`${key} ${type}`, media.schema);
-      if (!v(a.body)) throw new Error(`${where}: body ${a.text.slice(0, 300)} does not match the OpenAPI schema: ${ajv.errorsText(v.errors)}`);
+      if (!v(a.body))
+        throw new Error(
+          `${where}: body ${a.text.slice(0, 300)} does not match the OpenAPI schema: ${ajv.errorsText(v.errors)}`,
+        );
     }
   }
   const op2 = `${method.toUpperCase()} ${template}`;

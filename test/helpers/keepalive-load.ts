@@ -49,7 +49,8 @@ export function startLoad(url: string, requests: LoadRequest[], clients = 16, to
       try {
         const res = await client.request({ method: r.method ?? 'GET', path: r.path, headers });
         const body = await res.body.text();
-        const wrong = r.check?.(res.statusCode, body) ?? (res.statusCode === 200 ? null : `status ${res.statusCode}: ${body}`);
+        const wrong =
+          r.check?.(res.statusCode, body) ?? (res.statusCode === 200 ? null : `status ${res.statusCode}: ${body}`);
         if (wrong) report.failures.push(`${r.path}: ${wrong}`);
         else report.ok++;
       } catch (e) {

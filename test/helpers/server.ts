@@ -66,37 +66,71 @@ export function tempDir(prefix = 'ws-test-'): string {
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const dataDir = o.dataDir ?? join(tempDir(), 'data');
-  const args = [o.bin ?? BIN, '-p', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--wechat-api', o.wechatApi, '--workers', String(o.workers ?? 2), ...(o.args ?? [])];
+  const args = [
+    o.bin ?? BIN,
+    '-p',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--data-dir',
+    dataDir,
+    '--wechat-api',
+    o.wechatApi,
+    '--workers',
+    String(o.workers ?? 2),
+    ...(o.args ?? []),
+  ];
   // Own process group, so that stopAll() reaches the generation processes too.
-  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), ...args], { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), ...args], {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   running.add(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => {
-    running.delete(proc);
-    resolve(code);
-  }));
-  const logs = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => {
-    try {
-      return JSON.parse(l) as Record<string, unknown>;
-    } catch {
-      return {};
-    }
-  });
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      running.delete(proc);
+      resolve(code);
+    }),
+  );
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
   let gone = false;
   void exited.then(() => (gone = true));
-  const listening = await waitFor('the server to listen', () => {
-    if (gone) throw new Error(`server exited before listening:\n${out}`);
-    return logs().find((l) => l.msg === 'listening');
-  }, 30_000, 50).catch((e: Error) => {
+  const listening = await waitFor(
+    'the server to listen',
+    () => {
+      if (gone) throw new Error(`server exited before listening:\n${out}`);
+      return logs().find((l) => l.msg === 'listening');
+    },
+    30_000,
+    50,
+  ).catch((e: Error) => {
     if (!gone) process.kill(-proc.pid!, 'SIGKILL');
     throw new Error(`${e.message}\n${out}`);
   });
   const port = listening.port as number;
   const url = `http://127.0.0.1:${port}`;
   return {
-    url, port, pid: proc.pid!, dataDir, proc, api: client(url, o.token, checkAnswer), exited,
+    url,
+    port,
+    pid: proc.pid!,
+    dataDir,
+    proc,
+    api: client(url, o.token, checkAnswer),
+    exited,
     output: () => out,
     logs,
     signal: (s) => process.kill(proc.pid!, s),
@@ -119,29 +153,42 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
 /** SIGKILL every process group started by this test file, and remove temp dirs. */
 export async function stopAll(): Promise<void> {
-  const waits = [...running].map((p) => new Promise<void>((r) => {
-    p.once('exit', () => r());
-    try {
-      process.kill(-p.pid!, 'SIGKILL');
-    } catch {
-      r();
-    }
-  }));
+  const waits = [...running].map(
+    (p) =>
+      new Promise<void>((r) => {
+        p.once('exit', () => r());
+        try {
+          process.kill(-p.pid!, 'SIGKILL');
+        } catch {
+          r();
+        }
+      }),
+  );
   await Promise.all(waits);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** The binary run to its exit (a start that must be refused): exit code and everything it printed. */
-export function runToExit(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function runToExit(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   running.add(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const timer = setTimeout(() => process.kill(-proc.pid!, 'SIGKILL'), timeoutMs);
-  return new Promise((resolve) => proc.on('exit', (code) => {
-    clearTimeout(timer);
-    running.delete(proc);
-    resolve({ code, out });
-  }));
+  return new Promise((resolve) =>
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      running.delete(proc);
+      resolve({ code, out });
+    }),
+  );
 }

@@ -4,7 +4,12 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from '..
 import { client, Json } from './http.js';
 
 export interface SimCalls {
-  token: number; ticket: number; oauth: number; component: number; authorizer: number; stable: number;
+  token: number;
+  ticket: number;
+  oauth: number;
+  component: number;
+  authorizer: number;
+  stable: number;
 }
 export interface SimStats {
   total: number;
@@ -52,7 +57,10 @@ export async function startSim(opts: SimulatorOptions = {}): Promise<Sim> {
     },
     async validWhenAsked(token, askedAt) {
       const check = (await c.get(`/__sim/valid?token=${encodeURIComponent(token)}`)).body;
-      return check.valid === true || (check.status === 'expired' && typeof check.expiresAt === 'number' && check.expiresAt > askedAt);
+      return (
+        check.valid === true ||
+        (check.status === 'expired' && typeof check.expiresAt === 'number' && check.expiresAt > askedAt)
+      );
     },
   };
 }

@@ -18,14 +18,25 @@ export interface Backend {
   reopen(store: Store): Promise<Store>;
 }
 
-const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]): ValidRegistration => validateRegistration({ appid, appsecret: secret, tasks });
+const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]): ValidRegistration =>
+  validateRegistration({ appid, appsecret: secret, tasks });
 const key = (appid: string, type: TaskType = TaskType.AccessToken, sub = ''): TaskKey => ({ appid, type, sub });
 
 function state(value: string, over: Partial<TaskStateUpdate> = {}): TaskStateUpdate {
   const now = Date.now();
   return {
-    value, expiresAt: now + 7_200_000, expiresIn: 7200, refreshedAt: now, fetchedSecretGen: 1, authorizerAppid: null,
-    state: 'ready', lastError: null, nextRefreshAt: now + 7_000_000, fetchCount: 1, failCount: 0, ...over,
+    value,
+    expiresAt: now + 7_200_000,
+    expiresIn: 7200,
+    refreshedAt: now,
+    fetchedSecretGen: 1,
+    authorizerAppid: null,
+    state: 'ready',
+    lastError: null,
+    nextRefreshAt: now + 7_000_000,
+    fetchCount: 1,
+    failCount: 0,
+    ...over,
   };
 }
 
@@ -49,7 +60,10 @@ export function storeConformance(name: string, backend: Backend): void {
     const now = Date.now();
     const regs = [
       reg('wxc0', 'secret-0'),
-      reg('wxc1', 'secret-1', [{ type: 0, stable: true, notify: 'http://biz/n' }, { type: 1, params: 'http://biz/p' }]),
+      reg('wxc1', 'secret-1', [
+        { type: 0, stable: true, notify: 'http://biz/n' },
+        { type: 1, params: 'http://biz/p' },
+      ]),
       reg('wxc2', 'secret-2', [
         { type: 4, authorizer_appid: 'wxz', params: { authorizer_refresh_token: 'rt-z' } },
         { type: 2, openid: 'o-b', params: { refresh_token: 'rt-b' } },
@@ -61,49 +75,64 @@ export function storeConformance(name: string, backend: Backend): void {
     assert.is(await store.register(reg('wxc0', 'secret-0'), now), false, 'registering again creates nothing');
   });
 
-  t('re-registering keeps tasks not named and bumps the secret generation only when the secret changes', async ({ store }) => {
-    await store.register(reg('wxre', 'one', [{ type: 0 }, { type: 1 }]), Date.now());
-    const first = (await store.getApp('wxre'))!;
-    await store.register(reg('wxre', 'one', [{ type: 0, notify: 'http://biz/n' }]), Date.now());
-    const same = (await store.getApp('wxre'))!;
-    assert.is(same.app.secretGen, first.app.secretGen);
-    assert.equal(same.tasks.map((x) => x.type), [0, 1]);
-    assert.is(same.tasks[0]!.notify, 'http://biz/n');
-    assert.is(same.tasks[0]!.regGen, first.tasks[0]!.regGen + 1, 'a registration naming the task moves its regGen');
-    assert.is(same.tasks[1]!.regGen, first.tasks[1]!.regGen, 'one not named keeps it');
-    await store.register(reg('wxre', 'two'), Date.now());
-    const changed = (await store.getApp('wxre'))!;
-    assert.is(changed.app.secretGen, first.app.secretGen + 1);
-    assert.is(changed.app.secret, 'two');
-  });
+  t(
+    're-registering keeps tasks not named and bumps the secret generation only when the secret changes',
+    async ({ store }) => {
+      await store.register(reg('wxre', 'one', [{ type: 0 }, { type: 1 }]), Date.now());
+      const first = (await store.getApp('wxre'))!;
+      await store.register(reg('wxre', 'one', [{ type: 0, notify: 'http://biz/n' }]), Date.now());
+      const same = (await store.getApp('wxre'))!;
+      assert.is(same.app.secretGen, first.app.secretGen);
+      assert.equal(
+        same.tasks.map((x) => x.type),
+        [0, 1],
+      );
+      assert.is(same.tasks[0]!.notify, 'http://biz/n');
+      assert.is(same.tasks[0]!.regGen, first.tasks[0]!.regGen + 1, 'a registration naming the task moves its regGen');
+      assert.is(same.tasks[1]!.regGen, first.tasks[1]!.regGen, 'one not named keeps it');
+      await store.register(reg('wxre', 'two'), Date.now());
+      const changed = (await store.getApp('wxre'))!;
+      assert.is(changed.app.secretGen, first.app.secretGen + 1);
+      assert.is(changed.app.secret, 'two');
+    },
+  );
 
-  t('state writes round-trip; a write without refreshToken keeps the kept one; a deleted task ignores them', async ({ store }) => {
-    const k = key('wxst', TaskType.OAuthToken, 'o1');
-    await store.register(reg('wxst', 's', [{ type: 2, openid: 'o1', params: { refresh_token: 'rt-1' } }]), Date.now());
-    assert.ok(await store.keptRefreshToken('wxst', 'o1'));
-    await store.saveState(k, state('OAT_1'));
-    let row = (await store.getApp('wxst'))!.tasks[0]!;
-    assert.is(row.value, 'OAT_1');
-    assert.is(row.refreshToken, 'rt-1', 'kept');
-    assert.is(row.state, 'ready');
-    await store.saveState(k, state('OAT_2', { refreshToken: 'rt-2', fetchCount: 2 }));
-    row = (await store.getApp('wxst'))!.tasks[0]!;
-    assert.is(row.refreshToken, 'rt-2');
-    assert.is(row.fetchCount, 2);
-    // A re-registration without a token keeps the one WeChat rotated to.
-    await store.register(reg('wxst', 's', [{ type: 2, openid: 'o1', params: 'http://biz/p' }]), Date.now());
-    assert.is((await store.getApp('wxst'))!.tasks[0]!.refreshToken, 'rt-2');
-    await store.saveState(k, state('OAT_3', { refreshToken: null }));
-    assert.not.ok(await store.keptRefreshToken('wxst', 'o1'));
-    assert.ok(await store.deleteTask(k));
-    await store.saveState(k, state('OAT_late'));
-    assert.is(await store.getApp('wxst'), undefined, 'a late write does not bring a deleted task back');
-  });
+  t(
+    'state writes round-trip; a write without refreshToken keeps the kept one; a deleted task ignores them',
+    async ({ store }) => {
+      const k = key('wxst', TaskType.OAuthToken, 'o1');
+      await store.register(
+        reg('wxst', 's', [{ type: 2, openid: 'o1', params: { refresh_token: 'rt-1' } }]),
+        Date.now(),
+      );
+      assert.ok(await store.keptRefreshToken('wxst', 'o1'));
+      await store.saveState(k, state('OAT_1'));
+      let row = (await store.getApp('wxst'))!.tasks[0]!;
+      assert.is(row.value, 'OAT_1');
+      assert.is(row.refreshToken, 'rt-1', 'kept');
+      assert.is(row.state, 'ready');
+      await store.saveState(k, state('OAT_2', { refreshToken: 'rt-2', fetchCount: 2 }));
+      row = (await store.getApp('wxst'))!.tasks[0]!;
+      assert.is(row.refreshToken, 'rt-2');
+      assert.is(row.fetchCount, 2);
+      // A re-registration without a token keeps the one WeChat rotated to.
+      await store.register(reg('wxst', 's', [{ type: 2, openid: 'o1', params: 'http://biz/p' }]), Date.now());
+      assert.is((await store.getApp('wxst'))!.tasks[0]!.refreshToken, 'rt-2');
+      await store.saveState(k, state('OAT_3', { refreshToken: null }));
+      assert.not.ok(await store.keptRefreshToken('wxst', 'o1'));
+      assert.ok(await store.deleteTask(k));
+      await store.saveState(k, state('OAT_late'));
+      assert.is(await store.getApp('wxst'), undefined, 'a late write does not bring a deleted task back');
+    },
+  );
 
   t('deleting the last task deletes the app; deleting the app deletes its tasks', async ({ store }) => {
     await store.register(reg('wxdel', 's', [{ type: 0 }, { type: 1 }]), Date.now());
     assert.ok(await store.deleteTask(key('wxdel', TaskType.JsapiTicket)));
-    assert.equal((await store.getApp('wxdel'))!.tasks.map((x) => x.type), [0]);
+    assert.equal(
+      (await store.getApp('wxdel'))!.tasks.map((x) => x.type),
+      [0],
+    );
     assert.ok(await store.deleteTask(key('wxdel')));
     assert.is(await store.getApp('wxdel'), undefined);
     await store.register(reg('wxdel2', 's', [{ type: 0 }, { type: 1 }]), Date.now());

@@ -2,7 +2,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WriteLock } from '../../lib/store/write-lock.js';
 
-const { lock, counter, inside, rounds, die } = workerData as { lock: SharedArrayBuffer; counter: Int32Array; inside: Int32Array; rounds: number; die: boolean };
+const { lock, counter, inside, rounds, die } = workerData as {
+  lock: SharedArrayBuffer;
+  counter: Int32Array;
+  inside: Int32Array;
+  rounds: number;
+  die: boolean;
+};
 const writeLock = new WriteLock(lock);
 
 if (die) {

@@ -46,7 +46,8 @@ export interface Session {
 }
 
 /** Why a call did not succeed: `gone` = no answer at all. */
-export type Failure = { kind: 'gone' } | { kind: 'refused'; status: number; message: string } | { kind: 'garbled'; status: number };
+export type Failure =
+  { kind: 'gone' } | { kind: 'refused'; status: number; message: string } | { kind: 'garbled'; status: number };
 export type Outcome<T> = { ok: true; result: T } | { ok: false; failure: Failure };
 
 /** Server time minus this browser's, from the last answer's Date header (countdowns use server time). */
@@ -62,13 +63,25 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * token when there is one. `check` tells whether the result has the
  * expected shape; anything else is reported, never guessed at.
  */
-export async function call<T>(method: string, path: string, token: string | null, check: (r: unknown) => r is T, body?: unknown): Promise<Outcome<T>> {
+export async function call<T>(
+  method: string,
+  path: string,
+  token: string | null,
+  check: (r: unknown) => r is T,
+  body?: unknown,
+): Promise<Outcome<T>> {
   const headers: Record<string, string> = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
   } catch {
     return { ok: false, failure: { kind: 'gone' } };
   }
@@ -78,10 +91,15 @@ export async function call<T>(method: string, path: string, token: string | null
   try {
     parsed = await res.json();
   } catch {
-    return { ok: false, failure: res.status >= 502 && res.status <= 504 ? { kind: 'gone' } : { kind: 'garbled', status: res.status } };
+    return {
+      ok: false,
+      failure: res.status >= 502 && res.status <= 504 ? { kind: 'gone' } : { kind: 'garbled', status: res.status },
+    };
   }
-  if (!isRecord(parsed) || typeof parsed.message !== 'string') return { ok: false, failure: { kind: 'garbled', status: res.status } };
-  if (res.status !== 200) return { ok: false, failure: { kind: 'refused', status: res.status, message: parsed.message } };
+  if (!isRecord(parsed) || typeof parsed.message !== 'string')
+    return { ok: false, failure: { kind: 'garbled', status: res.status } };
+  if (res.status !== 200)
+    return { ok: false, failure: { kind: 'refused', status: res.status, message: parsed.message } };
   if (!check(parsed.result)) return { ok: false, failure: { kind: 'garbled', status: res.status } };
   return { ok: true, result: parsed.result };
 }
@@ -97,8 +115,12 @@ function isTask(t: unknown): t is TaskStatus {
 }
 
 export function isAppsPage(r: unknown): r is AppsPage {
-  return isRecord(r) && typeof r.total === 'number' && Array.isArray(r.apps)
-    && r.apps.every((a) => isRecord(a) && typeof a.appid === 'string' && Array.isArray(a.tasks) && a.tasks.every(isTask));
+  return (
+    isRecord(r) &&
+    typeof r.total === 'number' &&
+    Array.isArray(r.apps) &&
+    r.apps.every((a) => isRecord(a) && typeof a.appid === 'string' && Array.isArray(a.tasks) && a.tasks.every(isTask))
+  );
 }
 
 /** The query a task's routes need to name it among its app's tasks of that type. */

@@ -10,7 +10,11 @@ export interface Props {
   on?: Partial<Record<'click' | 'submit' | 'input' | 'change', (e: Event) => void>>;
 }
 
-export function el<K extends Tag>(tag: K, props: Props = {}, ...children: Array<Node | null>): HTMLElementTagNameMap[K] {
+export function el<K extends Tag>(
+  tag: K,
+  props: Props = {},
+  ...children: Array<Node | null>
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (props.class) node.className = props.class;
   if (props.text !== undefined) node.textContent = props.text;

@@ -18,7 +18,8 @@ const en = {
   whoRead: 'Read-only token',
   whoScoped: ' (limited to some apps)',
   errUnauthorized: 'The server refused the token (401): {0} Type a valid API token.',
-  errExpired: 'The server no longer accepts this token (401): {0} It may have been removed from the server\'s configuration; type a current token.',
+  errExpired:
+    "The server no longer accepts this token (401): {0} It may have been removed from the server's configuration; type a current token.",
   errForbidden: 'Not allowed (403): {0} Ask for a token that may do this.',
   errProtected: 'Not allowed (403): {0}',
   errGone: 'The server does not answer (it may be stopped or restarting). Trying again every {0} s.',

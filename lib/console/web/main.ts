@@ -15,7 +15,10 @@ const RECENT_MS = 5 * 60_000;
 
 type NoticeKind = 'error' | 'ok';
 /** A notice says its sentence when drawn, so a language switch re-says it. */
-interface Notice { say: () => string; kind: NoticeKind }
+interface Notice {
+  say: () => string;
+  kind: NoticeKind;
+}
 
 const state = {
   session: null as Session | null,
@@ -66,11 +69,19 @@ export function describe(f: Failure, wasAccepted = state.accepted): string {
 }
 
 function notice(n: Notice | null, cls: string): HTMLElement | null {
-  return n ? el('p', { class: `notice ${n.kind} ${cls}`, text: n.say(), attrs: { role: n.kind === 'error' ? 'alert' : 'status' } }) : null;
+  return n
+    ? el('p', {
+        class: `notice ${n.kind} ${cls}`,
+        text: n.say(),
+        attrs: { role: n.kind === 'error' ? 'alert' : 'status' },
+      })
+    : null;
 }
 
 function renderNotices(): void {
-  slots.notices.replaceChildren(...[notice(state.problem, 'problem'), notice(state.outcome, 'outcome')].filter((n): n is HTMLElement => n !== null));
+  slots.notices.replaceChildren(
+    ...[notice(state.problem, 'problem'), notice(state.outcome, 'outcome')].filter((n): n is HTMLElement => n !== null),
+  );
 }
 
 function renderTokenForm(): void {
@@ -78,22 +89,44 @@ function renderTokenForm(): void {
     slots.token.replaceChildren();
     return;
   }
-  const input = el('input', { attrs: { type: 'password', name: 'token', autocomplete: 'off', placeholder: t('tokenPlaceholder'), 'aria-label': t('tokenLabel') } });
-  const form = el('form', { class: 'token-form card', on: { submit: (e) => {
-    e.preventDefault();
-    const v = input.value.trim();
-    if (!v) return;
-    setToken(v);
-    state.accepted = false;
-    void update();
-  } } },
-  el('span', { text: t('tokenNeeded') }), input,
-  el('button', { class: 'primary', text: t('tokenUse'), attrs: { type: 'submit' } }));
+  const input = el('input', {
+    attrs: {
+      type: 'password',
+      name: 'token',
+      autocomplete: 'off',
+      placeholder: t('tokenPlaceholder'),
+      'aria-label': t('tokenLabel'),
+    },
+  });
+  const form = el(
+    'form',
+    {
+      class: 'token-form card',
+      on: {
+        submit: (e) => {
+          e.preventDefault();
+          const v = input.value.trim();
+          if (!v) return;
+          setToken(v);
+          state.accepted = false;
+          void update();
+        },
+      },
+    },
+    el('span', { text: t('tokenNeeded') }),
+    input,
+    el('button', { class: 'primary', text: t('tokenUse'), attrs: { type: 'submit' } }),
+  );
   slots.token.replaceChildren(form);
 }
 
 function total(n: number, label: string, cls: string): HTMLElement {
-  return el('div', { class: `total ${cls}`, attrs: { 'data-total': cls } }, el('span', { class: 'n', text: String(n) }), el('span', { class: 'l', text: label }));
+  return el(
+    'div',
+    { class: `total ${cls}`, attrs: { 'data-total': cls } },
+    el('span', { class: 'n', text: String(n) }),
+    el('span', { class: 'l', text: label }),
+  );
 }
 
 function recentLine(x: Totals): string {
@@ -124,27 +157,35 @@ function renderData(): void {
   const first = state.cursors.length * state.limit + 1;
   const shown = state.page.apps.length;
   slots.range.textContent = shown ? t('showing', first, first + shown - 1, state.page.total) : '';
-  slots.table.replaceChildren(renderTable(state.page, {
-    canWrite: canWrite(),
-    confirm: state.confirm,
-    refresh: (appid, task) => void act('POST', `task/${encodeURIComponent(appid)}/${task.type}/refresh${taskQuery(task)}`, () => t('refreshed', taskLabel(task), appid)),
-    askDelete: (c) => {
-      state.confirm = c;
-      renderData();
-    },
-    confirmDelete: () => {
-      const c = state.confirm;
-      state.confirm = null;
-      if (!c) return;
-      const task = c.task;
-      if (task) void act('DELETE', `task/${encodeURIComponent(c.appid)}/${task.type}${taskQuery(task)}`, () => t('deletedTask', taskLabel(task), c.appid));
-      else void act('DELETE', `app/${encodeURIComponent(c.appid)}`, () => t('deletedApp', c.appid));
-    },
-    cancelDelete: () => {
-      state.confirm = null;
-      renderData();
-    },
-  }));
+  slots.table.replaceChildren(
+    renderTable(state.page, {
+      canWrite: canWrite(),
+      confirm: state.confirm,
+      refresh: (appid, task) =>
+        void act('POST', `task/${encodeURIComponent(appid)}/${task.type}/refresh${taskQuery(task)}`, () =>
+          t('refreshed', taskLabel(task), appid),
+        ),
+      askDelete: (c) => {
+        state.confirm = c;
+        renderData();
+      },
+      confirmDelete: () => {
+        const c = state.confirm;
+        state.confirm = null;
+        if (!c) return;
+        const task = c.task;
+        if (task)
+          void act('DELETE', `task/${encodeURIComponent(c.appid)}/${task.type}${taskQuery(task)}`, () =>
+            t('deletedTask', taskLabel(task), c.appid),
+          );
+        else void act('DELETE', `app/${encodeURIComponent(c.appid)}`, () => t('deletedApp', c.appid));
+      },
+      cancelDelete: () => {
+        state.confirm = null;
+        renderData();
+      },
+    }),
+  );
 }
 
 /** A write, then a fresh read so the table shows what the API now reports. */
@@ -171,7 +212,16 @@ function restart(): void {
 }
 
 function controls(): HTMLElement {
-  const search = el('input', { class: 'search', attrs: { type: 'search', name: 'prefix', placeholder: t('searchPlaceholder'), 'aria-label': t('search'), value: state.prefix } });
+  const search = el('input', {
+    class: 'search',
+    attrs: {
+      type: 'search',
+      name: 'prefix',
+      placeholder: t('searchPlaceholder'),
+      'aria-label': t('search'),
+      value: state.prefix,
+    },
+  });
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => {
@@ -179,32 +229,57 @@ function controls(): HTMLElement {
       restart();
     }, 250);
   });
-  const filter = el('select', { class: 'state-filter', attrs: { name: 'state', 'aria-label': t('stateFilter') } },
+  const filter = el(
+    'select',
+    { class: 'state-filter', attrs: { name: 'state', 'aria-label': t('stateFilter') } },
     el('option', { text: t('stateAll'), attrs: { value: '' } }),
-    ...STATES.map((st) => el('option', { text: t(st), attrs: { value: st } })));
+    ...STATES.map((st) => el('option', { text: t(st), attrs: { value: st } })),
+  );
   filter.value = state.filter;
   filter.addEventListener('change', () => {
     state.filter = filter.value;
     restart();
   });
-  const size = el('select', { class: 'page-size', attrs: { name: 'limit', 'aria-label': t('pageSize') } },
-    ...[25, 50, 100, 200].map((n) => el('option', { text: `${n} / ${t('pageSize')}`, attrs: { value: String(n) } })));
+  const size = el(
+    'select',
+    { class: 'page-size', attrs: { name: 'limit', 'aria-label': t('pageSize') } },
+    ...[25, 50, 100, 200].map((n) => el('option', { text: `${n} / ${t('pageSize')}`, attrs: { value: String(n) } })),
+  );
   size.value = String(state.limit);
   size.addEventListener('change', () => {
     state.limit = Number(size.value);
     restart();
   });
-  const prev = button(t('prev'), () => {
-    state.cursors.pop();
-    void update();
-  }, 'prev-page');
-  const next = button(t('next'), () => {
-    const n = state.page?.next;
-    if (!n) return;
-    state.cursors.push(n);
-    void update();
-  }, 'next-page');
-  return el('div', { class: 'controls' }, search, filter, size, prev, next, slots.range, el('span', { class: 'grow' }), slots.status);
+  const prev = button(
+    t('prev'),
+    () => {
+      state.cursors.pop();
+      void update();
+    },
+    'prev-page',
+  );
+  const next = button(
+    t('next'),
+    () => {
+      const n = state.page?.next;
+      if (!n) return;
+      state.cursors.push(n);
+      void update();
+    },
+    'next-page',
+  );
+  return el(
+    'div',
+    { class: 'controls' },
+    search,
+    filter,
+    size,
+    prev,
+    next,
+    slots.range,
+    el('span', { class: 'grow' }),
+    slots.status,
+  );
 }
 
 /** The whole page, in the current language (again after a switch or a change of token). */
@@ -212,36 +287,62 @@ function build(): void {
   document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
   document.title = t('title');
   const langButton = (l: Lang, label: string) => {
-    const b = button(label, () => {
-      setLang(l);
-      build();
-    }, `lang lang-${l}`);
+    const b = button(
+      label,
+      () => {
+        setLang(l);
+        build();
+      },
+      `lang lang-${l}`,
+    );
     b.setAttribute('aria-pressed', String(lang() === l));
     return b;
   };
-  const header = el('header', {},
+  const header = el(
+    'header',
+    {},
     el('h1', { text: t('title') }),
     el('span', { class: 'who', text: who() }),
-    getToken() ? button(t('tokenForget'), () => {
-      forgetToken();
-      state.session = null;
-      state.page = null;
-      state.accepted = false;
-      void update();
-    }, 'forget-token') : null,
-    langButton('zh', t('langZh')), langButton('en', t('langEn')));
+    getToken()
+      ? button(
+          t('tokenForget'),
+          () => {
+            forgetToken();
+            state.session = null;
+            state.page = null;
+            state.accepted = false;
+            void update();
+          },
+          'forget-token',
+        )
+      : null,
+    langButton('zh', t('langZh')),
+    langButton('en', t('langEn')),
+  );
   const main = document.getElementById('app')!;
-  const form = canWrite() ? registerForm({
-      token: getToken,
-      describe,
-      registered: (appid) => {
-        state.outcome = { say: () => t('registered', appid), kind: 'ok' };
-        renderNotices();
-        void update();
-      },
-    }) : null;
-  main.replaceChildren(...[header, slots.notices, slots.token, slots.totals, controls(), slots.table, form, el('footer', { text: t('adminOnly') })]
-    .filter((n): n is HTMLElement => n !== null));
+  const form = canWrite()
+    ? registerForm({
+        token: getToken,
+        describe,
+        registered: (appid) => {
+          state.outcome = { say: () => t('registered', appid), kind: 'ok' };
+          renderNotices();
+          void update();
+        },
+      })
+    : null;
+  main.replaceChildren(
+    ...[
+      header,
+      slots.notices,
+      slots.token,
+      slots.totals,
+      controls(),
+      slots.table,
+      form,
+      el('footer', { text: t('adminOnly') }),
+    ].filter((n): n is HTMLElement => n !== null),
+  );
   renderNotices();
   renderTokenForm();
   renderData();
@@ -288,7 +389,13 @@ async function update(): Promise<void> {
     state.needToken = false;
     state.problem = null;
     state.updatedAt = Date.now();
-    if (!before || before.read_only !== s.result.read_only || before.protected_mode !== s.result.protected_mode || before.scoped !== s.result.scoped) build();
+    if (
+      !before ||
+      before.read_only !== s.result.read_only ||
+      before.protected_mode !== s.result.protected_mode ||
+      before.scoped !== s.result.scoped
+    )
+      build();
     else {
       renderNotices();
       renderTokenForm();
@@ -303,7 +410,11 @@ async function update(): Promise<void> {
 function everySecond(): void {
   tick();
   if (state.updatedAt && !state.needToken) {
-    slots.status.textContent = t('updated', clock(state.updatedAt), Math.max(0, Math.ceil((state.nextAt - Date.now()) / 1000)));
+    slots.status.textContent = t(
+      'updated',
+      clock(state.updatedAt),
+      Math.max(0, Math.ceil((state.nextAt - Date.now()) / 1000)),
+    );
   } else slots.status.textContent = '';
 }
 

@@ -4,7 +4,13 @@ import { anything, call, Failure } from './api.js';
 import { button, el } from './dom.js';
 import { t } from './i18n.js';
 
-const TYPE_NAMES = ['access_token', 'jsapi_ticket', 'oauth2 access_token', 'component_access_token', 'authorizer_access_token'];
+const TYPE_NAMES = [
+  'access_token',
+  'jsapi_ticket',
+  'oauth2 access_token',
+  'component_access_token',
+  'authorizer_access_token',
+];
 
 export interface FormHooks {
   token(): string | null;
@@ -27,7 +33,7 @@ export function fieldOf(message: string): string {
   if (top) return top[1] ?? 'form';
   const task = /^tasks\[(\d+)\](?:\.(type|notify|params|openid|authorizer_appid)\b)?/.exec(message);
   if (task) {
-    const f = task[2] === 'openid' || task[2] === 'authorizer_appid' ? 'sub' : task[2] ?? 'type';
+    const f = task[2] === 'openid' || task[2] === 'authorizer_appid' ? 'sub' : (task[2] ?? 'type');
     return `tasks.${task[1] ?? '0'}.${f}`;
   }
   return /^tasks /.test(message) ? 'tasks' : 'form';
@@ -36,10 +42,13 @@ export function fieldOf(message: string): string {
 function field(label: string, input: HTMLElement, key: string): HTMLElement {
   const id = `f-${key.replace(/\./g, '-')}`;
   input.id = id;
-  return el('div', { class: 'field' },
+  return el(
+    'div',
+    { class: 'field' },
     el('label', { text: label, attrs: { for: id } }),
     input,
-    el('p', { class: 'field-error', attrs: { 'data-field': key, role: 'alert' } }));
+    el('p', { class: 'field-error', attrs: { 'data-field': key, role: 'alert' } }),
+  );
 }
 
 export function registerForm(hooks: FormHooks): HTMLElement {
@@ -52,32 +61,47 @@ export function registerForm(hooks: FormHooks): HTMLElement {
 
   const clearErrors = () => form.querySelectorAll('.field-error').forEach((p) => (p.textContent = ''));
   const show = (key: string, message: string) => {
-    const target = [...form.querySelectorAll<HTMLElement>('.field-error')].find((p) => p.dataset.field === key) ?? formError;
+    const target =
+      [...form.querySelectorAll<HTMLElement>('.field-error')].find((p) => p.dataset.field === key) ?? formError;
     target.textContent = message;
   };
 
-  const renumber = () => rows.forEach((r, i) => {
-    r.node.querySelectorAll<HTMLElement>('.field-error').forEach((p) => {
-      p.dataset.field = (p.dataset.field ?? '').replace(/^tasks\.\d+\./, `tasks.${i}.`);
+  const renumber = () =>
+    rows.forEach((r, i) => {
+      r.node.querySelectorAll<HTMLElement>('.field-error').forEach((p) => {
+        p.dataset.field = (p.dataset.field ?? '').replace(/^tasks\.\d+\./, `tasks.${i}.`);
+      });
     });
-  });
 
   const addRow = () => {
     const i = rows.length;
-    const type = el('select', { attrs: { name: 'type' } }, ...TYPE_NAMES.map((n, v) => el('option', { text: `${v} ${n}`, attrs: { value: String(v) } })));
+    const type = el(
+      'select',
+      { attrs: { name: 'type' } },
+      ...TYPE_NAMES.map((n, v) => el('option', { text: `${v} ${n}`, attrs: { value: String(v) } })),
+    );
     const sub = el('input', { attrs: { name: 'sub', autocomplete: 'off' } });
     const notify = el('input', { attrs: { name: 'notify', autocomplete: 'off', placeholder: 'https://…' } });
-    const params = el('input', { attrs: { name: 'params', autocomplete: 'off', placeholder: 'https://… {"refresh_token":"…"}' } });
-    const node = el('div', { class: 'task-row' },
-      field(t('taskType'), type, `tasks.${i}.type`), field(t('sub'), sub, `tasks.${i}.sub`),
-      field(t('notify'), notify, `tasks.${i}.notify`), field(t('params'), params, `tasks.${i}.params`));
+    const params = el('input', {
+      attrs: { name: 'params', autocomplete: 'off', placeholder: 'https://… {"refresh_token":"…"}' },
+    });
+    const node = el(
+      'div',
+      { class: 'task-row' },
+      field(t('taskType'), type, `tasks.${i}.type`),
+      field(t('sub'), sub, `tasks.${i}.sub`),
+      field(t('notify'), notify, `tasks.${i}.notify`),
+      field(t('params'), params, `tasks.${i}.params`),
+    );
     const row: TaskRow = { node, type, sub, notify, params };
     if (i > 0) {
-      node.append(button(t('removeTask'), () => {
-        rows.splice(rows.indexOf(row), 1);
-        node.remove();
-        renumber();
-      }));
+      node.append(
+        button(t('removeTask'), () => {
+          rows.splice(rows.indexOf(row), 1);
+          node.remove();
+          renumber();
+        }),
+      );
     }
     rows.push(row);
     taskList.append(node);
@@ -116,16 +140,29 @@ export function registerForm(hooks: FormHooks): HTMLElement {
     else formError.textContent = hooks.describe(f);
   };
 
-  const form = el('form', { class: 'register', attrs: { novalidate: '' }, on: { submit: (e) => {
-    e.preventDefault();
-    void submit();
-  } } },
-  el('div', { class: 'task-row' }, field(t('appid'), appid, 'appid'), field(t('appsecret'), secret, 'appsecret')),
-  taskList, tasksError,
-  el('div', { class: 'row-buttons' },
-    button(t('addTask'), addRow),
-    el('button', { class: 'primary', text: t('register'), attrs: { type: 'submit', 'data-action': 'register' } })),
-  formError);
+  const form = el(
+    'form',
+    {
+      class: 'register',
+      attrs: { novalidate: '' },
+      on: {
+        submit: (e) => {
+          e.preventDefault();
+          void submit();
+        },
+      },
+    },
+    el('div', { class: 'task-row' }, field(t('appid'), appid, 'appid'), field(t('appsecret'), secret, 'appsecret')),
+    taskList,
+    tasksError,
+    el(
+      'div',
+      { class: 'row-buttons' },
+      button(t('addTask'), addRow),
+      el('button', { class: 'primary', text: t('register'), attrs: { type: 'submit', 'data-action': 'register' } }),
+    ),
+    formError,
+  );
   addRow();
   return el('section', { class: 'card write' }, el('h2', { text: t('registerTitle') }), form);
 }

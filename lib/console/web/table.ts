@@ -47,7 +47,8 @@ export const taskLabel = (task: TaskStatus): string => {
   return `${task.type} ${task.name}${sub ? ` · ${sub}` : ''}`;
 };
 
-const sameTask = (a: TaskStatus, b: TaskStatus) => a.type === b.type && a.authorizer_appid === b.authorizer_appid && a.openid === b.openid;
+const sameTask = (a: TaskStatus, b: TaskStatus) =>
+  a.type === b.type && a.authorizer_appid === b.authorizer_appid && a.openid === b.openid;
 
 function timeCell(iso: string | null, kind: Ticker['kind']): HTMLTableCellElement {
   const at = iso === null ? NaN : Date.parse(iso);
@@ -60,23 +61,36 @@ function timeCell(iso: string | null, kind: Ticker['kind']): HTMLTableCellElemen
 function errorCell(e: string | null): HTMLTableCellElement {
   if (!e) return el('td', { class: 'error muted', text: t('noValue') });
   const { errcode, text } = splitError(e);
-  return el('td', { class: 'error' },
+  return el(
+    'td',
+    { class: 'error' },
     errcode === null ? null : el('span', { class: 'errcode', text: `errcode ${errcode}` }),
-    el('span', { class: 'error-text', text }));
+    el('span', { class: 'error-text', text }),
+  );
 }
 
 function confirmRow(c: Confirm, columns: number, a: TableActions): HTMLTableRowElement {
   const sentence = c.task ? t('confirmTask', taskLabel(c.task), c.appid) : t('confirmApp', c.appid);
-  return el('tr', { class: 'confirm' }, el('td', { attrs: { colspan: String(columns) } },
-    el('span', { text: `${sentence} ` }),
-    button(t('confirmYes'), () => a.confirmDelete(), 'danger primary confirm-yes'),
-    button(t('confirmNo'), () => a.cancelDelete(), 'confirm-no')));
+  return el(
+    'tr',
+    { class: 'confirm' },
+    el(
+      'td',
+      { attrs: { colspan: String(columns) } },
+      el('span', { text: `${sentence} ` }),
+      button(t('confirmYes'), () => a.confirmDelete(), 'danger primary confirm-yes'),
+      button(t('confirmNo'), () => a.cancelDelete(), 'confirm-no'),
+    ),
+  );
 }
 
 function appRows(app: AppStatus, showOwner: boolean, columns: number, a: TableActions): HTMLTableRowElement[] {
   const rows: HTMLTableRowElement[] = [];
   app.tasks.forEach((task, i) => {
-    const row = el('tr', { class: i === 0 ? 'app-first' : '', attrs: { 'data-appid': app.appid, 'data-type': String(task.type) } });
+    const row = el('tr', {
+      class: i === 0 ? 'app-first' : '',
+      attrs: { 'data-appid': app.appid, 'data-type': String(task.type) },
+    });
     if (i === 0) {
       row.append(el('td', { class: 'appid', text: app.appid, attrs: { rowspan: String(app.tasks.length) } }));
     }
@@ -91,14 +105,22 @@ function appRows(app: AppStatus, showOwner: boolean, columns: number, a: TableAc
     );
     if (showOwner) row.append(el('td', { class: 'owner', text: task.owner ?? app.owner ?? t('noValue') }));
     if (a.canWrite) {
-      row.append(el('td', { class: 'actions' },
-        button(t('refresh'), () => a.refresh(app.appid, task), 'write refresh'),
-        button(t('deleteTask'), () => a.askDelete({ appid: app.appid, task }), 'write danger delete-task'),
-        i === 0 ? button(t('deleteApp'), () => a.askDelete({ appid: app.appid, task: null }), 'write danger delete-app') : null));
+      row.append(
+        el(
+          'td',
+          { class: 'actions' },
+          button(t('refresh'), () => a.refresh(app.appid, task), 'write refresh'),
+          button(t('deleteTask'), () => a.askDelete({ appid: app.appid, task }), 'write danger delete-task'),
+          i === 0
+            ? button(t('deleteApp'), () => a.askDelete({ appid: app.appid, task: null }), 'write danger delete-app')
+            : null,
+        ),
+      );
     }
     rows.push(row);
     const c = a.confirm;
-    if (c && c.appid === app.appid && (c.task ? sameTask(c.task, task) : i === app.tasks.length - 1)) rows.push(confirmRow(c, columns, a));
+    if (c && c.appid === app.appid && (c.task ? sameTask(c.task, task) : i === app.tasks.length - 1))
+      rows.push(confirmRow(c, columns, a));
   });
   return rows;
 }
@@ -107,7 +129,16 @@ export function renderTable(page: AppsPage, a: TableActions): HTMLElement {
   tickers = [];
   if (page.apps.length === 0) return el('p', { class: 'card muted none', text: t('none') });
   const showOwner = page.apps.some((app) => app.owner !== undefined || app.tasks.some((x) => x.owner !== undefined));
-  const heads = ['colApp', 'colTask', 'colState', 'colExpires', 'colNext', 'colError', 'colFetches', 'colFailures'] as const;
+  const heads = [
+    'colApp',
+    'colTask',
+    'colState',
+    'colExpires',
+    'colNext',
+    'colError',
+    'colFetches',
+    'colFailures',
+  ] as const;
   const head = el('tr', {}, ...heads.map((k) => el('th', { text: t(k) })));
   if (showOwner) head.append(el('th', { text: t('colOwner') }));
   if (a.canWrite) head.append(el('th', { text: t('colActions') }));

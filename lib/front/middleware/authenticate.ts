@@ -19,7 +19,11 @@ export function authenticate(auth: Authenticator) {
     // WeChat's pushes carry no API token (nor come from loopback): their msg_signature is checked by the route.
     const open = OPEN_PATHS.has(ctx.path) || (ctx.method === 'POST' && EVENTS_PATH.test(ctx.path));
     if (!open) {
-      const outcome = auth.check(ctx.get('authorization') || undefined, ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for') || undefined);
+      const outcome = auth.check(
+        ctx.get('authorization') || undefined,
+        ctx.req.socket.remoteAddress,
+        ctx.get('x-forwarded-for') || undefined,
+      );
       if (!outcome.ok) throw outcome.error;
       ctx.state.token = outcome.rule;
       checkMethod(outcome.rule, ctx.method);

@@ -21,7 +21,9 @@ export function compatV0(next: RequestListener): RequestListener {
     const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
     res.writeHead = ((status: number, ...rest: unknown[]) => {
       const headers = rest.find((r): r is OutgoingHttpHeaders => typeof r === 'object' && r !== null);
-      const type = String(headers?.['content-type'] ?? headers?.['Content-Type'] ?? res.getHeader('content-type') ?? '');
+      const type = String(
+        headers?.['content-type'] ?? headers?.['Content-Type'] ?? res.getHeader('content-type') ?? '',
+      );
       if (status < 400 || !JSON_TYPE.test(type)) return writeHead(status, ...rest);
       // Koa has set the reason phrase of the real status ("Not Found"); it would contradict the 200.
       res.statusMessage = 'OK';

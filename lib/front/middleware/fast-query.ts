@@ -15,7 +15,8 @@ const CONTENT_TYPE = 'application/json; charset=utf-8';
 function queryOf(query: string | undefined): { sel: Selector; detail: boolean } | null {
   if (query === undefined || query === '') return { sel: {}, detail: false };
   const q = parseQuery(query);
-  const pick = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === 'string' && v.length <= 128 ? v : null);
+  const pick = (v: string | string[] | undefined) =>
+    v === undefined ? undefined : typeof v === 'string' && v.length <= 128 ? v : null;
   const authorizer_appid = pick(q.authorizer_appid);
   const openid = pick(q.openid);
   const detail = detailWanted(q.detail);
@@ -68,7 +69,11 @@ export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestLis
       return koa(req, res);
     }
     const id = requestId(req.headers['x-request-id']);
-    const headers: Record<string, string | number> = { 'X-Request-Id': id, 'Content-Type': CONTENT_TYPE, 'Content-Length': body.length };
+    const headers: Record<string, string | number> = {
+      'X-Request-Id': id,
+      'Content-Type': CONTENT_TYPE,
+      'Content-Length': body.length,
+    };
     res.writeHead(200, headers);
     res.end(body);
     served.inc();

@@ -25,7 +25,8 @@ export function plainBodyLength(headers: IncomingMessage['headers'], limit: numb
   if (headers['content-encoding'] !== undefined || headers['transfer-encoding'] !== undefined) return null;
   const type = headers['content-type'];
   const length = headers['content-length'];
-  if (type === undefined || !PLAIN_TYPE.test(type) || length === undefined || !/^[1-9][0-9]{0,9}$/.test(length)) return null;
+  if (type === undefined || !PLAIN_TYPE.test(type) || length === undefined || !/^[1-9][0-9]{0,9}$/.test(length))
+    return null;
   const n = Number(length);
   return n <= limit ? n : null;
 }
@@ -46,7 +47,13 @@ function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
   });
 }
 
-function send(res: ServerResponse, status: number, reqId: string, headers: Record<string, string>, body: Envelope<unknown>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  reqId: string,
+  headers: Record<string, string>,
+  body: Envelope<unknown>,
+): void {
   const text = JSON.stringify(body);
   // Same headers in the same order as Koa: observe's id, errorEnvelope's extras, then type and length.
   res.statusCode = status;
@@ -69,18 +76,30 @@ function send(res: ServerResponse, status: number, reqId: string, headers: Recor
  * goes to Koa untouched, which is only possible before the body is read.
  * bench/registration.ts measures what this buys (bench/results/2026-11-24.md).
  */
-export function fastRegistration(s: FrontServices, auth: Authenticator, limit: number, koa: RequestListener): RequestListener {
+export function fastRegistration(
+  s: FrontServices,
+  auth: Authenticator,
+  limit: number,
+  koa: RequestListener,
+): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
     // While the store is gone Koa answers the 503 (store-presence.ts).
-    if (req.method !== 'POST' || !PATHS.has(path) || auth.protectedMode || s.storage.problem !== null) return koa(req, res);
+    if (req.method !== 'POST' || !PATHS.has(path) || auth.protectedMode || s.storage.problem !== null)
+      return koa(req, res);
     const length = plainBodyLength(req.headers, limit);
     if (length === null) return koa(req, res);
     const outcome = auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (!outcome.ok || outcome.rule?.readOnly) return koa(req, res);
     const started = performance.now();
     const reqId = requestId(req.headers['x-request-id']);
-    const answer = (route: string, status: number, headers: Record<string, string>, body: Envelope<unknown>, note?: RequestNote) => {
+    const answer = (
+      route: string,
+      status: number,
+      headers: Record<string, string>,
+      body: Envelope<unknown>,
+      note?: RequestNote,
+    ) => {
       requestLine(s.log, s.metrics, { reqId, method: 'POST', route, status, started, note });
       send(res, status, reqId, headers, body);
     };

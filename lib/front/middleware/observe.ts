@@ -34,7 +34,10 @@ export function requestLine(log: Logger, metrics: Metrics, o: RequestOutcome): v
   const quiet = o.method === 'GET' && o.status < 400;
   if (!quiet || log.isLevelEnabled('debug')) {
     const ms = Math.round((performance.now() - o.started) * 10) / 10;
-    log[quiet ? 'debug' : 'info']({ reqId: o.reqId, method: o.method, route: o.route, status: o.status, ms, ...o.note?.fields }, o.note?.msg ?? 'request');
+    log[quiet ? 'debug' : 'info'](
+      { reqId: o.reqId, method: o.method, route: o.route, status: o.status, ms, ...o.note?.fields },
+      o.note?.msg ?? 'request',
+    );
   }
 }
 
@@ -54,7 +57,14 @@ export function observe(log: Logger, metrics: Metrics) {
     try {
       await next();
     } finally {
-      requestLine(log, metrics, { reqId: id, method: ctx.method, route: routeLabel(ctx), status: ctx.status, started, note: ctx.state.log });
+      requestLine(log, metrics, {
+        reqId: id,
+        method: ctx.method,
+        route: routeLabel(ctx),
+        status: ctx.status,
+        started,
+        note: ctx.state.log,
+      });
     }
   };
 }

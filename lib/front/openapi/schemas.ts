@@ -35,19 +35,30 @@ export const schemas = {
     type: 'integer',
     minimum: 0,
     maximum: MAX_TASK_TYPE,
-    description: '0 access_token, 1 jsapi_ticket, 2 OAuth2 access_token, 3 component_access_token, 4 authorizer_access_token, 5 wx_card api_ticket.',
+    description:
+      '0 access_token, 1 jsapi_ticket, 2 OAuth2 access_token, 3 component_access_token, 4 authorizer_access_token, 5 wx_card api_ticket.',
   },
   Params: {
-    description: 'Where extra inputs come from: an absolute http(s) URL the server GETs, or static string values; "" for none.',
+    description:
+      'Where extra inputs come from: an absolute http(s) URL the server GETs, or static string values; "" for none.',
     oneOf: [{ type: 'string' }, { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } }],
   },
   ComponentPush: {
     type: 'object',
-    description: 'Type 3 only: the third-party platform\'s message settings, so WeChat\'s pushes (verify tickets, authorizations) reach POST /component/{component_appid}/events.',
+    description:
+      "Type 3 only: the third-party platform's message settings, so WeChat's pushes (verify tickets, authorizations) reach POST /component/{component_appid}/events.",
     required: ['token', 'encoding_aes_key'],
     properties: {
-      token: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$', description: 'The platform\'s message token (消息校验 Token).' },
-      encoding_aes_key: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}$', description: 'The platform\'s EncodingAESKey (消息加解密 Key).' },
+      token: {
+        type: 'string',
+        pattern: '^[\\x21-\\x7e]{1,128}$',
+        description: "The platform's message token (消息校验 Token).",
+      },
+      encoding_aes_key: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9+/]{43}$',
+        description: "The platform's EncodingAESKey (消息加解密 Key).",
+      },
       notify: { type: 'string', description: 'Optional URL each event is also POSTed to as JSON.' },
     },
   },
@@ -56,10 +67,17 @@ export const schemas = {
     required: ['type'],
     properties: {
       type: ref('TaskType'),
-      notify: { type: 'string', description: 'Absolute http(s) URL POSTed WeChat\'s answer after every fetch; "" for none.' },
+      notify: {
+        type: 'string',
+        description: 'Absolute http(s) URL POSTed WeChat\'s answer after every fetch; "" for none.',
+      },
       params: ref('Params'),
       authorizer_appid: { ...ID, description: 'Type 4: the authorizer this task is for.' },
-      openid: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$', description: 'Type 2: the user this OAuth2 token belongs to.' },
+      openid: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9_-]{1,128}$',
+        description: 'Type 2: the user this OAuth2 token belongs to.',
+      },
       stable: { type: 'boolean', description: 'Type 0: use /cgi-bin/stable_token.' },
       push: ref('ComponentPush'),
     },
@@ -80,7 +98,10 @@ export const schemas = {
     properties: {
       value: { type: 'string', minLength: 1 },
       expires_at: { ...TIME, description: 'When WeChat stops accepting the value (ISO 8601, UTC).' },
-      refreshed_at: { ...TIME_OR_NULL, description: 'When it was fetched (null only for a value stored before this was recorded).' },
+      refreshed_at: {
+        ...TIME_OR_NULL,
+        description: 'When it was fetched (null only for a value stored before this was recorded).',
+      },
     },
   },
   Stale: {
@@ -128,7 +149,12 @@ export const schemas = {
         items: {
           type: 'object',
           required: ['id', 'apps', 'tasks', 'last_seen'],
-          properties: { id: { type: 'string' }, apps: { type: 'integer', minimum: 0 }, tasks: { type: 'integer', minimum: 0 }, last_seen: TIME },
+          properties: {
+            id: { type: 'string' },
+            apps: { type: 'integer', minimum: 0 },
+            tasks: { type: 'integer', minimum: 0 },
+            last_seen: TIME,
+          },
         },
       },
       self: { type: 'string' },

@@ -24,7 +24,8 @@ const unauthorized = (reason: string, msg: string) => new ApiError(401, reason, 
 
 /** The raw body, refused past `limit` bytes without reading the rest. */
 async function rawBody(req: IncomingMessage, limit: number): Promise<string> {
-  const tooLarge = () => new ApiError(413, 'too_large', `The request body is larger than ${limit / 1024} KiB, which no WeChat event is.`);
+  const tooLarge = () =>
+    new ApiError(413, 'too_large', `The request body is larger than ${limit / 1024} KiB, which no WeChat event is.`);
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -44,9 +45,14 @@ function queryField(ctx: FrontContext, name: string): string {
 
 /** The push settings of the component's type-3 task; 401 for an appid without them (and for one not registered). */
 async function pushOf(s: FrontServices, appid: string): Promise<PushSettings> {
-  const push = (await s.store.getApp(appid))?.tasks.find((t) => t.type === TaskType.ComponentToken && t.sub === '')?.push;
+  const push = (await s.store.getApp(appid))?.tasks.find(
+    (t) => t.type === TaskType.ComponentToken && t.sub === '',
+  )?.push;
   if (!push) {
-    throw unauthorized('no_push', `No component with push settings is registered as ${appid}: register its type 3 task with "push": {"token", "encoding_aes_key"} to receive WeChat's events here.`);
+    throw unauthorized(
+      'no_push',
+      `No component with push settings is registered as ${appid}: register its type 3 task with "push": {"token", "encoding_aes_key"} to receive WeChat's events here.`,
+    );
   }
   return push;
 }
@@ -76,7 +82,8 @@ async function ask(s: FrontServices, appid: string, cmd: ShardCommand): Promise<
 export function componentRoutes(router: Router<FrontState>, s: FrontServices): void {
   router.post('/component/:appid/events', async (ctx) => {
     const appid = pathAppid(ctx.params.appid);
-    if (ctx.is('application/json')) throw new ApiError(415, 'not_xml', "WeChat's events are XML: <xml><AppId/><Encrypt/></xml>.");
+    if (ctx.is('application/json'))
+      throw new ApiError(415, 'not_xml', "WeChat's events are XML: <xml><AppId/><Encrypt/></xml>.");
     const timestamp = queryField(ctx, 'timestamp');
     const nonce = queryField(ctx, 'nonce');
     const signature = queryField(ctx, 'msg_signature');
@@ -84,17 +91,22 @@ export function componentRoutes(router: Router<FrontState>, s: FrontServices): v
     if (!timestamp || !nonce || !signature || timestamp.length > 64 || nonce.length > 64 || signature.length > 64) {
       throw badRequest('bad_query', 'The query must carry timestamp, nonce and msg_signature, as WeChat sends them.');
     }
-    if (encryptType !== '' && encryptType !== 'aes') throw badRequest('bad_query', 'encrypt_type must be aes: only encrypted (安全模式) messages are accepted.');
+    if (encryptType !== '' && encryptType !== 'aes')
+      throw badRequest('bad_query', 'encrypt_type must be aes: only encrypted (安全模式) messages are accepted.');
     const push = await pushOf(s, appid);
-    const outer = xml(await rawBody(ctx.req, EVENT_BODY_LIMIT), 'The body is not WeChat\'s event XML');
+    const outer = xml(await rawBody(ctx.req, EVENT_BODY_LIMIT), "The body is not WeChat's event XML");
     const encrypt = outer.get('Encrypt');
     if (!encrypt) throw badRequest('bad_xml', 'The body has no <Encrypt> element.');
     const crypto = new MsgCrypto(push.token, push.encodingAesKey, appid);
     if (!crypto.verify(signature, timestamp, nonce, encrypt)) {
-      throw unauthorized('bad_signature', 'msg_signature does not match: the message is not signed with this component\'s push token.');
+      throw unauthorized(
+        'bad_signature',
+        "msg_signature does not match: the message is not signed with this component's push token.",
+      );
     }
     const outerAppid = outer.get('AppId') ?? outer.get('ToUserName');
-    if (outerAppid !== undefined && outerAppid !== appid) throw unauthorized('wrong_appid', `The message is addressed to another appid, not ${appid}.`);
+    if (outerAppid !== undefined && outerAppid !== appid)
+      throw unauthorized('wrong_appid', `The message is addressed to another appid, not ${appid}.`);
     let plain: string;
     try {
       plain = crypto.decrypt(encrypt);
@@ -103,9 +115,10 @@ export function componentRoutes(router: Router<FrontState>, s: FrontServices): v
       if (e.reason === 'wrong_appid') throw unauthorized('wrong_appid', `${e.message} It is not for ${appid}.`);
       throw badRequest(e.reason, `${e.message} It cannot be read with this component's encoding_aes_key.`);
     }
-    const inner = xml(plain, 'The decrypted message is not WeChat\'s event XML');
+    const inner = xml(plain, "The decrypted message is not WeChat's event XML");
     const innerAppid = inner.get('AppId');
-    if (innerAppid !== undefined && innerAppid !== appid) throw unauthorized('wrong_appid', `The decrypted message names another appid, not ${appid}.`);
+    if (innerAppid !== undefined && innerAppid !== appid)
+      throw unauthorized('wrong_appid', `The decrypted message names another appid, not ${appid}.`);
     const event = readComponentEvent(inner);
     if (typeof event === 'string') throw badRequest('bad_event', event);
     await ask(s, appid, { kind: 'component-event', appid, event });

@@ -12,7 +12,8 @@ import { FrontServices } from '../services.js';
  */
 export function registrationRoutes(router: Router<FrontState>, s: FrontServices): void {
   const handler = async (ctx: FrontContext) => {
-    if (!ctx.is('application/json')) throw new ApiError(415, 'not_json', 'The request body must be JSON (Content-Type: application/json).');
+    if (!ctx.is('application/json'))
+      throw new ApiError(415, 'not_json', 'The request body must be JSON (Content-Type: application/json).');
     ctx.state.log = await register(s, ctx.request.body, ctx.state.token, ctx.state.reqId);
     ctx.body = envelope(200, '', 'success');
   };

@@ -20,7 +20,7 @@ function taskView(t: CachedTask) {
   return {
     type: t.type,
     name: TASK_NAMES[t.type],
-    authorizer_appid: t.type === TaskType.AuthorizerToken ? t.authorizerAppid ?? (t.sub || null) : null,
+    authorizer_appid: t.type === TaskType.AuthorizerToken ? (t.authorizerAppid ?? (t.sub || null)) : null,
     openid: t.type === TaskType.OAuthToken ? t.sub || null : null,
     state: t.state,
     expires_at: iso(t.expiresAt),
@@ -42,19 +42,22 @@ function tasksView(s: FrontServices, appid: string) {
 
 function intQuery(v: unknown, name: string, def: number, max: number): number {
   if (v === undefined) return def;
-  if (typeof v !== 'string' || !/^\d{1,7}$/.test(v) || Number(v) < 1 || Number(v) > max) throw badRequest('bad_query', `${name} must be an integer from 1 to ${max}.`);
+  if (typeof v !== 'string' || !/^\d{1,7}$/.test(v) || Number(v) < 1 || Number(v) > max)
+    throw badRequest('bad_query', `${name} must be an integer from 1 to ${max}.`);
   return Number(v);
 }
 
 function afterQuery(v: unknown): string {
   if (v === undefined) return '';
-  if (typeof v !== 'string' || v.length > 128) throw badRequest('bad_query', 'after must be given once: the "next" appid of the previous page.');
+  if (typeof v !== 'string' || v.length > 128)
+    throw badRequest('bad_query', 'after must be given once: the "next" appid of the previous page.');
   return v;
 }
 
 function prefixQuery(v: unknown): string {
   if (v === undefined) return '';
-  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{0,64}$/.test(v)) throw badRequest('bad_query', 'prefix must be given once, up to 64 characters of A-Z, a-z, 0-9, _ or -.');
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{0,64}$/.test(v))
+    throw badRequest('bad_query', 'prefix must be given once, up to 64 characters of A-Z, a-z, 0-9, _ or -.');
   return v;
 }
 

@@ -42,7 +42,12 @@ function serve(ctx: FrontContext, task: CachedTask, detail: boolean): void {
 function staleOf(ctx: FrontContext): string | undefined {
   const hasBody = ctx.req.headers['transfer-encoding'] !== undefined || Number(ctx.get('content-length') || 0) > 0;
   if (!hasBody) return undefined;
-  if (!ctx.is('application/json')) throw new ApiError(415, 'not_json', 'The request body must be JSON (Content-Type: application/json), e.g. {"stale": "<value that failed>"}.');
+  if (!ctx.is('application/json'))
+    throw new ApiError(
+      415,
+      'not_json',
+      'The request body must be JSON (Content-Type: application/json), e.g. {"stale": "<value that failed>"}.',
+    );
   const body: unknown = ctx.request.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('bad_body', 'The body must be a JSON object, e.g. {"stale": "<value that failed>"}, or empty.');
@@ -50,7 +55,10 @@ function staleOf(ctx: FrontContext): string | undefined {
   const stale = (body as Record<string, unknown>).stale;
   if (stale === undefined) return undefined;
   if (typeof stale !== 'string' || stale === '' || stale.length > MAX_STALE) {
-    throw badRequest('bad_stale', `stale must be the value that failed, a non-empty string of at most ${MAX_STALE} characters; leave it out to refresh without one.`);
+    throw badRequest(
+      'bad_stale',
+      `stale must be the value that failed, a non-empty string of at most ${MAX_STALE} characters; leave it out to refresh without one.`,
+    );
   }
   return stale;
 }
@@ -60,7 +68,12 @@ const headerText = (s: string) => s.replace(/[^\x20-\x7e]/g, '').slice(0, 300);
 
 /** Apply a refresh answer to the cache unless a newer value got there first (events and answers race). */
 function remember(s: FrontServices, u: TaskUpdate): void {
-  const sel = u.type === TaskType.AuthorizerToken ? { authorizer_appid: u.sub || undefined } : u.type === TaskType.OAuthToken ? { openid: u.sub || undefined } : {};
+  const sel =
+    u.type === TaskType.AuthorizerToken
+      ? { authorizer_appid: u.sub || undefined }
+      : u.type === TaskType.OAuthToken
+        ? { openid: u.sub || undefined }
+        : {};
   const cached = s.cache.find(u.appid, u.type, sel);
   if (cached.ok && cached.task.sub === u.sub && (cached.task.refreshedAt ?? 0) > (u.refreshedAt ?? 0)) return;
   s.cache.apply(u);
@@ -79,9 +92,14 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
     // The owner fetched a value but the full disk would not take it: nothing was stored.
     if (isDiskFull({ message: outcome.note })) throw new ApiError(507, 'disk_full', DISK_FULL_MESSAGE);
     const retry = u.nextRefreshAt ? Math.ceil((u.nextRefreshAt - Date.now()) / 1000) : 1;
-    throw new ApiError(503, 'refresh_failed', `Refreshing task ${u.type} (${TASK_NAMES[u.type]}) of app ${u.appid} failed: ${outcome.note ?? u.lastError ?? 'unknown error'}.`, {
-      'Retry-After': String(Math.min(300, Math.max(1, retry))),
-    });
+    throw new ApiError(
+      503,
+      'refresh_failed',
+      `Refreshing task ${u.type} (${TASK_NAMES[u.type]}) of app ${u.appid} failed: ${outcome.note ?? u.lastError ?? 'unknown error'}.`,
+      {
+        'Retry-After': String(Math.min(300, Math.max(1, retry))),
+      },
+    );
   }
   serve(ctx, cachedTask(u), detail);
 }
@@ -101,7 +119,8 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
     const key: TaskKey = { appid: task.appid, type: task.type, sub: task.sub };
     const reply = await s.owner.send(task.appid, { kind: 'refresh', key, stale, reqId: ctx.state.reqId });
     if (reply.kind === 'error') throw ownerError(reply, 'refresh_failed');
-    if (reply.kind !== 'refreshed') throw new ApiError(503, 'refresh_failed', 'The owner of this app did not answer; try again.');
+    if (reply.kind !== 'refreshed')
+      throw new ApiError(503, 'refresh_failed', 'The owner of this app did not answer; try again.');
     remember(s, reply.update);
     answerRefresh(ctx, reply.update, reply.outcome, detail);
   });
@@ -113,7 +132,8 @@ export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
     const reply = await s.owner.send(task.appid, cmd);
     if (reply.kind === 'error') throw ownerError(reply, 'not_unregistered');
     s.cache.applyOwnerReply(cmd, reply);
-    if (reply.kind !== 'unregistered' || !reply.found) throw notFound('unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
+    if (reply.kind !== 'unregistered' || !reply.found)
+      throw notFound('unknown_task', `App ${task.appid} has no task of type ${task.type}.`);
     s.log.info({ reqId: ctx.state.reqId, ...key }, 'task unregistered');
     ctx.body = envelope(200, '', 'success');
   });

@@ -18,7 +18,12 @@ export const authorizerEndpoint: Endpoint = {
     const authorizerAppid = field(req.body, 'authorizer_appid');
     const refreshToken = field(req.body, 'authorizer_refresh_token');
     if (componentAppid === '') return fail(ERR.appidMissing);
-    const cat = requireToken(sim, field(req.query, 'component_access_token'), ['component_access_token'], componentAppid);
+    const cat = requireToken(
+      sim,
+      field(req.query, 'component_access_token'),
+      ['component_access_token'],
+      componentAppid,
+    );
     if (isWeChatError(cat)) return fail(cat);
     const appErr = sim.apps.check(componentAppid, true) ?? sim.apps.check(authorizerAppid, sim.config.open);
     if (appErr) return fail(appErr);

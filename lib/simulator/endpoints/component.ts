@@ -11,8 +11,9 @@ export const componentEndpoint: Endpoint = {
   appids: (req) => [field(req.body, 'component_appid')],
   handle(req, sim) {
     const appid = field(req.body, 'component_appid');
-    const err = sim.apps.authenticate(appid, field(req.body, 'component_appsecret'), sim.config.open)
-      ?? sim.verifyTickets.check(field(req.body, 'component_verify_ticket'), sim.config.open);
+    const err =
+      sim.apps.authenticate(appid, field(req.body, 'component_appsecret'), sim.config.open) ??
+      sim.verifyTickets.check(field(req.body, 'component_verify_ticket'), sim.config.open);
     if (err) return fail(err);
     const token = sim.issue('component_access_token', appid, appid);
     return { component_access_token: token.value, expires_in: secondsLeft(token, token.issuedAt) };

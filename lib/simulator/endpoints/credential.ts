@@ -14,7 +14,10 @@ export function isWeChatError(x: TokenRecord | WeChatError): x is WeChatError {
  * out, 40001 for anything else.
  */
 export function requireToken(
-  sim: SimulatorState, value: string, kinds: readonly TokenKind[], owner?: string,
+  sim: SimulatorState,
+  value: string,
+  kinds: readonly TokenKind[],
+  owner?: string,
 ): TokenRecord | WeChatError {
   if (value === '') return ERR.accessTokenMissing;
   const check = sim.tokens.check(value, sim.now());

@@ -50,11 +50,16 @@ export const authorizerListEndpoint: Endpoint = {
     if (err) return fail(err);
     const offset = Number(req.body.offset ?? 0);
     const count = Number(req.body.count ?? 500);
-    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1 || count > 500) return fail(ERR.invalidArgs);
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(count) || count < 1 || count > 500)
+      return fail(ERR.invalidArgs);
     const { total, page } = sim.authorizers.list(field(req.body, 'component_appid'), offset, count);
     return {
       total_count: total,
-      list: page.map((a) => ({ authorizer_appid: a.authorizerAppid, refresh_token: a.refreshToken, auth_time: a.authTime })),
+      list: page.map((a) => ({
+        authorizer_appid: a.authorizerAppid,
+        refresh_token: a.refreshToken,
+        auth_time: a.authTime,
+      })),
     };
   },
 };

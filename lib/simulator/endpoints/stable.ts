@@ -40,7 +40,12 @@ export const stableEndpoint: Endpoint = {
     const current = sim.tokens.latest('stable_access_token', appid);
     const force = req.body.force_refresh === true;
     if (force) {
-      const quota = sim.forceQuota.check(appid, now, sim.config.stableForceDailyLimit, sim.config.stableForceIntervalSeconds);
+      const quota = sim.forceQuota.check(
+        appid,
+        now,
+        sim.config.stableForceDailyLimit,
+        sim.config.stableForceIntervalSeconds,
+      );
       if (quota) return fail(quota);
       sim.forceQuota.record(appid, now);
     } else if (current && stillFresh(current, sim)) {
