@@ -71,9 +71,12 @@ const stats = async (appid: string) =>
 
 test('a verify ticket push unblocks the waiting component fetch; push.notify gets the event', async () => {
   await component(COMP);
-  const before = await srv.api.get(`/task/${COMP}/3`);
+  // The first attempt finds no ticket and says what it waits for; poll, as it may not have run yet.
+  const before = await waitFor('the component to wait for a ticket', async () => {
+    const r = await srv.api.get(`/task/${COMP}/3`);
+    return r.status === 503 && /push a component_verify_ticket/.test(String(r.body.message)) ? r : undefined;
+  });
   assert.is(before.status, 503);
-  assert.match(String(before.body.message), /push a component_verify_ticket/);
   assert.is((await stats(COMP))?.component ?? 0, 0, 'no ticket, no WeChat call');
   const p = await push({ component_appid: COMP, info_type: 'component_verify_ticket' });
   assert.is(p.status, 200);
