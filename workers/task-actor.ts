@@ -695,6 +695,10 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     return this.ctx.services.calendar.book(earliest, latest);
   }
 
+  /**
+   * The state columns, named one by one: `st` is at first the whole stored row,
+   * so a rest spread would carry the registration (and its secrets) along.
+   */
   private stateFields(): TaskStateUpdate {
     const {
       value,
