@@ -9,6 +9,8 @@ export function clusterKeys(prefix: string) {
     app: (appid: string) => `${prefix}app:${appid}`,
     /** Set of every registered appid. */
     apps: `${prefix}apps`,
+    /** Set of the registered appids of one slot (slotOf): what a new owner of the slot loads. */
+    slotApps: (slot: number) => `${prefix}slot:${slot}`,
     /** The lease of a slot: string `<instanceId>|<fence>` with a PX expiry. */
     lease: (slot: number) => `${prefix}lease:${slot}`,
     /** The slot's fencing counter: INCR on every acquisition; a write carrying an older one is refused. */
