@@ -9,6 +9,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import v8 from 'node:v8';
+import { resolveConfig, shardOptions } from '../lib/config.js';
 import { TaskUpdate } from '../lib/contract/messages.js';
 import { TaskCache } from '../lib/front/task-cache.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
@@ -97,6 +98,7 @@ rows.push(
   await heapOf('shard (all apps, 1 of 1)', async () => {
     shard = new Shard(
       {
+        ...shardOptions(resolveConfig({}, {})),
         shardIndex: 0,
         shardCount: 1,
         dataDir: dir,

@@ -4,6 +4,7 @@
 // WeChat call with the new secret. A shard in this process, over the real
 // store and the simulator.
 import { MessageChannel } from 'node:worker_threads';
+import { resolveConfig, shardOptions } from '../lib/config.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShardSettings } from '../lib/contract/messages.js';
@@ -26,6 +27,7 @@ test.after(async () => {
 
 function settings(dataDir: string): ShardSettings {
   return {
+    ...shardOptions(resolveConfig({}, {})),
     shardIndex: 0,
     shardCount: 1,
     dataDir,

@@ -2,6 +2,7 @@ import { ComponentEvent } from './component-event.js';
 import { ValidRegistration } from './registration.js';
 import { TaskKey, TaskState, TaskType } from './task-type.js';
 import type { MessagePort } from 'node:worker_threads';
+import type { ShardOptions } from '../config.js';
 
 /**
  * Every message between the front process and its shard threads.
@@ -10,24 +11,9 @@ import type { MessagePort } from 'node:worker_threads';
  */
 
 /** The settings a shard thread needs; plain data so it crosses threads. */
-export interface ShardSettings {
+export interface ShardSettings extends ShardOptions {
   shardIndex: number;
   shardCount: number;
-  dataDir: string;
-  wechatApi: string;
-  wechatTimeoutMs: number;
-  callbackTimeoutMs: number;
-  wechatConcurrency: number;
-  refreshMinIntervalMs: number;
-  logLevel: string;
-  notifySecret?: string;
-  stableToken: boolean;
-  /** stable_token force_refresh budget per appid: calls a Beijing day, and seconds apart. */
-  stableForceDailyLimit: number;
-  stableForceIntervalSeconds: number;
-  secretKey?: string;
-  /** Allow-list of notify/params hosts (config file `callbackHosts`); undefined = any. */
-  callbackHosts?: string[];
   /** Whether the front thread is saturated (FrontLoad): one word, written by the front. */
   frontLoad: SharedArrayBuffer;
   /** The generation's SQLite write lock word (WriteLock), shared with the front thread. */

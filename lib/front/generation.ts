@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Config } from '../config.js';
+import { Config, shardOptions } from '../config.js';
 import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
@@ -40,23 +40,7 @@ export function shardSettings(
   writeLock: WriteLock,
   frontLoad: FrontLoad,
 ): Omit<ShardSettings, 'shardIndex' | 'shardCount'> {
-  return {
-    writeLock: writeLock.buffer,
-    frontLoad: frontLoad.buffer,
-    dataDir: c.dataDir,
-    wechatApi: c.wechatApi,
-    wechatTimeoutMs: c.wechatTimeoutMs,
-    callbackTimeoutMs: c.callbackTimeoutMs,
-    wechatConcurrency: c.wechatConcurrency,
-    refreshMinIntervalMs: c.refreshMinIntervalMs,
-    logLevel: c.logLevel,
-    notifySecret: c.notifySecret,
-    stableToken: c.stableToken,
-    stableForceDailyLimit: c.stableForceDailyLimit,
-    stableForceIntervalSeconds: c.stableForceIntervalSeconds,
-    secretKey: c.secretKey,
-    callbackHosts: c.callbackHosts,
-  };
+  return { ...shardOptions(c), writeLock: writeLock.buffer, frontLoad: frontLoad.buffer };
 }
 
 /**
