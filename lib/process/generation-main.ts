@@ -3,7 +3,7 @@
  * what the supervisor says (start, activate, release, stop) and nothing
  * on its own: signals are the supervisor's to act on.
  */
-import { Config, RawOptions, resolveConfig } from '../config.js';
+import { Config, RawOptions, resolveConfig, StartFacts } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { Generation } from '../front/generation.js';
 import { FromGeneration, SupervisorChannel, ToGeneration } from './ipc.js';
@@ -38,9 +38,14 @@ let gen: Generation | undefined;
  * must not keep the service down. A SIGHUP with a broken file never gets
  * here: the supervisor refuses that reload before it starts a generation.
  */
-function configNow(flags: RawOptions, lastGood: Config): { config: Config; broken?: string } {
+function configNow(
+  flags: RawOptions,
+  facts: StartFacts | undefined,
+  lastGood: Config,
+): { config: Config; broken?: string } {
   try {
-    return { config: resolveConfig(flags, process.env) };
+    // A supervisor of an earlier release sends no facts: its defaults are this process's then.
+    return { config: resolveConfig(flags, process.env, facts) };
   } catch (err) {
     return { config: lastGood, broken: (err as Error).message };
   }
@@ -67,7 +72,7 @@ async function handle(msg: ToGeneration): Promise<void> {
     case 'start':
       try {
         // This generation's code reads the config file: a setting added by new code works after a reload.
-        const read = configNow(msg.flags, msg.config);
+        const read = configNow(msg.flags, msg.facts as StartFacts | undefined, msg.config);
         const config: Config = {
           ...read.config,
           port: msg.config.port,
@@ -80,7 +85,10 @@ async function handle(msg: ToGeneration): Promise<void> {
             { err: read.broken },
             'config file not usable; running with the last config that worked (fix it, then send SIGHUP)',
           );
-        gen.log.info({ owning: msg.active, build: gen.build, workers: config.workers }, 'generation started');
+        gen.log.info(
+          { owning: msg.active, build: gen.build, workers: config.workers, instance: config.instanceId },
+          'generation started',
+        );
         channel.send({ t: 'ready', port: gen.port, build: gen.build });
       } catch (err) {
         channel.send({ t: 'failed', message: (err as Error).message });

@@ -1,4 +1,4 @@
-import { Config, RawOptions } from '../config.js';
+import { Config, RawOptions, StartFacts } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 
 /**
@@ -12,9 +12,10 @@ export type ToGeneration =
    * from the start. `flags` are re-resolved by the generation's own code (new
    * code may know settings the supervisor does not); `config` is the
    * supervisor's view, whose port, host and data dir win (the shared socket
-   * and the store stay the same across reloads).
+   * and the store stay the same across reloads). `facts`: the supervisor's,
+   * for defaults such as the instance id that must not change on a reload.
    */
-  | { t: 'start'; config: Config; flags: RawOptions; active: boolean; generation: number }
+  | { t: 'start'; config: Config; flags: RawOptions; facts: StartFacts; active: boolean; generation: number }
   /** Take ownership of every app (after the previous owner released it). */
   | { t: 'activate' }
   /** Give ownership up: stop timers, finish fetches in flight, keep serving HTTP. */

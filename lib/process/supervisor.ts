@@ -1,5 +1,5 @@
 import cluster, { Worker } from 'node:cluster';
-import { Config, RawOptions, resolveConfig } from '../config.js';
+import { Config, RawOptions, resolveConfig, thisProcess } from '../config.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
 import { DataDirLock } from './data-dir-lock.js';
@@ -301,7 +301,7 @@ export class Supervisor {
     );
     try {
       await waitFor(g, 'alive', READY_TIMEOUT_MS);
-      this.send(g, { t: 'start', config, flags: this.flags, active, generation: g.id });
+      this.send(g, { t: 'start', config, flags: this.flags, facts: thisProcess(), active, generation: g.id });
       const ready = await waitFor(g, 'ready', READY_TIMEOUT_MS);
       if (ready.t === 'ready') {
         g.build = ready.build;
