@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { resolveConfig } from './config.js';
 import { ConfigError } from './contract/errors.js';
+import { MIGRATE_OPTIONS } from './migrate-cli.js';
 import { addOptionFlags, flagLayer } from './options/flags.js';
 import { packageVersion } from './version.js';
 
@@ -34,6 +35,19 @@ function program(): Command {
     // Imported on use: the supervisor lives for the server's whole life and need not hold the simulator (or vice versa).
     const { runSupervisor } = await import('./process/supervisor.js');
     await runSupervisor(raw, config, secretFlags);
+  });
+  addOptionFlags(
+    cmd
+      .command('migrate')
+      .description(
+        'copy every registration, value, refresh token and ticket from one store to another, fetching nothing',
+      )
+      .requiredOption('--from <store>', 'sqlite, sqlite:<dir> or redis://… to copy from')
+      .requiredOption('--to <store>', 'sqlite, sqlite:<dir> or redis://… to copy to'),
+    MIGRATE_OPTIONS,
+  ).action(async (o: Record<string, unknown>) => {
+    const { runMigrateCli } = await import('./migrate-cli.js');
+    await runMigrateCli(o);
   });
   cmd
     .command('simulate')

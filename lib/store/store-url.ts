@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError } from '../contract/errors.js';
 
 /**
@@ -53,4 +54,25 @@ export function parseStoreLocation(text: string, what: string): StoreLocation {
   if (u.search !== '' || u.hash !== '')
     throw new ConfigError(`invalid ${what} "${shown}": options after ? or # are not understood`);
   return { kind: 'redis', url: s, display: shown };
+}
+
+/**
+ * Whether two locations name the same store: one SQLite directory (a bare
+ * `sqlite` is `dataDir`), or one Redis server and database whatever the
+ * spelling (the key prefix is the same for both sides of a migration).
+ */
+export function sameStore(a: StoreLocation, b: StoreLocation, dataDir: string): boolean {
+  if (a.kind === 'sqlite' && b.kind === 'sqlite') return resolve(a.dir ?? dataDir) === resolve(b.dir ?? dataDir);
+  if (a.kind === 'redis' && b.kind === 'redis') return redisTarget(a.url) === redisTarget(b.url);
+  return false;
+}
+
+function redisTarget(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname.toLowerCase()}:${u.port || '6379'}/${Number(u.pathname.replace(/^\//, '') || '0')}`;
+}
+
+/** How a message names a location: `sqlite:<dir>` or the URL without its password. */
+export function describeStore(l: StoreLocation, dataDir: string): string {
+  return l.kind === 'sqlite' ? `sqlite:${l.dir ?? dataDir}` : l.display;
 }
