@@ -2,7 +2,7 @@
 // the cluster options (--store, --redis-prefix, --instance-id, --lease-ms)
 // through every layer, and their bad values as one line from the real binary.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -113,6 +113,18 @@ test('the table makes the layers: every env name and config key it declares is r
   assert.throws(() => readConfigFile(withFile({ tokenz: [] })), /unknown setting "tokenz"/);
   // The env-only key is refused in the file: it would sit beside the data it protects.
   assert.throws(() => resolveConfig({ configFile: withFile({ secretKey: 'x' }) }, {}), /unknown setting "secretKey"/);
+});
+
+test('the README names every flag, environment variable and config key of the table', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    if ('flag' in spec) {
+      const long = /--[a-z0-9-]+/.exec(spec.flag.spec)?.[0] ?? spec.flag.spec;
+      assert.ok(readme.includes(`\`${long}`), `README lists ${long}`);
+    }
+    if ('env' in spec) assert.ok(readme.includes(`\`${spec.env}\``), `README lists ${spec.env}`);
+    if ('file' in spec) assert.ok(readme.includes(`\`${name}\``), `README lists the config key ${name}`);
+  }
 });
 
 test('shard threads get exactly the options marked for them', () => {
