@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Config, envOptions, readConfigFile, resolveConfig, shardOptions } from '../lib/config.js';
 import { defaultInstanceId } from '../lib/options/parse.js';
+import { maskSecretArgs } from '../lib/process/argv-secrets.js';
 import { OPTIONS } from '../lib/options/table.js';
 import { waitFor } from './helpers/poll.js';
 import { BIN, startServer, stopAll, tempDir } from './helpers/server.js';
@@ -177,6 +178,23 @@ test('migrate: bad --from/--to, a missing one or the same store twice exit 2 wit
   bad(['--data-dir', dir, '--from', 'sqlite', '--to', `sqlite:${dir}/.`], /same store as --from/);
   bad(['--from', 'redis://:hunter2@Cache:6379', '--to', 'rediss://cache/0'], /same store as --from/);
   bad(['--from', 'sqlite:/a', '--to', 'redis://h', '--lease-ms', '1000'], /unknown option '--lease-ms'/);
+});
+
+test("--store's password is masked on the command line like --token; a URL without one is left alone", () => {
+  const argv = ['node', 'bin', '--store', 'redis://u:hunter2@h:6379/0', '--store=rediss://:hunter2@h', '--token', 't'];
+  const { argv: shown, given } = maskSecretArgs(argv);
+  assert.equal(shown, [
+    'node',
+    'bin',
+    '--store',
+    'redis://u:***@h:6379/0',
+    '--store=rediss://:***@h',
+    '--token',
+    '***',
+  ]);
+  assert.equal(given.sort(), ['--store', '--token']);
+  const plain = ['node', 'bin', '--store', 'redis://h:6379/0', 'constructor', 'x'];
+  assert.equal(maskSecretArgs(plain), { argv: plain, given: [] });
 });
 
 test('the default instance id is the supervisor pid and stays the same across a reload', async () => {

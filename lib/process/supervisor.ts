@@ -1,5 +1,6 @@
 import cluster, { Worker } from 'node:cluster';
 import { Config, RawOptions, resolveConfig, thisProcess } from '../config.js';
+import { OPTIONS } from '../options/table.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
 import { DataDirLock } from './data-dir-lock.js';
@@ -125,7 +126,7 @@ export class Supervisor {
       for (const flag of this.secretFlags) {
         this.log.warn(
           { flag },
-          `a secret was given on the command line (${flag}), which other users of this host could read before it was hidden; set WECHAT_SCHEDULER_TOKEN or "tokens" in the --config file instead`,
+          `a secret was given on the command line (${flag}), which other users of this host could read before it was hidden; ${secretFlagInstead(flag)}`,
         );
       }
       if (this.config.tokens.length === 0) {
@@ -397,4 +398,12 @@ export async function runSupervisor(
   prepareDataDir(config.dataDir);
   const lock = DataDirLock.acquire(config.dataDir);
   await new Supervisor(flags, config, lock, secretFlags).start();
+}
+
+/** Where a secret given as `flag` belongs instead: its environment variable or its config-file key. */
+function secretFlagInstead(flag: string): string {
+  const found = Object.entries(OPTIONS).find(([, spec]) => 'flag' in spec && spec.flag.spec.includes(flag));
+  if (!found) return 'set it in the environment or the --config file instead';
+  const [name, spec] = found;
+  return `set ${'env' in spec ? spec.env : 'it'} or "${name}" in the --config file instead`;
 }
