@@ -1,7 +1,6 @@
 // docs/api.md §1 and §9: every option declared once in lib/options/table.ts;
 // the cluster options (--store, --redis-prefix, --instance-id, --lease-ms)
 // through every layer, and their bad values as one line from the real binary.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -12,19 +11,17 @@ import { defaultInstanceId } from '../lib/options/parse.js';
 import { maskSecretArgs } from '../lib/process/argv-secrets.js';
 import { OPTIONS } from '../lib/options/table.js';
 import { waitFor } from './helpers/poll.js';
-import { BIN, startServer, stopAll, tempDir } from './helpers/server.js';
+import { runToExit, startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
 
-const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
-
-/** Exit status 2 and exactly one line on stderr that matches `why`. */
-function badInput(r: ReturnType<typeof run>, why: RegExp, what: string): string {
-  assert.is(r.status, 2, `${what}: exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.is(lines.length, 1, `${what}: one line, got ${r.stderr}`);
-  assert.match(r.stderr, why, what);
-  return r.stderr;
+/** Exit status 2 and exactly one line (nothing else printed) that matches `why`. */
+async function badInput(args: string[], why: RegExp, env: Record<string, string> = {}): Promise<string> {
+  const what = args.join(' ') || JSON.stringify(env);
+  const r = await runToExit(args, env);
+  assert.is(r.code, 2, `${what}: exit status (printed: ${r.out})`);
+  assert.is(r.out.trim().split('\n').length, 1, `${what}: one line, got ${r.out}`);
+  assert.match(r.out, why, what);
+  return r.out;
 }
 
 function withFile(settings: Record<string, unknown>): string {
@@ -144,40 +141,35 @@ test('shard threads get exactly the options marked for them', () => {
   assert.not.ok('port' in s);
 });
 
-test('a malformed --store exits 2 with one line that never shows the password', () => {
+test('a malformed --store exits 2 with one line that never shows the password', async () => {
   for (const [args, env] of [
     [['--store', 'redis://admin:hunter2@cache.internal/zero'], {}],
     [['--store=redis://admin:hunter2@/0'], {}],
     [[], { WECHAT_SCHEDULER_STORE: 'rediss://:hunter2@cache.internal:6380/0?tls=1' }],
     [['--store', 'memcached://admin:hunter2@cache.internal'], {}],
   ] as Array<[string[], Record<string, string>]>) {
-    const what = args.join(' ') || JSON.stringify(env);
-    const line = badInput(run(args, env), /^wechat-scheduler: invalid store "/, what);
-    assert.not.match(line, /hunter2/, `${what}: no password`);
+    const line = await badInput(args, /^wechat-scheduler: invalid store "/, env);
+    assert.not.match(line, /hunter2/, `${line}: no password`);
   }
-  badInput(run(['--lease-ms', '999']), /^wechat-scheduler: invalid lease-ms "999"/, '--lease-ms 999');
-  badInput(
-    run([], { WECHAT_SCHEDULER_INSTANCE_ID: 'has space' }),
-    /^wechat-scheduler: invalid instance-id/,
-    'instance id',
-  );
+  await badInput(['--lease-ms', '999'], /^wechat-scheduler: invalid lease-ms "999"/);
+  await badInput([], /^wechat-scheduler: invalid instance-id/, { WECHAT_SCHEDULER_INSTANCE_ID: 'has space' });
 });
 
-test('migrate: bad --from/--to, a missing one or the same store twice exit 2 with one line', () => {
+test('migrate: bad --from/--to, a missing one or the same store twice exit 2 with one line', async () => {
   const dir = tempDir('ws-migrate-');
-  const bad = (args: string[], why: RegExp) => {
-    const line = badInput(run(['migrate', ...args]), why, args.join(' '));
+  const bad = async (args: string[], why: RegExp) => {
+    const line = await badInput(['migrate', ...args], why);
     assert.not.match(line, /hunter2/);
   };
-  bad(
+  await bad(
     ['--from', 'sqlite', '--to', 'redis://u:hunter2@h/x'],
     /^wechat-scheduler: invalid --to "redis:\/\/u:\*\*\*@h\/x"/,
   );
-  bad(['--from', 'postgres://u:hunter2@h', '--to', 'sqlite:/x'], /^wechat-scheduler: invalid --from "/);
-  bad(['--from', 'sqlite'], /--to/);
-  bad(['--data-dir', dir, '--from', 'sqlite', '--to', `sqlite:${dir}/.`], /same store as --from/);
-  bad(['--from', 'redis://:hunter2@Cache:6379', '--to', 'rediss://cache/0'], /same store as --from/);
-  bad(['--from', 'sqlite:/a', '--to', 'redis://h', '--lease-ms', '1000'], /unknown option '--lease-ms'/);
+  await bad(['--from', 'postgres://u:hunter2@h', '--to', 'sqlite:/x'], /^wechat-scheduler: invalid --from "/);
+  await bad(['--from', 'sqlite'], /--to/);
+  await bad(['--data-dir', dir, '--from', 'sqlite', '--to', `sqlite:${dir}/.`], /same store as --from/);
+  await bad(['--from', 'redis://:hunter2@Cache:6379', '--to', 'rediss://cache/0'], /same store as --from/);
+  await bad(['--from', 'sqlite:/a', '--to', 'redis://h', '--lease-ms', '1000'], /unknown option '--lease-ms'/);
 });
 
 test("--store's password is masked on the command line like --token; a URL without one is left alone", () => {
