@@ -184,6 +184,28 @@ test('a renewal refused (the lease holds another value) clears that slot at once
   assert.is(await x.client.get(c.keys.lease(5)), `other|${fence + 1}`, 'the other holder is left alone');
 });
 
+test('two live processes with one instance id: the second takes nothing and says why; a restart under the same id takes over', async () => {
+  const c = cluster();
+  const [first] = await started(c, ['d']);
+  await balanced(c, [first], 'the first d to take every slot');
+  const [second] = await started(c, ['d']);
+  await waitFor('the second d to see the first', () => second.keeper.degraded());
+  assert.match(second.keeper.degraded() ?? '', /another live instance runs with the id "d"/);
+  for (let i = 0; i < 3; i++) await second.keeper.tick();
+  assert.is(second.keeper.heldCount(), 0);
+  assert.is(first.keeper.heldCount(), SLOT_COUNT, 'the first keeps everything');
+  assert.is(first.keeper.degraded(), null);
+
+  // The first dies without a word (its leases and alive key run out); the second, same id, takes over.
+  const fences = Array.from({ length: SLOT_COUNT }, (_, s) => first.table.held(s));
+  first.keeper.stop();
+  await balanced(c, [second], 'the restarted d to take every slot');
+  assert.is(second.keeper.degraded(), null);
+  assert.ok(fences.every((f, s) => second.table.held(s) > f));
+  assert.equal(await c.mismatches([second]), []);
+  assert.equal(c.violations, []);
+});
+
 test('a keeper that joins gets its share of apps within 30 s; one that leaves hands its slots over at once', async () => {
   const c = cluster();
   const [a, b] = await started(c, ['a', 'b']);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { SLOT_COUNT } from '../util/shard-of.js';
 import { planSlots } from './balance.js';
@@ -50,6 +51,13 @@ export interface LeaseKeeperOptions {
   stats(): InstanceStats;
 }
 
+/**
+ * A hand-over whose lose() takes longer than this stops renewing its lease
+ * and lets it run out: the slot is not blocked for good by stuck actors,
+ * and the fence still refuses their late writes.
+ */
+const HAND_OVER_RENEW_MS = 60_000;
+
 /** gaining: gain() running; held; releasing: lose() running, then the lease is deleted; lost: lose() running, lease gone. */
 type SlotState = 'gaining' | 'held' | 'releasing' | 'lost';
 
@@ -59,6 +67,8 @@ interface Lease {
   value: string;
   validUntil: number;
   state: SlotState;
+  /** When (mono) the hand-over began. */
+  releasingSince: number;
   /** Settles when gain() for the slot did. */
   gained: Promise<void>;
 }
@@ -111,6 +121,12 @@ export class LeaseKeeper {
   private running = false;
   private round: Promise<void> | null = null;
   private redisError: string | null = null;
+  /** Set while another live process runs with this instance id. */
+  private duplicate: string | null = null;
+  /** Whether a round has announced this instance alive yet. */
+  private announced = false;
+  /** This process's token on the alive key: tells it from another process with the same id. */
+  private readonly runToken = randomUUID();
   private lastConfirmed: number;
 
   constructor(opts: LeaseKeeperOptions) {
@@ -159,7 +175,7 @@ export class LeaseKeeper {
     if (mine.length > 0) this.release(mine);
     await this.settled();
     try {
-      await this.call(LEAVE, [this.keys.alive(this.id), this.keys.instances], [this.id]);
+      await this.call(LEAVE, [this.keys.alive(this.id), this.keys.instances], [this.id, this.runToken]);
     } catch (err) {
       this.log.warn({ err: message(err) }, 'could not remove this instance from the cluster; it expires by itself');
     }
@@ -204,6 +220,7 @@ export class LeaseKeeper {
 
   /** Why this instance cannot vouch for its leases now, or null. */
   degraded(): string | null {
+    if (this.duplicate !== null) return this.duplicate;
     if (this.redisError !== null)
       return `Redis cannot be reached (${this.redisError}); leases are not renewed and WeChat calls stop once they run out`;
     const age = this.clock.mono() - this.lastConfirmed;
@@ -238,7 +255,11 @@ export class LeaseKeeper {
       return;
     }
     this.view = view;
-    await this.act(view);
+    // The first round only announces this instance: instances started together then see each other before
+    // taking slots, instead of the first taking all and handing most of them back.
+    const first = !this.announced;
+    this.announced = true;
+    await this.act(view, !first);
   }
 
   /** Leases whose validity ran out unconfirmed are lost, whatever Redis may still say. */
@@ -249,20 +270,30 @@ export class LeaseKeeper {
 
   /** Renew every lease still ours; false when Redis could not be asked. */
   private async renew(): Promise<boolean> {
-    const renewing = [...this.leases.values()].filter((l) => l.state !== 'lost');
     const sentAt = this.clock.mono();
-    const heartbeat = JSON.stringify({ last_seen: this.clock.wall(), ...this.opts.stats(), slots: this.heldCount() });
+    const renewing = [...this.leases.values()].filter(
+      (l) => l.state !== 'lost' && !(l.state === 'releasing' && sentAt - l.releasingSince > HAND_OVER_RENEW_MS),
+    );
+    const heartbeat = JSON.stringify({ last_seen: this.clock.wall(), ...this.stats(), slots: this.heldCount() });
     let answer: unknown;
     try {
       answer = await this.call(
         RENEW,
         [this.keys.alive(this.id), this.keys.instances, ...renewing.map((l) => this.keys.lease(l.slot))],
-        [String(this.leaseMs), this.id, heartbeat, ...renewing.map((l) => l.value)],
+        [String(this.leaseMs), this.id, heartbeat, this.runToken, ...renewing.map((l) => l.value)],
       );
     } catch (err) {
       this.failed(err);
       return false;
     }
+    if (Array.isArray(answer) && answer.length === 1 && Number(answer[0]) === -1) {
+      if (this.duplicate === null)
+        this.log.error({ instanceId: this.id }, 'another live process runs with this instance id; taking no slots');
+      this.duplicate = `another live instance runs with the id "${this.id}"; this one takes no slots until it is gone (give each instance its own --instance-id)`;
+      this.lost(renewing, 'another process runs with this instance id');
+      return false;
+    }
+    this.duplicate = null;
     const flags = numbers(answer, renewing.length);
     const refused: Lease[] = [];
     renewing.forEach((l, i) => {
@@ -299,7 +330,7 @@ export class LeaseKeeper {
   }
 
   /** Take the free slots the plan gives this instance, hand over those it gives another, clear leftovers of ours. */
-  private async act(view: View): Promise<void> {
+  private async act(view: View, mayTake: boolean): Promise<void> {
     const now = this.clock.mono();
     const owners = view.values.map((v) => (v === null ? null : holderOf(v)));
     const alive = view.instances.map((i) => i.id);
@@ -327,7 +358,7 @@ export class LeaseKeeper {
     }
     if (orphans.length > 0) await this.deleteLeases(orphans, 'leases of an earlier run of this instance');
     if (handOver.length > 0) this.release(handOver);
-    if (take.length > 0) await this.acquire(take);
+    if (take.length > 0 && mayTake) await this.acquire(take);
   }
 
   private async acquire(slots: number[]): Promise<void> {
@@ -354,6 +385,7 @@ export class LeaseKeeper {
         value: `${this.id}|${fence}`,
         validUntil: sentAt + this.leaseMs,
         state: 'gaining',
+        releasingSince: 0,
         gained: Promise.resolve(),
       };
       this.leases.set(slot, lease);
@@ -384,8 +416,10 @@ export class LeaseKeeper {
 
   /** Hand slots over: no new calls, lose() (their actors stop, calls in flight land), then delete the leases. */
   private release(leases: Lease[]): void {
+    const now = this.clock.mono();
     for (const l of leases) {
       l.state = 'releasing';
+      l.releasingSince = now;
       this.table.clear(l.slot);
     }
     this.track(
@@ -446,6 +480,16 @@ export class LeaseKeeper {
       );
     } catch (err) {
       this.log.warn({ err: message(err), slots: leases.length }, `could not delete ${what}; they expire by themselves`);
+    }
+  }
+
+  /** The heartbeat's figures; a failing stats() must not stop the renewals. */
+  private stats(): InstanceStats {
+    try {
+      return this.opts.stats();
+    } catch (err) {
+      this.log.warn({ err: message(err) }, 'instance stats failed; the heartbeat says 0');
+      return { apps: 0, tasks: 0 };
     }
   }
 

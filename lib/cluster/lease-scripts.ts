@@ -24,17 +24,23 @@ end
 return out`;
 
 /**
- * Renew the leases KEYS[3..] that still hold the values ARGV[4..], mark the
- * instance alive (KEYS[1], same expiry) and write its heartbeat into the
- * hash KEYS[2]. Answers 1 per lease renewed, 0 per lease lost.
- * ARGV: leaseMs, instanceId, heartbeat JSON, expected values.
+ * Renew the leases KEYS[3..] that still hold the values ARGV[5..], mark the
+ * instance alive (KEYS[1] = this process's run token ARGV[4], same expiry)
+ * and write its heartbeat into the hash KEYS[2]. Answers 1 per lease
+ * renewed, 0 per lease lost; or -1 alone, touching nothing, when another
+ * live process holds the alive key (two instances with one id).
+ * ARGV: leaseMs, instanceId, heartbeat JSON, run token, expected values.
  */
 export const RENEW = `
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+local running = redis.call('GET', KEYS[1])
+if running and running ~= ARGV[4] then
+  return { -1 }
+end
+redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 local out = {}
 for i = 3, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[i + 1] then
+  if redis.call('GET', KEYS[i]) == ARGV[i + 2] then
     redis.call('PEXPIRE', KEYS[i], ARGV[1])
     out[#out + 1] = 1
   else
@@ -77,8 +83,10 @@ for i = 1, #KEYS do
 end
 return n`;
 
-/** Leave the cluster: delete the alive key KEYS[1] and the heartbeat of ARGV[1] in the hash KEYS[2]. */
+/** Leave the cluster: delete the alive key KEYS[1] if it holds this run's token ARGV[2], and the heartbeat of ARGV[1] in the hash KEYS[2]. */
 export const LEAVE = `
-redis.call('DEL', KEYS[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
 return 1`;
