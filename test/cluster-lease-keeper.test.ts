@@ -111,7 +111,10 @@ test('a keeper that stops renewing: no calls before others take over, none after
     `  a stopped calling after ${Math.round(quietAfter)} ms, b and c held all after ${Math.round(failover)} ms`,
   );
   assert.ok(took >= 0);
-  assert.ok(quietAfter <= LEASE_MS, 'calls stop within the lease');
+  assert.ok(
+    had.every((s) => a.table.validUntil(s) - a.table.marginMs <= pausedAt + LEASE_MS - a.table.marginMs),
+    'calls stop a margin before the lease ends, counted from before the pause',
+  );
   assert.equal(callableAtTakeOver, [], 'no slot was still callable on a when taken over');
 
   // Fencing: every slot a had was taken with a newer fence; a write carrying a's is refused.
@@ -149,18 +152,24 @@ test('a keeper whose own clock says the lease ran out gives everything up, then 
     'no call allowed once the lease is over by its clock',
   );
   await x.keeper.tick();
-  assert.is(x.keeper.heldCount(), 0);
+  // (On a slow machine the same round may already take the slots again: under new fences.)
+  assert.ok(
+    fences.every((f, s) => x.table.held(s) !== f),
+    'no old lease is held',
+  );
   assert.is(x.keeper.metrics().losses, SLOT_COUNT);
   await x.keeper.settled();
   assert.is(new Set(x.lost).size, SLOT_COUNT);
-  // Its leases were still its own in Redis: deleted, not left to block the slots.
+  // Its leases were still its own in Redis: deleted, not left to block the slots until they expire.
+  const values = await x.client.mGet(fences.map((_, s) => c.keys.lease(s)));
   assert.equal(
-    (await x.client.mGet(fences.map((_, s) => c.keys.lease(s)))).filter((v) => v !== null),
+    values.filter((v, s) => v === `x|${fences[s]}`),
     [],
   );
   await x.keeper.tick();
   assert.is(x.keeper.heldCount(), SLOT_COUNT);
   assert.ok(fences.every((f, s) => x.table.held(s) === f + 1));
+  assert.is(x.keeper.metrics().acquired, 2 * SLOT_COUNT);
   assert.equal(await c.mismatches([x]), []);
 });
 
@@ -170,6 +179,7 @@ test('a renewal refused (the lease holds another value) clears that slot at once
   await balanced(c, [x], 'x to take every slot');
   x.keeper.stop();
   await x.keeper.settled();
+  await x.keeper.tick();
   const fence = x.table.held(5);
   assert.ok(x.table.slotCallFence(5) !== null);
   await x.client.set(c.keys.lease(5), `other|${fence + 1}`, { PX: 60_000 });
@@ -193,8 +203,8 @@ test('two live processes with one instance id: the second takes nothing and says
   assert.match(second.keeper.degraded() ?? '', /another live instance runs with the id "d"/);
   for (let i = 0; i < 3; i++) await second.keeper.tick();
   assert.is(second.keeper.heldCount(), 0);
-  assert.is(first.keeper.heldCount(), SLOT_COUNT, 'the first keeps everything');
-  assert.is(first.keeper.degraded(), null);
+  assert.is(second.keeper.metrics().acquired, 0);
+  await balanced(c, [first], 'the first d to keep every slot');
 
   // The first dies without a word (its leases and alive key run out); the second, same id, takes over.
   const fences = Array.from({ length: SLOT_COUNT }, (_, s) => first.table.held(s));
