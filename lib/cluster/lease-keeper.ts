@@ -119,6 +119,8 @@ export class LeaseKeeper {
   private counters = { acquired: 0, released: 0, losses: 0 };
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  /** Bumped by start(): a round of an earlier run that ends after a restart schedules nothing. */
+  private loop = 0;
   private round: Promise<void> | null = null;
   private redisError: string | null = null;
   /** Set while another live process runs with this instance id. */
@@ -157,7 +159,7 @@ export class LeaseKeeper {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.schedule(0);
+    this.schedule(0, ++this.loop);
   }
 
   /** Stop the rounds, holding on to nothing and giving nothing back (what a crash or a pause looks like from outside). */
@@ -171,7 +173,7 @@ export class LeaseKeeper {
   async close(): Promise<void> {
     this.stop();
     await this.round;
-    const mine = [...this.leases.values()].filter((l) => l.state !== 'lost');
+    const mine = [...this.leases.values()].filter((l) => l.state === 'gaining' || l.state === 'held');
     if (mine.length > 0) this.release(mine);
     await this.settled();
     try {
@@ -229,16 +231,16 @@ export class LeaseKeeper {
     return null;
   }
 
-  private schedule(delay: number): void {
-    if (!this.running) return;
+  private schedule(delay: number, loop: number): void {
+    if (!this.running || loop !== this.loop) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       const started = Date.now();
       this.tick().then(
-        () => this.schedule(Math.max(0, this.intervalMs - (Date.now() - started))),
+        () => this.schedule(Math.max(0, this.intervalMs - (Date.now() - started)), loop),
         (err: unknown) => {
           this.log.error({ err: message(err) }, 'lease round failed');
-          this.schedule(this.intervalMs);
+          this.schedule(this.intervalMs, loop);
         },
       );
     }, delay);
