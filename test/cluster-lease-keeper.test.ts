@@ -194,6 +194,18 @@ test('a renewal refused (the lease holds another value) clears that slot at once
   assert.is(await x.client.get(c.keys.lease(5)), `other|${fence + 1}`, 'the other holder is left alone');
 });
 
+test('slots whose start failed are handed back, then taken again', async () => {
+  const c = cluster();
+  const x = await c.add('x');
+  x.failGain = new Error('the store could not load the slots');
+  x.keeper.start();
+  await balanced(c, [x], 'x to take every slot after its first attempt failed');
+  await x.keeper.settled();
+  assert.is(new Set(x.lost).size, SLOT_COUNT, 'lose() was called for the slots that did not start');
+  assert.equal(x.keeper.metrics(), { held: SLOT_COUNT, acquired: 2 * SLOT_COUNT, released: SLOT_COUNT, losses: 0 });
+  assert.equal(await c.mismatches([x]), []);
+});
+
 test('two live processes with one instance id: the second takes nothing and says why; a restart under the same id takes over', async () => {
   const c = cluster();
   const [first] = await started(c, ['d']);

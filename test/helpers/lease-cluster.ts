@@ -21,6 +21,8 @@ export interface Member {
   lost: number[];
   /** Runs inside gain(), before it resolves (a test's check at the moment of taking over). */
   onGain?: (slots: number[]) => void;
+  /** gain() rejects with this, once, when set. */
+  failGain?: Error;
 }
 
 export class LeaseCluster {
@@ -71,6 +73,11 @@ export class LeaseCluster {
       clock,
       logger: createLogger('silent'),
       gain: (slots) => {
+        const failure = self.m?.failGain;
+        if (self.m && failure) {
+          self.m.failGain = undefined;
+          return Promise.reject(failure);
+        }
         gained.push(...slots);
         self.m?.onGain?.(slots);
         return Promise.resolve();
