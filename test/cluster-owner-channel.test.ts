@@ -126,12 +126,16 @@ test('malformed commands and replies are logged and dropped; the channel keeps w
   });
   const raw = await connected();
   warnings.length = 0;
+  const deadline = Date.now() + 60_000;
   const bad = [
     'not json',
     '[1,2]',
-    JSON.stringify({ id: 'x', from: 'a3', appid: 'wxa', cmd: { kind: 'crash' } }),
-    JSON.stringify({ id: 'x', from: 'a3', appid: 'wxa', cmd: { kind: 'refresh' } }),
-    JSON.stringify({ from: 'a3', appid: 'wxa', cmd: refresh }),
+    JSON.stringify({ id: 'x', from: 'a3', appid: 'wxa', deadline, cmd: { kind: 'crash' } }),
+    JSON.stringify({ id: 'x', from: 'a3', appid: 'wxa', deadline, cmd: { kind: 'refresh' } }),
+    JSON.stringify({ from: 'a3', appid: 'wxa', deadline, cmd: refresh }),
+    JSON.stringify({ id: 'x', from: 'a3', appid: 'wxa', cmd: refresh }),
+    // Well formed, but long after its asker stopped waiting.
+    JSON.stringify({ id: 'x', from: 'a3', appid: 'wxa', deadline: Date.now() - 60_000, cmd: refresh }),
   ];
   for (const m of bad) await raw.publish(keys.commands('b3'), m);
   await raw.publish(keys.replies('a3'), JSON.stringify({ id: 'x', reply: { kind: 'error', reason: 'nope' } }));
@@ -144,6 +148,39 @@ test('malformed commands and replies are logged and dropped; the channel keeps w
   );
   assert.equal(await a.ask('b3', 'wxa', refresh, 5_000), { kind: 'ok' });
   assert.is(calls, 1);
+  await a.close();
+  await b.close();
+});
+
+test('a publish stuck in the client (Redis reconnecting) does not hold the answer past its timeout', async () => {
+  const stuck = await OwnerChannel.open({
+    publisher: { publish: () => new Promise<number>(() => undefined) },
+    subscriber: await connected(),
+    keys,
+    instanceId: 'a5',
+    logger,
+  });
+  const r = await stuck.ask('b5', 'wxa', refresh, 200);
+  assert.match((r as { message: string }).message, /did not answer within 200 ms/);
+  await stuck.close();
+});
+
+test('while Redis is down questions are "unavailable"; once it is back, they are answered again', async () => {
+  const a = await channel('a4');
+  const b = await channel('b4');
+  await b.serve(() => Promise.resolve({ kind: 'ok' }));
+  assert.equal(await a.ask('b4', 'wxa', refresh, 5_000), { kind: 'ok' });
+  await redis.kill();
+  // Answered within its timeout even though the publish waits in the client's queue.
+  const down = await a.ask('b4', 'wxa', refresh, 500);
+  assert.equal(down.kind === 'error' && down.reason, 'unavailable');
+  assert.match((down as { message: string }).message, /did not answer within 500 ms|could not be sent/);
+  await redis.restart();
+  // The clients reconnect and subscribe again by themselves.
+  await waitFor('b4 to answer again', async () => {
+    const r = await a.ask('b4', 'wxa', refresh, 1_000);
+    return r.kind === 'ok';
+  });
   await a.close();
   await b.close();
 });

@@ -35,6 +35,8 @@ interface Request {
   id: string;
   from: string;
   appid: string;
+  /** Epoch ms after which the asker no longer waits: a command delivered later (queued through a reconnect) is not run. */
+  deadline: number;
   cmd: RemoteCommand;
 }
 
@@ -92,18 +94,18 @@ export class OwnerChannel {
       timer.unref();
       this.waiting.set(id, { resolve, timer });
     });
-    const request: Request = { id, from: this.opts.instanceId, appid, cmd };
-    let listeners: number;
-    try {
-      listeners = await this.opts.publisher.publish(this.opts.keys.commands(instanceId), JSON.stringify(request));
-    } catch (err) {
-      this.settle(
-        id,
-        unavailable(`the request for instance ${instanceId} could not be sent (${text(err)}); try again`),
-      );
-      return answer;
-    }
-    if (listeners === 0) this.settle(id, unavailable(`instance ${instanceId} is not listening; try again`));
+    const request: Request = { id, from: this.opts.instanceId, appid, cmd, deadline: Date.now() + timeoutMs };
+    // Not awaited: a publish queued while Redis reconnects must not hold the answer past the timeout.
+    this.opts.publisher.publish(this.opts.keys.commands(instanceId), JSON.stringify(request)).then(
+      (listeners) => {
+        if (listeners === 0) this.settle(id, unavailable(`instance ${instanceId} is not listening; try again`));
+      },
+      (err: unknown) =>
+        this.settle(
+          id,
+          unavailable(`the request for instance ${instanceId} could not be sent (${text(err)}); try again`),
+        ),
+    );
     return answer;
   }
 
@@ -151,6 +153,13 @@ export class OwnerChannel {
     }
     const handler = this.handler;
     if (!handler || this.closed) return;
+    if (Date.now() > req.deadline + CLOCK_GRACE_MS) {
+      this.opts.logger.warn(
+        { kind: req.cmd.kind, from: req.from, lateMs: Date.now() - req.deadline },
+        'dropped a command that arrived after its asker stopped waiting (or the two clocks are apart)',
+      );
+      return;
+    }
     void this.answer(handler, req);
   }
 
@@ -169,6 +178,9 @@ export class OwnerChannel {
     }
   }
 }
+
+/** How far apart two instances' wall clocks may be before a command in time looks late. */
+const CLOCK_GRACE_MS = 2_000;
 
 function unavailable(message: string): ShardReply {
   return { kind: 'error', reason: 'unavailable', message };
@@ -201,11 +213,12 @@ const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 
 const asRequest: Check<Request> = (v) => {
   if (!isId(v.id) || !isId(v.from)) return 'no id or sender';
   if (typeof v.appid !== 'string' || v.appid === '') return 'no appid';
+  if (typeof v.deadline !== 'number' || !Number.isFinite(v.deadline)) return 'no deadline';
   const cmd = v.cmd;
   if (!isObject(cmd)) return 'no command';
   const why = remoteCommandProblem(cmd);
   if (why) return why;
-  return { id: v.id, from: v.from, appid: v.appid, cmd: cmd as unknown as RemoteCommand };
+  return { id: v.id, from: v.from, appid: v.appid, deadline: v.deadline, cmd: cmd as unknown as RemoteCommand };
 };
 
 /** Why `cmd` is not a command another instance may send, or null. */
