@@ -363,22 +363,22 @@ export class LeaseKeeper {
     if (take.length > 0 && mayTake) await this.acquire(take);
   }
 
-  private async acquire(slots: number[]): Promise<void> {
+  private async acquire(free: number[]): Promise<void> {
     const sentAt = this.clock.mono();
     let answer: unknown;
     try {
       answer = await this.call(
         ACQUIRE,
-        slots.flatMap((s) => [this.keys.lease(s), this.keys.fence(s)]),
+        free.flatMap((s) => [this.keys.lease(s), this.keys.fence(s)]),
         [this.id, String(this.leaseMs)],
       );
     } catch (err) {
       this.failed(err);
       return;
     }
-    const fences = numbers(answer, slots.length);
+    const fences = numbers(answer, free.length);
     const gained: Lease[] = [];
-    slots.forEach((slot, i) => {
+    free.forEach((slot, i) => {
       const fence = fences[i] ?? 0;
       if (fence <= 0) return;
       const lease: Lease = {
@@ -398,20 +398,24 @@ export class LeaseKeeper {
     if (gained.length === 0) return;
     this.counters.acquired += gained.length;
     this.log.info({ slots: gained.length }, 'took slot leases');
-    const done = this.opts.gain(gained.map((l) => l.slot)).then(
-      () => {
-        for (const l of gained) if (l.state === 'gaining') l.state = 'held';
-      },
-      (err: unknown) => {
-        this.log.error(
-          { err: message(err), slots: gained.length },
-          'could not start the slots taken; handing them back',
-        );
-        const still = gained.filter((l) => l.state === 'gaining' && this.leases.get(l.slot) === l);
-        for (const l of still) l.state = 'held';
-        if (still.length > 0) this.release(still);
-      },
-    );
+    const slots = gained.map((l) => l.slot);
+    // Through a promise even if gain() throws at once: the slots must still be handed back.
+    const done = Promise.resolve()
+      .then(() => this.opts.gain(slots))
+      .then(
+        () => {
+          for (const l of gained) if (l.state === 'gaining') l.state = 'held';
+        },
+        (err: unknown) => {
+          this.log.error(
+            { err: message(err), slots: gained.length },
+            'could not start the slots taken; handing them back',
+          );
+          const still = gained.filter((l) => l.state === 'gaining' && this.leases.get(l.slot) === l);
+          for (const l of still) l.state = 'held';
+          if (still.length > 0) this.release(still);
+        },
+      );
     for (const l of gained) l.gained = done;
     this.track(done);
   }

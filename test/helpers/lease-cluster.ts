@@ -21,7 +21,7 @@ export interface Member {
   lost: number[];
   /** Runs inside gain(), before it resolves (a test's check at the moment of taking over). */
   onGain?: (slots: number[]) => void;
-  /** gain() rejects with this, once, when set. */
+  /** gain() throws this, once, when set. */
   failGain?: Error;
 }
 
@@ -76,7 +76,8 @@ export class LeaseCluster {
         const failure = self.m?.failGain;
         if (self.m && failure) {
           self.m.failGain = undefined;
-          return Promise.reject(failure);
+          // Thrown, not rejected: the keeper must cope with a gain() that fails before it returns a promise.
+          throw failure;
         }
         gained.push(...slots);
         self.m?.onGain?.(slots);
