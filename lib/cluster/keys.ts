@@ -23,7 +23,7 @@ export function clusterKeys(prefix: string) {
     changesChannel: `${prefix}changes`,
     /** Hash instanceId → JSON heartbeat of each live instance. */
     instances: `${prefix}instances`,
-    /** An instance is alive while this key exists: set with the lease's expiry on every renewal, by Redis's clock alone. */
+    /** An instance is alive while this key exists (Redis's clock alone): its running process's token, set with the lease's expiry on every renewal. */
     alive: (instanceId: string) => `${prefix}alive:${instanceId}`,
     /** Pub/sub channel where an instance takes commands for the apps it owns. */
     commands: (instanceId: string) => `${prefix}cmd:${instanceId}`,
