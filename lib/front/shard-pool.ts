@@ -26,6 +26,8 @@ function workerFile(): string {
 const COMMAND_TIMEOUT_MS = 60_000;
 const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 30_000;
+/** The longest a registration waits in the front for the shard's previous batch to be answered. */
+const REGISTER_WINDOW_MS = 5;
 
 function allOk(what: string, replies: ShardReply[]): void {
   const failed = replies.map((r, shard) => ({ r, shard })).filter(({ r }) => r.kind === 'error');
@@ -44,6 +46,10 @@ interface ShardSlot {
   lastStart: number;
   /** Registrations since the last flush; sent as one command (see register). */
   pendingRegs: Array<{ reg: ValidRegistration; done: (r: RegisterResult) => void }>;
+  /** Register commands sent and not answered yet. */
+  regsInFlight: number;
+  /** Sends the pending registrations should the batch in flight take longer than REGISTER_WINDOW_MS. */
+  regsTimer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -78,7 +84,16 @@ export class ShardPool {
         maxQueue: 100_000,
         ...(heapMb ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {}),
       });
-      const slot: ShardSlot = { index, pool, epoch: 0, restarts: 0, lastStart: 0, pendingRegs: [] };
+      const slot: ShardSlot = {
+        index,
+        pool,
+        epoch: 0,
+        restarts: 0,
+        lastStart: 0,
+        pendingRegs: [],
+        regsInFlight: 0,
+        regsTimer: undefined,
+      };
       // Without a listener an uncaught error in the thread would kill the whole process.
       pool.on('error', (err: Error) => this.log.error({ shard: index, err: err.message }, 'shard thread failed'));
       return slot;
@@ -106,24 +121,34 @@ export class ShardPool {
 
   /**
    * Hand a registration to the owning shard, which writes and applies it.
-   * Registrations arriving together become one command per shard: a
-   * piscina run() with its timer per registration cost ~10 % of the
-   * front's CPU. The batch goes out in a microtask, and any other command
-   * to the shard flushes it first (run), keeping the order per shard.
+   * Registrations become one command per shard, as a group commit does:
+   * with no batch of the shard in flight, those of this turn go out in a
+   * microtask; while one is in flight, the next collects until it is
+   * answered (or REGISTER_WINDOW_MS passed). Under load a round trip to
+   * the thread, a transaction and a reply then serve hundreds of
+   * registrations instead of a few. Any other command to the shard flushes
+   * the batch first (run), keeping the order per shard.
    */
   register(reg: ValidRegistration): Promise<RegisterResult> {
     const slot = this.slotFor(reg.appid);
     return new Promise((done) => {
-      if (slot.pendingRegs.push({ reg, done }) === 1) queueMicrotask(() => this.flushRegistrations(slot));
+      if (slot.pendingRegs.push({ reg, done }) !== 1) return;
+      if (slot.regsInFlight === 0) setImmediate(() => this.flushRegistrations(slot));
+      else slot.regsTimer = setTimeout(() => this.flushRegistrations(slot), REGISTER_WINDOW_MS);
     });
   }
 
   private flushRegistrations(slot: ShardSlot): void {
+    clearTimeout(slot.regsTimer);
+    slot.regsTimer = undefined;
     if (slot.pendingRegs.length === 0) return;
     const batch = slot.pendingRegs;
     slot.pendingRegs = [];
+    slot.regsInFlight++;
     void this.run(slot, { kind: 'register', regs: batch.map((b) => b.reg), at: Date.now() }, COMMAND_TIMEOUT_MS).then(
       (reply) => {
+        // The next batch goes to the thread before these answers are written.
+        if (--slot.regsInFlight === 0) this.flushRegistrations(slot);
         batch.forEach((b, i) => {
           if (reply.kind === 'registered')
             b.done(
