@@ -53,6 +53,8 @@ interface AppSqlRow {
 }
 
 export const STORE_FILE = 'wechat-scheduler.db';
+/** How long a read (or a write outside the group commit) waits for a lock held elsewhere. */
+const BUSY_TIMEOUT_MS = 10_000;
 
 /** Create the data directory private to us (0700), whatever the umask. */
 export function ensureDataDir(dir: string): void {
@@ -140,7 +142,7 @@ export class SqliteStore implements Store {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Deleted and replaced rows are overwritten, so a removed app's secret (or a secret re-encrypted) does not linger in free pages.
     this.db.pragma('secure_delete = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -178,13 +180,18 @@ export class SqliteStore implements Store {
       keptRt: db
         .prepare(`SELECT 1 FROM tasks WHERE appid = ? AND type = 2 AND sub = ? AND refresh_token IS NOT NULL`)
         .pluck(),
+      // Prepared once: db.pragma() compiles its statement on every call, twice per commit.
+      noBusyWait: db.prepare(`PRAGMA busy_timeout = 0`),
+      busyWait: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
     };
+    // One transaction function for every commit rather than a new wrapper per batch.
+    const transaction = db.transaction((body: () => void) => body());
     // BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once with
     // "database is locked" (no busy wait) when another thread committed in between — under
     // load, 10 % of registrations answered 500 (bench/scale.ts). Taking the write lock first
     // makes waiters queue on the busy timeout instead.
     this.commit = new GroupCommit((body, busySince) =>
-      this.locked(() => this.withoutBusyWait(() => this.db.transaction(body).immediate()), busySince),
+      this.locked(() => this.withoutBusyWait(() => transaction.immediate(body)), busySince),
     );
   }
 
@@ -200,11 +207,11 @@ export class SqliteStore implements Store {
    * practically never meet.
    */
   private withoutBusyWait<T>(body: () => T): T {
-    this.db.pragma('busy_timeout = 0');
+    this.stmt.noBusyWait.get();
     try {
       return body();
     } finally {
-      this.db.pragma('busy_timeout = 10000');
+      this.stmt.busyWait.get();
     }
   }
 
