@@ -164,6 +164,7 @@ for (let round = 0; round < opt.rounds; round++) {
       const t0 = Date.now();
       const load = loader === 'wrk' ? await wrkLoad(server.url) : await undiciLoad(server.url);
       const cpu = cpuSeconds(tree(server.pid)) - c0;
+      const sLoad = split(server.pid);
       await verifyApps(server.url, TOKEN, PREFIX, opt.apps);
       let fetched: Fetched | undefined;
       if (sim) {
@@ -190,7 +191,8 @@ for (let round = 0; round < opt.rounds; round++) {
       results.set(key(s.name, loader), [...(results.get(key(s.name, loader)) ?? []), sample]);
       console.log(
         `round ${round + 1} ${s.name} (${loader}): ${fmt(sample.perS)} registrations/s, ${fmt(sample.perCpuS)} per server CPU-s, ` +
-          `server ${fmt((cpu * 1000) / opt.apps, 3)} ms CPU/reg, loader ${fmt(sample.loaderMsPerReg, 3)} ms CPU/reg, load ${fmt(sample.load1, 1)}` +
+          `server ${fmt((cpu * 1000) / opt.apps, 3)} ms CPU/reg (front main ${fmt(((sLoad.front - s0.front) * 1000) / opt.apps, 3)}, ` +
+          `other threads ${fmt(((sLoad.other - s0.other) * 1000) / opt.apps, 3)}), loader ${fmt(sample.loaderMsPerReg, 3)} ms CPU/reg, load ${fmt(sample.load1, 1)}` +
           (fetched
             ? `; all fetched after ${fmt(fetched.seconds, 1)} s: server ${fmt(fetched.msPerReg, 3)} ms CPU/reg with its fetch (front main ${fmt(fetched.frontMsPerReg, 3)}, other threads ${fmt(fetched.otherMsPerReg, 3)})`
             : ''),
