@@ -5,7 +5,7 @@
  */
 export function clusterKeys(prefix: string) {
   return {
-    /** Hash of one app: its appsecret (encoded), secret generation and kept verify ticket. */
+    /** Hash of one app: its appsecret (encoded), secret generation, kept verify ticket and every task (redis-scripts.ts). */
     app: (appid: string) => `${prefix}app:${appid}`,
     /** Set of every registered appid. */
     apps: `${prefix}apps`,

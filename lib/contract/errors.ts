@@ -44,3 +44,25 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A write refused because the writer's fence for the app's slot is no
+ * longer the current one: another instance took the slot over, and this
+ * instance must not overwrite what the new owner fetched.
+ */
+export class FencedWrite extends Error {
+  readonly code = 'fenced';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FencedWrite';
+  }
+}
+
+/** The shared store cannot be reached (Redis down or unreachable): the write did not happen. */
+export class StoreUnavailable extends Error {
+  readonly code = 'store_unavailable';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailable';
+  }
+}

@@ -9,7 +9,7 @@ import { inlineRefreshToken, inlineTicket, sharedParams } from './new-app.js';
 import { StoredApp, TaskRow, TaskState, TaskStateUpdate, AppRow } from './rows.js';
 import { SCHEMA, SCHEMA_VERSION } from './sqlite-schema.js';
 import { Store } from './store.js';
-import { shardOf } from '../util/shard-of.js';
+import { shardOf, slotOf } from '../util/shard-of.js';
 import { WriteLock } from './write-lock.js';
 
 /** How appsecrets are kept at rest (identity, or encryption — see secret-codec.ts). */
@@ -173,6 +173,14 @@ export class SqliteStore implements Store {
           authorizer_appid = @authorizerAppid, state = @state, last_error = @lastError,
           next_refresh_at = @nextRefreshAt, fetch_count = @fetchCount, fail_count = @failCount
         WHERE appid = @appid AND type = @type AND sub = @sub`),
+      importApp:
+        db.prepare(`INSERT INTO apps (appid, secret, secret_gen, verify_ticket, verify_ticket_at, created_at, updated_at)
+        VALUES (@appid, @secret, @secretGen, @verifyTicket, @verifyTicketAt, @now, @now)`),
+      importTask: db.prepare(`INSERT INTO tasks (appid, type, sub, notify, params, stable, reg_gen, value, expires_at,
+          expires_in, refreshed_at, fetched_secret_gen, refresh_token, authorizer_appid, state, last_error,
+          next_refresh_at, fetch_count, fail_count)
+        VALUES (@appid, @type, @sub, @notify, @params, @stable, @regGen, @value, @expiresAt, @expiresIn, @refreshedAt,
+          @fetchedSecretGen, @refreshToken, @authorizerAppid, @state, @lastError, @nextRefreshAt, @fetchCount, @failCount)`),
       getApp: db.prepare(`SELECT * FROM apps WHERE appid = ?`),
       getTasks: db.prepare(`SELECT * FROM tasks WHERE appid = ? ORDER BY type, sub`),
       allTasks: db.prepare(`SELECT * FROM tasks`),
@@ -360,6 +368,37 @@ export class SqliteStore implements Store {
    */
   loadShard(index: number, count: number): Promise<StoredApp[]> {
     return Promise.resolve(this.loadApps((appid) => shardOf(appid, count) === index));
+  }
+
+  loadSlots(slots: number[]): Promise<StoredApp[]> {
+    const wanted = new Set(slots);
+    return Promise.resolve(this.loadApps((appid) => wanted.has(slotOf(appid))));
+  }
+
+  /** Replace the app exactly as given (migrate), in one transaction. */
+  importApp(stored: StoredApp): Promise<void> {
+    const { app, tasks } = stored;
+    const now = Date.now();
+    return this.commit.run(() => {
+      this.stmt.deleteAppTasks.run(app.appid);
+      this.stmt.deleteApp.run(app.appid);
+      if (tasks.length === 0) return;
+      this.stmt.importApp.run({
+        appid: app.appid,
+        secret: this.secrets.encode(app.secret),
+        secretGen: app.secretGen,
+        verifyTicket: app.verifyTicket,
+        verifyTicketAt: app.verifyTicketAt,
+        now,
+      });
+      for (const t of tasks) {
+        this.stmt.importTask.run({
+          ...t,
+          params: paramsColumn(t.params, t.push),
+          stable: t.stable ? 1 : 0,
+        });
+      }
+    });
   }
 
   private loadApps(accept: (appid: string) => boolean): StoredApp[] {

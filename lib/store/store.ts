@@ -30,6 +30,14 @@ export interface Store {
   getApp(appid: string): Promise<StoredApp | undefined>;
   /** Every app of shard `index` of `count` (shardOf), with its tasks: a shard restoring its apps at once. */
   loadShard(index: number, count: number): Promise<StoredApp[]>;
+  /** Every app of the given slots (slotOf), with its tasks: what a new owner of those slots loads. */
+  loadSlots(slots: number[]): Promise<StoredApp[]>;
+  /**
+   * Replace the app exactly as given: secret, generations, kept ticket and
+   * every task's registration and state (migrate between stores). An app
+   * without tasks is deleted.
+   */
+  importApp(stored: StoredApp): Promise<void>;
   /** Every task row, for warming the front's cache at start. */
   allTasks(): Promise<TaskRow[]>;
   hasTask(appid: string, type: TaskType): Promise<boolean>;

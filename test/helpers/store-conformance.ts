@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateRegistration, ValidRegistration } from '../../lib/contract/registration.js';
 import { TaskKey, TaskType } from '../../lib/contract/task-type.js';
-import { shardOf } from '../../lib/util/shard-of.js';
+import { SLOT_COUNT, shardOf, slotOf } from '../../lib/util/shard-of.js';
 import { newApp } from '../../lib/store/new-app.js';
 import { TaskStateUpdate } from '../../lib/store/rows.js';
 import { Store } from '../../lib/store/store.js';
@@ -170,6 +170,58 @@ export function storeConformance(name: string, backend: Backend): void {
     assert.is((await store.allTasks()).length, 80);
     assert.ok(await store.hasTask('wxsh7', TaskType.JsapiTicket));
     assert.not.ok(await store.hasTask('wxsh7', TaskType.OAuthToken));
+  });
+
+  t('loadSlots: exactly the apps of the slots asked for, with their tasks', async ({ store }) => {
+    const appids = Array.from({ length: 60 }, (_, i) => `wxsl${i}`);
+    await Promise.all(appids.map((a) => store.register(reg(a, `s-${a}`, [{ type: 0 }, { type: 1 }]), Date.now())));
+    const slots = [...new Set(appids.map(slotOf))];
+    const asked = slots.filter((_, i) => i % 2 === 0);
+    const got = await store.loadSlots(asked);
+    const expected = appids.filter((a) => asked.includes(slotOf(a))).sort();
+    assert.ok(expected.length > 0 && expected.length < appids.length, 'the test asks for some slots, not all');
+    assert.equal(got.map((s) => s.app.appid).sort(), expected);
+    for (const s of got) {
+      assert.equal(s, await store.getApp(s.app.appid), s.app.appid);
+      assert.is(s.app.secret, `s-${s.app.appid}`);
+    }
+    const all = await store.loadSlots(Array.from({ length: SLOT_COUNT }, (_, i) => i));
+    assert.is(all.length, appids.length);
+    assert.equal(await store.loadSlots([]), []);
+  });
+
+  t('importApp replaces an app exactly, state and kept tokens included; twice is the same', async ({ store }) => {
+    const now = Date.now();
+    await store.register(
+      reg('wxim', 'old', [{ type: 0 }, { type: 2, openid: 'o1', params: { refresh_token: 'rt-old' } }]),
+      now,
+    );
+    const source = newApp(
+      reg('wxim', 'new-secret', [
+        { type: 3, params: { component_verify_ticket: 'tk' } },
+        { type: 4, authorizer_appid: 'wxa', params: { authorizer_refresh_token: 'rt-a' }, notify: 'http://biz/n' },
+      ]),
+      now,
+    );
+    source.app.secretGen = 7;
+    source.app.verifyTicketAt = now - 1000;
+    source.tasks[0] = { ...source.tasks[0]!, ...state('CAT_1', { expiresAt: now - 5, fetchCount: 9 }), regGen: 3 };
+    source.tasks[1] = { ...source.tasks[1]!, ...state('AAT_1', { state: 'failing', lastError: 'x', failCount: 2 }) };
+    source.tasks[1].authorizerAppid = 'wxa';
+    source.tasks[1].refreshToken = 'rt-a2';
+    await store.importApp(source);
+    assert.equal(await store.getApp('wxim'), source, 'exactly as given, the old tasks gone');
+    await store.importApp(source);
+    assert.equal(await store.getApp('wxim'), source, 'twice is the same');
+    assert.ok(await store.hasTask('wxim', TaskType.AuthorizerToken));
+    assert.not.ok(await store.hasTask('wxim', TaskType.AccessToken));
+    assert.is((await store.allTasks()).filter((x) => x.appid === 'wxim').length, 2);
+    // Registered again afterwards: the usual upsert rules apply on top of the imported app.
+    await store.register(reg('wxim', 'new-secret', [{ type: 3, params: 'http://biz/p' }]), now);
+    const after = (await store.getApp('wxim'))!;
+    assert.is(after.app.secretGen, 7);
+    assert.is(after.tasks[0]!.regGen, 4);
+    assert.is(after.tasks[0]!.value, 'CAT_1');
   });
 
   t('concurrent writes all land, and everything survives a reopen', async (ctx) => {
