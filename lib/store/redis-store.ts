@@ -12,7 +12,8 @@ import { AppRow, StoredApp, TaskRow, TaskState, TaskStateUpdate } from './rows.j
 import type { SecretCodec } from './sqlite-store.js';
 import { Store } from './store.js';
 
-type Client = ReturnType<typeof createClient>;
+export type RedisClient = ReturnType<typeof createClient>;
+type Client = RedisClient;
 type Hash = Record<string, string>;
 
 export interface RedisStoreOptions {
@@ -202,6 +203,14 @@ export class RedisStore implements Store {
       if (connected) o.onError?.(`the store at ${o.display}: ${scrubWith(o, e)}`);
     });
     return client;
+  }
+
+  /**
+   * A new connection of the same settings, not yet connected, for a
+   * subscriber (a connection in subscribe mode can send nothing else).
+   */
+  newConnection(): Client {
+    return RedisStore.connectClient(this.o);
   }
 
   /** 'up' while the connection is ready for commands. */
