@@ -34,6 +34,12 @@ export interface RedisStoreOptions {
   onError?: (message: string) => void;
   /** How long open() tries before giving up on an unreachable Redis. */
   openTimeoutMs?: number;
+  /**
+   * A call without an answer this long fails (StoreUnavailable), so that
+   * a Redis that hangs makes writes fail instead of wait for ever. The
+   * write may still have happened; it was not acknowledged.
+   */
+  commandTimeoutMs?: number;
 }
 
 /** Reads of many apps go out in batches of this many commands (auto-pipelined in one write). */
@@ -43,6 +49,7 @@ const RECONNECT_FIRST_MS = 100;
 const RECONNECT_CAP_MS = 5000;
 /** A register retried this often meets a secret changing under it every time: something is wrong. */
 const REGISTER_ATTEMPTS = 20;
+const COMMAND_TIMEOUT_MS = 10_000;
 
 /** Errors of the connection that no retry will fix. */
 const AUTH_ERROR = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i;
@@ -186,6 +193,8 @@ export class RedisStore implements Store {
     const client: Client = createClient({
       url: o.url,
       disableOfflineQueue: true,
+      // No per-command timeout (node-redis' default is 5 s, an AbortSignal each): call() times whole calls out.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: Math.min(openTimeout, 3000),
         reconnectStrategy: (retries, cause) => {
@@ -224,12 +233,23 @@ export class RedisStore implements Store {
   }
 
   /** Run a command; a failure of the connection becomes StoreUnavailable with a sentence naming the store. */
+  /**
+   * One timer per call, not per command: node-redis' own command timeout
+   * costs an AbortSignal per command, which dominated a bulk load.
+   */
   private async call<T>(what: string, body: () => Promise<T>): Promise<T> {
+    const ms = this.o.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    });
     try {
-      return await body();
+      return await Promise.race([body(), late]);
     } catch (e) {
       if (e instanceof FencedWrite) throw e;
       throw new StoreUnavailable(`the store at ${this.o.display} could not ${what}: ${this.scrub(e)}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -359,9 +379,10 @@ export class RedisStore implements Store {
     return this.call('read apps', async () => {
       const out: Hash[] = [];
       for (const batch of chunks(appids, BATCH)) {
-        // Issued in one tick: node-redis sends them as one pipeline.
-        const got = await Promise.all(batch.map((a) => this.client.hGetAll(this.keys.app(a))));
-        for (const h of got) out.push(h as Hash);
+        // One pipeline per batch: far cheaper than a promise (and a timeout) per command.
+        const m = this.client.multi();
+        for (const a of batch) m.hGetAll(this.keys.app(a));
+        for (const h of await m.execAsPipeline()) out.push(h as unknown as Hash);
       }
       return out;
     });
