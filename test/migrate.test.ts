@@ -1,47 +1,28 @@
-// Migration between the two stores, driven through runMigrate (the function
-// the `migrate` subcommand calls): SQLite → Redis → SQLite copies every app
-// exactly (secrets, generations, tickets, values — an expired one as
-// expired —, refresh tokens, counters), twice gives the same, and bad
-// locations are refused in one sentence.
+// `wechat-scheduler migrate` between the two stores, through the real binary:
+// SQLite → Redis → SQLite copies every app exactly (secrets, generations,
+// tickets, values — an expired one as expired —, refresh tokens, counters),
+// twice gives the same, and a source that is not there fails in one line
+// that names it without a password.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
-import { runMigrate } from '../lib/store/migrate.js';
-import { StoredApp, TaskStateUpdate } from '../lib/store/rows.js';
+import { StoredApp } from '../lib/store/rows.js';
 import { RedisStore } from '../lib/store/redis-store.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { Store } from '../lib/store/store.js';
-import { StoreLocation } from '../lib/store/store-url.js';
 import { SLOT_COUNT } from '../lib/util/shard-of.js';
-import { tempDir } from './helpers/server.js';
-import { redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
+import { runToExit, tempDir } from './helpers/server.js';
+import { state } from './helpers/store-conformance.js';
+import { freePort, redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
 
 const missing = redisMissing();
 let redis: RunningRedis;
 const key = randomBytes(32).toString('hex');
 const ALL_SLOTS = Array.from({ length: SLOT_COUNT }, (_, i) => i);
-
-function st(value: string, over: Partial<TaskStateUpdate> = {}): TaskStateUpdate {
-  const now = Date.now();
-  return {
-    value,
-    expiresAt: now + 7_200_000,
-    expiresIn: 7200,
-    refreshedAt: now,
-    fetchedSecretGen: 1,
-    authorizerAppid: null,
-    state: 'ready',
-    lastError: null,
-    nextRefreshAt: now + 7_000_000,
-    fetchCount: 3,
-    failCount: 1,
-    ...over,
-  };
-}
 
 /** A SQLite store with apps of every kind, values fresh and expired, kept tokens and a ticket. */
 async function seed(dir: string): Promise<StoredApp[]> {
@@ -52,12 +33,12 @@ async function seed(dir: string): Promise<StoredApp[]> {
       validateRegistration({ appid: `wxm${i}`, appsecret: `sec-${i}`, tasks: [{ type: 0 }, { type: 1 }] }),
       now,
     );
-    await s.saveState({ appid: `wxm${i}`, type: TaskType.AccessToken, sub: '' }, st(`AT_${i}`));
+    await s.saveState({ appid: `wxm${i}`, type: TaskType.AccessToken, sub: '' }, state(`AT_${i}`));
   }
   await s.register(validateRegistration({ appid: 'wxm0', appsecret: 'sec-0-new', tasks: [{ type: 0 }] }), now);
   await s.saveState(
     { appid: 'wxm1', type: TaskType.AccessToken, sub: '' },
-    st('AT_expired', { expiresAt: now - 60_000, state: 'failing', lastError: 'errcode 40013' }),
+    state('AT_expired', { expiresAt: now - 60_000, state: 'failing', lastError: 'errcode 40013' }),
   );
   await s.register(
     validateRegistration({
@@ -73,7 +54,7 @@ async function seed(dir: string): Promise<StoredApp[]> {
   );
   await s.saveState(
     { appid: 'wxcomp', type: TaskType.AuthorizerToken, sub: 'wxauth' },
-    st('AUTH_AT', { refreshToken: 'art-2', authorizerAppid: 'wxauth' }),
+    state('AUTH_AT', { refreshToken: 'art-2', authorizerAppid: 'wxauth' }),
   );
   await s.saveVerifyTicket('wxcomp', 'ticket@2', now + 1);
   const all = await s.loadSlots(ALL_SLOTS);
@@ -87,7 +68,15 @@ async function contents(store: Store): Promise<StoredApp[]> {
   return all.sort((a, b) => (a.app.appid < b.app.appid ? -1 : 1));
 }
 
-const redisAt = (): StoreLocation => ({ kind: 'redis', url: redis.url, display: redis.url });
+/** Run `wechat-scheduler migrate`; its one JSON line of counts. */
+async function migrate(from: string, to: string): Promise<{ apps: number; tasks: number }> {
+  const r = await runToExit(['migrate', '--from', from, '--to', to, '--redis-prefix', 'mig:'], {
+    WECHAT_SCHEDULER_SECRET_KEY: key,
+  });
+  assert.is(r.code, 0, r.out);
+  const line = JSON.parse(r.out.trim().split('\n').pop()!) as { apps: number; tasks: number };
+  return { apps: line.apps, tasks: line.tasks };
+}
 
 if (missing) {
   console.log(`skipped: the migrate tests need redis-server: ${missing}`);
@@ -104,49 +93,51 @@ if (missing) {
     const expired = source.find((a) => a.app.appid === 'wxm1')!.tasks[0]!;
     assert.ok(expired.expiresAt! < Date.now(), 'the source holds an expired value');
 
-    const there = { from: { kind: 'sqlite' } as const, to: redisAt(), redisPrefix: 'mig:', secretKey: key, dataDir };
-    assert.equal(await runMigrate(there), { apps: 31, tasks: 63 });
     const open = () =>
       RedisStore.open({ url: redis.url, display: redis.url, prefix: 'mig:', secrets: secretCodec(key) });
+    assert.equal(await migrate(`sqlite:${dataDir}`, redis.url), { apps: 31, tasks: 63 });
     assert.equal(await contents(await open()), source, 'Redis holds exactly what SQLite held');
-    const version = await (async () => {
-      const s = await open();
-      const v = await s.version();
-      await s.close();
-      return v;
-    })();
-    assert.equal(await runMigrate(there), { apps: 31, tasks: 63 });
-    assert.equal(await contents(await open()), source, 'twice is the same');
     const s = await open();
-    assert.ok((await s.version()) > version, 'the second run is announced to running instances');
+    const version = await s.version();
     await s.close();
+    assert.equal(await migrate(`sqlite:${dataDir}`, redis.url), { apps: 31, tasks: 63 });
+    assert.equal(await contents(await open()), source, 'twice is the same');
+    const again = await open();
+    assert.ok((await again.version()) > version, 'the second run is announced to running instances');
+    await again.close();
 
     const backDir = join(tempDir(), 'back');
-    const back = {
-      from: redisAt(),
-      to: { kind: 'sqlite', dir: backDir } as const,
-      redisPrefix: 'mig:',
-      secretKey: key,
-      dataDir,
-    };
-    assert.equal(await runMigrate(back), { apps: 31, tasks: 63 });
+    assert.equal(await migrate(redis.url, `sqlite:${backDir}`), { apps: 31, tasks: 63 });
     assert.equal(await contents(new SqliteStore(backDir, secretCodec(key))), source, 'and back to SQLite, exactly');
-    assert.equal(await runMigrate(back), { apps: 31, tasks: 63 });
+    assert.equal(await migrate(redis.url, `sqlite:${backDir}`), { apps: 31, tasks: 63 });
     assert.equal(await contents(new SqliteStore(backDir, secretCodec(key))), source);
   });
 
-  test('bad locations: a missing source directory and the same store on both sides are refused', async () => {
+  test('a source that is not there: exit 1 with one line naming it, without a password, and nothing written', async () => {
     const dataDir = join(tempDir(), 'nothing-here');
-    const err = await runMigrate({ from: { kind: 'sqlite' }, to: redisAt(), redisPrefix: 'bad:', dataDir }).then(
-      () => null,
-      (e: unknown) => e as Error,
-    );
-    assert.match(err!.message, `there is no store to copy from in ${dataDir}`);
-    const same = await runMigrate({ from: redisAt(), to: redisAt(), redisPrefix: 'bad:', dataDir }).then(
-      () => null,
-      (e: unknown) => e as Error,
-    );
-    assert.match(same!.message, 'are the same store');
+    const none = await runToExit([
+      'migrate',
+      '--from',
+      `sqlite:${dataDir}`,
+      '--to',
+      redis.url,
+      '--redis-prefix',
+      'bad:',
+    ]);
+    assert.is(none.code, 1, none.out);
+    assert.match(none.out, `there is no store to copy from in ${dataDir}`);
+    const port = await freePort();
+    const gone = await runToExit([
+      'migrate',
+      '--from',
+      `redis://:hunter2@127.0.0.1:${port}`,
+      '--to',
+      `sqlite:${join(tempDir(), 'to')}`,
+    ]);
+    assert.is(gone.code, 1, gone.out);
+    assert.match(gone.out, `cannot open the store at redis://:***@127.0.0.1:${port}`);
+    assert.not.match(gone.out, 'hunter2');
+    assert.is(gone.out.trim().split('\n').length, 1, 'one line');
     const c = await redis.client();
     assert.equal(await c.keys('bad:*'), [], 'nothing was written');
     await c.close();

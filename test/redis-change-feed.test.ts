@@ -11,6 +11,7 @@ import { TaskRow } from '../lib/store/rows.js';
 import { RedisStore } from '../lib/store/redis-store.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
 import { waitFor } from './helpers/poll.js';
+import { state } from './helpers/store-conformance.js';
 import { redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
 
 /** A TCP proxy to Redis that can drop its newest connection and refuse new ones. */
@@ -102,22 +103,7 @@ if (missing) {
     // A poll far away: only the message can deliver within this test.
     const { feed, got, errors } = await feedOf(prefix, 600_000, await writer.version());
     await writer.register(reg('wxa', [{ type: 0 }, { type: 1 }]), Date.now());
-    await writer.saveState(
-      { appid: 'wxa', type: TaskType.AccessToken, sub: '' },
-      {
-        value: 'AT_A',
-        expiresAt: Date.now() + 7_200_000,
-        expiresIn: 7200,
-        refreshedAt: Date.now(),
-        fetchedSecretGen: 1,
-        authorizerAppid: null,
-        state: 'ready',
-        lastError: null,
-        nextRefreshAt: null,
-        fetchCount: 1,
-        failCount: 0,
-      },
-    );
+    await writer.saveState({ appid: 'wxa', type: TaskType.AccessToken, sub: '' }, state('AT_A'));
     await writer.register(reg('wxb'), Date.now());
     await writer.deleteApp('wxb');
     await waitFor('the feed to reach the last write', async () => feed.version() === (await writer.version()));

@@ -13,11 +13,11 @@ import { RESP_TYPES } from 'redis';
 import { FencedWrite, StoreUnavailable } from '../lib/contract/errors.js';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
-import { TaskStateUpdate } from '../lib/store/rows.js';
 import { RedisStore } from '../lib/store/redis-store.js';
 import { secretCodec } from '../lib/store/secret-codec.js';
 import { slotOf } from '../lib/util/shard-of.js';
 import { waitFor } from './helpers/poll.js';
+import { state } from './helpers/store-conformance.js';
 import { freePort, PlainRedis, redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
 
 const missing = redisMissing();
@@ -28,23 +28,6 @@ const opened: Array<{ close(): Promise<void> }> = [];
 
 const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]) =>
   validateRegistration({ appid, appsecret: secret, tasks });
-
-function state(value: string): TaskStateUpdate {
-  const now = Date.now();
-  return {
-    value,
-    expiresAt: now + 7_200_000,
-    expiresIn: 7200,
-    refreshedAt: now,
-    fetchedSecretGen: 1,
-    authorizerAppid: null,
-    state: 'ready',
-    lastError: null,
-    nextRefreshAt: now + 7_000_000,
-    fetchCount: 1,
-    failCount: 0,
-  };
-}
 
 async function open(o: { prefix?: string; key?: string; fenceOf?: (appid: string) => number | null } = {}) {
   const store = await RedisStore.open({

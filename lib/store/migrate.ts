@@ -6,7 +6,7 @@ import { RedisStore } from './redis-store.js';
 import { secretCodec } from './secret-codec.js';
 import { SqliteStore, STORE_FILE } from './sqlite-store.js';
 import { Store } from './store.js';
-import { StoreLocation } from './store-url.js';
+import { describeStore, sameStore, StoreLocation } from './store-url.js';
 
 export interface MigrateOptions {
   from: StoreLocation;
@@ -21,10 +21,6 @@ export interface MigrateOptions {
 
 /** Slots copied per step: bounds the memory of a copy of a million tasks. */
 const SLOTS_PER_STEP = 32;
-
-function where(loc: StoreLocation, dataDir: string): string {
-  return loc.kind === 'sqlite' ? `sqlite:${path.resolve(loc.dir ?? dataDir)}` : loc.display;
-}
 
 async function openStore(loc: StoreLocation, o: MigrateOptions, source: boolean): Promise<Store> {
   const secrets = secretCodec(o.secretKey);
@@ -47,10 +43,11 @@ async function openStore(loc: StoreLocation, o: MigrateOptions, source: boolean)
  * servers of both stores stopped.
  */
 export async function runMigrate(o: MigrateOptions): Promise<{ apps: number; tasks: number }> {
-  const fromName = where(o.from, o.dataDir);
-  const toName = where(o.to, o.dataDir);
-  if (fromName === toName)
-    throw new ConfigError(`migrate: --from and --to are the same store (${fromName}); name two different ones`);
+  // The CLI checks this too; a direct caller gets the same refusal.
+  if (sameStore(o.from, o.to, o.dataDir))
+    throw new ConfigError(
+      `migrate: --from and --to are the same store (${describeStore(o.from, o.dataDir)}); name two different ones`,
+    );
   const from = await openStore(o.from, o, true);
   try {
     const to = await openStore(o.to, o, false);

@@ -22,7 +22,8 @@ const reg = (appid: string, secret = 's', tasks: unknown[] = [{ type: 0 }]): Val
   validateRegistration({ appid, appsecret: secret, tasks });
 const key = (appid: string, type: TaskType = TaskType.AccessToken, sub = ''): TaskKey => ({ appid, type, sub });
 
-function state(value: string, over: Partial<TaskStateUpdate> = {}): TaskStateUpdate {
+/** A fetched state as an owner writes it: a fresh value, with any field overridden. */
+export function state(value: string, over: Partial<TaskStateUpdate> = {}): TaskStateUpdate {
   const now = Date.now();
   return {
     value,
