@@ -96,7 +96,7 @@ port1.unref();
 let shard: Shard | null = null;
 rows.push(
   await heapOf('shard (all apps, 1 of 1)', async () => {
-    shard = new Shard(
+    shard = await Shard.open(
       {
         ...shardOptions(resolveConfig({}, {})),
         shardIndex: 0,
@@ -113,6 +113,9 @@ rows.push(
         stableForceIntervalSeconds: 30,
         writeLock: new WriteLock().buffer,
         frontLoad: new SharedArrayBuffer(4),
+        store: { kind: 'sqlite' },
+        redisPrefix: 'wechat-scheduler:',
+        leaseMs: 10_000,
       },
       port2,
     );

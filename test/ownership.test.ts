@@ -7,13 +7,13 @@ import { SingleInstanceOwnership } from '../lib/front/ownership.js';
 test('taking over: shards load from the start, the apps are owned only once loading is done', async () => {
   const o = new SingleInstanceOwnership(false);
   assert.is(o.owns('wxa'), false);
-  assert.is(o.loading, false);
-  let during: [boolean, boolean] | null = null;
+  assert.equal(o.slotsToLoad(), []);
+  let during: [boolean, unknown] | null = null;
   await o.take(async () => {
-    during = [o.owns('wxa'), o.loading];
+    during = [o.owns('wxa'), o.slotsToLoad()];
     await Promise.resolve();
   });
-  assert.equal(during, [false, true]);
+  assert.equal(during, [false, 'all']);
   assert.is(o.owns('wxa'), true);
 });
 
@@ -21,11 +21,11 @@ test('a take-over that fails leaves nothing owned; giving up stops owning before
   const o = new SingleInstanceOwnership(false);
   await o.take(() => Promise.reject(new Error('a shard did not load'))).catch(() => undefined);
   assert.is(o.owns('wxa'), false);
-  assert.is(o.loading, false);
+  assert.equal(o.slotsToLoad(), []);
   const owner = new SingleInstanceOwnership(true);
   let ownedWhileDraining = true;
   await owner.give(async () => {
-    ownedWhileDraining = owner.owns('wxa') || owner.loading;
+    ownedWhileDraining = owner.owns('wxa') || owner.slotsToLoad() === 'all';
     await Promise.resolve();
   });
   assert.is(ownedWhileDraining, false);

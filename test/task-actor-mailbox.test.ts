@@ -4,10 +4,8 @@
 // WeChat call with the new secret. A shard in this process, over the real
 // store and the simulator.
 import { MessageChannel } from 'node:worker_threads';
-import { resolveConfig, shardOptions } from '../lib/config.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ShardSettings } from '../lib/contract/messages.js';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
@@ -15,6 +13,7 @@ import { Shard } from '../workers/shard.js';
 import { waitFor } from './helpers/poll.js';
 import { stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
+import { shardSettings } from './helpers/shard-settings.js';
 
 let sim: Sim;
 test.before(async () => {
@@ -25,26 +24,6 @@ test.after(async () => {
   await stopAll();
 });
 
-function settings(dataDir: string): ShardSettings {
-  return {
-    ...shardOptions(resolveConfig({}, {})),
-    shardIndex: 0,
-    shardCount: 1,
-    dataDir,
-    wechatApi: sim.url,
-    wechatTimeoutMs: 5_000,
-    callbackTimeoutMs: 5_000,
-    wechatConcurrency: 4,
-    refreshMinIntervalMs: 0,
-    logLevel: 'silent',
-    stableToken: false,
-    stableForceDailyLimit: 20,
-    stableForceIntervalSeconds: 30,
-    frontLoad: new SharedArrayBuffer(4),
-    writeLock: new SharedArrayBuffer(4),
-  };
-}
-
 test('a registration change, a forced refresh and the timer arriving together: one WeChat call, with the new secret', async () => {
   const dataDir = tempDir();
   const key = { appid: 'wxtogether', type: TaskType.AccessToken, sub: '' };
@@ -53,7 +32,7 @@ test('a registration change, a forced refresh and the timer arriving together: o
   const front = new SqliteStore(dataDir);
   const { port1, port2 } = new MessageChannel();
   port1.unref();
-  const shard = new Shard(settings(dataDir), port2);
+  const shard = await Shard.open(shardSettings(dataDir, sim.url), port2);
   try {
     await shard.activate();
     await shard.register(

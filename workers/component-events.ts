@@ -21,6 +21,7 @@ const error = (reason: ShardErrorReason, message: string): ShardReply => ({ kind
 function component(host: ComponentHost, appid: string): { app: AppActor } | { reply: ShardReply } {
   const app = host.appActor(appid);
   if (!app) return { reply: error('unknown_app', `App ${appid} is not registered.`) };
+  if (!host.mayCall(appid)) return { reply: LEASE_LOST(appid) };
   if (!app.task(TaskType.ComponentToken, ''))
     return { reply: error('unknown_task', `App ${appid} has no type 3 (component_access_token) task.`) };
   return { app };
@@ -52,6 +53,12 @@ async function withComponentToken(
   const next = comp.usableValue();
   return next && next !== token ? call(next) : r;
 }
+
+const LEASE_LOST = (appid: string) =>
+  error(
+    'unavailable',
+    `This instance cannot confirm that it still owns app ${appid} (cluster lease); try again shortly.`,
+  );
 
 const NO_TOKEN = (appid: string) =>
   error(
@@ -212,6 +219,7 @@ export async function importAuthorizers(host: ComponentHost, appid: string): Pro
 export async function clearQuota(host: ComponentHost, appid: string): Promise<ShardReply> {
   const app = host.appActor(appid);
   if (!app) return error('unknown_app', `App ${appid} is not registered.`);
+  if (!host.mayCall(appid)) return LEASE_LOST(appid);
   const isComponent = app.task(TaskType.ComponentToken, '') !== undefined;
   const r = await host.wechat.clearQuota(appid, app.app().secret, isComponent);
   host.log.info({ appid, component: isComponent, ok: r.ok, errcode: r.ok ? 0 : r.errcode }, 'clear_quota');

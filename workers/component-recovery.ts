@@ -125,7 +125,7 @@ export async function lookUpRefreshToken(
 ): Promise<string | null> {
   const component = ctx.app().appid;
   const token = ctx.dependency(TaskType.ComponentToken)?.usableValue();
-  if (!token || !recovery.takeListLookup(component)) return null;
+  if (!token || !ctx.services.mayCall(component) || !recovery.takeListLookup(component)) return null;
   let found: string | null = null;
   const r = await pageAuthorizers(ctx.services.wechat, token, component, async (page) => {
     found ??= page.find((a) => a.appid === authorizer)?.refreshToken ?? null;
@@ -147,7 +147,7 @@ export async function lookUpRefreshToken(
 /** A component without a usable verify ticket: after 10 minutes, ask WeChat to push one (at most every 10 minutes), to wherever the platform receives them. */
 export async function startPushWhenDue(ctx: AppContext): Promise<void> {
   const app = ctx.app();
-  if (!recovery.takeStartPush(app.appid)) return;
+  if (!ctx.services.mayCall(app.appid) || !recovery.takeStartPush(app.appid)) return;
   const r = await ctx.services.wechat.startPushTicket(app.appid, app.secret);
   if (r.ok)
     ctx.services.log.info(

@@ -79,9 +79,18 @@ class ParamsReader {
   }
 }
 
+/** No WeChat call without a confirmed lease: another instance may be taking the app over. */
+export const LEASE_UNCONFIRMED: WechatFailure = {
+  ok: false,
+  errorClass: 'transient',
+  errcode: null,
+  message: 'this instance cannot confirm its lease of the app now, so it starts no WeChat call',
+};
+
 /** One attempt to fetch a task's value from WeChat, gathering its inputs first. */
 export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Attempt> {
   const { key } = input;
+  if (!ctx.services.mayCall(key.appid)) return { kind: 'fail', res: LEASE_UNCONFIRMED };
   const wechat = ctx.services.wechat;
   const params = new ParamsReader(ctx, input);
   const app = ctx.app();

@@ -20,6 +20,8 @@ export interface ShardServices {
   /** Refreshes booked per second, to level bursts within each task's jitter window. */
   readonly calendar: RefreshCalendar;
   emit(ev: ShardEvent): void;
+  /** Whether a WeChat call for this app may start now (cluster mode: the lease of its slot is confirmed). */
+  mayCall(appid: string): boolean;
 }
 
 /** What a task actor may ask of its app actor. */

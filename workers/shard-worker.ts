@@ -15,8 +15,9 @@ const OK: ShardReply = { kind: 'ok' };
 export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
   if (cmd.kind === 'init') {
     if (shard) await shard.close();
-    shard = new Shard(cmd.settings, cmd.events);
-    if (cmd.active) await shard.activate();
+    shard = await Shard.open(cmd.settings, cmd.events);
+    if (cmd.owns === 'all') await shard.activate();
+    else await shard.own(cmd.owns);
     return OK;
   }
   if (cmd.kind === 'heap') {
@@ -30,6 +31,15 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
       return OK;
     case 'release':
       await shard.release();
+      return OK;
+    case 'own':
+      await shard.own(cmd.slots);
+      return OK;
+    case 'disown':
+      await shard.disown(cmd.slots);
+      return OK;
+    case 'reload':
+      await shard.reload(cmd.appid);
       return OK;
     case 'register':
       return { kind: 'registered', results: await shard.register(cmd.regs, cmd.at) };

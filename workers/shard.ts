@@ -2,13 +2,12 @@ import { MessagePort } from 'node:worker_threads';
 import { RegisterResult, ShardEvent, ShardReply, ShardSettings, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey } from '../lib/contract/task-type.js';
 import { createLogger, Logger, mask } from '../lib/log.js';
-import { secretCodec } from '../lib/store/secret-codec.js';
 import { StoredApp } from '../lib/store/rows.js';
 import { newApp } from '../lib/store/new-app.js';
 import { ValidRegistration } from '../lib/contract/registration.js';
-import { SqliteStore } from '../lib/store/sqlite-store.js';
-import { WriteLock } from '../lib/store/write-lock.js';
 import { FrontLoad } from '../lib/util/front-load.js';
+import { slotOf } from '../lib/util/shard-of.js';
+import { LeaseTable } from '../lib/cluster/lease-table.js';
 import { Store } from '../lib/store/store.js';
 import { WechatClient } from '../lib/wechat/wechat-client.js';
 import { AppActor } from './app-actor.js';
@@ -17,6 +16,7 @@ import { Callbacks } from './callbacks.js';
 import { RefreshCalendar } from './refresh-calendar.js';
 import { RefreshTimers } from './refresh-timers.js';
 import { ShardServices } from './services.js';
+import { openShardStore } from './shard-store.js';
 
 /**
  * Fetch starts while the front is saturated: 50 a second per shard, enough
@@ -36,23 +36,31 @@ const NOT_OWNER: RegisterResult = {
  * I/O they share. Commands arrive from the front; events leave on `events`.
  */
 export class Shard implements ShardServices {
-  readonly store: Store;
   readonly wechat: WechatClient;
   readonly callbacks: Callbacks;
   readonly log: Logger;
   readonly timers: RefreshTimers;
   readonly calendar = new RefreshCalendar();
   private readonly apps = new Map<string, AppActor>();
-  private active = false;
+  /** The slots whose apps this shard runs: every one (one instance), or those this instance leased. */
+  private owned: 'all' | Set<number> = new Set();
   /** Deleted apps whose fetches are still in flight: an app registered anew waits for them. */
   private readonly retiring = new Map<string, Promise<unknown>>();
   /** Reads of an app from the store on their way to its actors. */
   private readonly reloading = new Map<string, Promise<void>>();
 
-  /** Starts owning nothing; activate() loads the apps. */
-  constructor(
+  /** Open the store and start owning nothing; activate() or own() load the apps. */
+  static async open(settings: ShardSettings, events: MessagePort): Promise<Shard> {
+    const leases = settings.leases ? new LeaseTable(settings.leases, settings.leaseMs) : null;
+    return new Shard(settings, events, await openShardStore(settings, leases), leases);
+  }
+
+  private constructor(
     readonly settings: ShardSettings,
     private readonly events: MessagePort,
+    readonly store: Store,
+    /** Cluster mode: which slots this instance leased, with their fences; null with one instance. */
+    private readonly leases: LeaseTable | null,
   ) {
     this.log = createLogger(settings.logLevel, { shard: settings.shardIndex });
     // Twice the WeChat concurrency keeps every connection busy while other runs commit. While the
@@ -64,7 +72,6 @@ export class Shard implements ShardServices {
       2_000,
       () => (frontLoad.saturated ? SATURATED_PACE_MS : 0),
     );
-    this.store = new SqliteStore(settings.dataDir, secretCodec(settings.secretKey), new WriteLock(settings.writeLock));
     this.wechat = new WechatClient({
       baseUrl: settings.wechatApi,
       timeoutMs: settings.wechatTimeoutMs,
@@ -84,10 +91,59 @@ export class Shard implements ShardServices {
     this.events.postMessage(ev);
   }
 
+  /**
+   * Whether a WeChat call for `appid` may start now. In cluster mode only
+   * while this instance's lease of the app's slot is valid by its own
+   * monotonic clock with a margin: a paused or cut-off instance starts none.
+   */
+  mayCall(appid: string): boolean {
+    return this.leases === null || this.leases.mayCall(appid);
+  }
+
+  private owns(appid: string): boolean {
+    return this.owned === 'all' || this.owned.has(slotOf(appid));
+  }
+
+  /**
+   * Whether registrations and deletes may be written here: alone, only by
+   * the owning generation; in a cluster by any instance (they are not
+   * fenced), the apps' actors following wherever their slot is owned.
+   */
+  private get mayWrite(): boolean {
+    return this.leases !== null || this.owned === 'all';
+  }
+
   /** Take ownership: rebuild every app of this shard from the store and start it. */
   async activate(): Promise<void> {
-    this.active = true;
+    this.owned = 'all';
     await this.loadAll();
+  }
+
+  /** Cluster mode: run the apps of these slots (those of this shard), from what the store holds. */
+  async own(slots: number[]): Promise<void> {
+    const mine = slots.filter((s) => s % this.settings.shardCount === this.settings.shardIndex);
+    if (this.owned === 'all' || mine.length === 0) return;
+    for (const s of mine) this.owned.add(s);
+    for (const stored of await this.store.loadSlots(mine)) {
+      const appid = stored.app.appid;
+      if (!this.owns(appid)) continue; // disowned again meanwhile
+      const actor = this.apps.get(appid);
+      if (actor) actor.reconcile(stored);
+      else this.apps.set(appid, new AppActor(this, stored, this.retiring.get(appid)));
+    }
+  }
+
+  /** Cluster mode: stop the apps of these slots; resolves once their fetches in flight landed (or were refused). */
+  async disown(slots: number[]): Promise<void> {
+    if (this.owned === 'all') return;
+    const gone = new Set(slots);
+    for (const s of slots) this.owned.delete(s);
+    const leaving = [...this.apps.entries()].filter(([appid]) => gone.has(slotOf(appid)));
+    for (const [appid, actor] of leaving) {
+      this.apps.delete(appid);
+      actor.release();
+    }
+    await Promise.allSettled(leaving.map(([, a]) => a.idle()));
   }
 
   /**
@@ -98,7 +154,7 @@ export class Shard implements ShardServices {
    * release takes longer, so two owners never run.
    */
   async release(): Promise<void> {
-    this.active = false;
+    this.owned = new Set();
     for (const app of this.apps.values()) app.release();
     await Promise.allSettled([...this.apps.values()].map((a) => a.idle()));
     this.apps.clear();
@@ -110,7 +166,7 @@ export class Shard implements ShardServices {
    * the tasks each one names as they now stand, for the front's cache.
    */
   async register(regs: ValidRegistration[], at: number): Promise<RegisterResult[]> {
-    if (!this.active) return regs.map(() => NOT_OWNER);
+    if (!this.mayWrite) return regs.map(() => NOT_OWNER);
     const written = await Promise.allSettled(regs.map((reg) => this.store.register(reg, at)));
     const results = regs.map((reg, i): RegisterResult => {
       const w = written[i]!;
@@ -148,7 +204,7 @@ export class Shard implements ShardServices {
 
   /** Delete a task, or the app with all its tasks; false when there was none. */
   async unregister(appid: string, task?: TaskKey): Promise<boolean> {
-    if (!this.active) throw new Error('not the owner');
+    if (!this.mayWrite) throw new Error('not the owner');
     const found = task ? await this.store.deleteTask(task) : await this.store.deleteApp(appid);
     if (found) await this.reload(appid, task ? undefined : null);
     return found;
@@ -184,7 +240,7 @@ export class Shard implements ShardServices {
   }
 
   private apply(appid: string, stored: StoredApp | null | undefined): void {
-    if (!this.active) return;
+    if (!this.owns(appid)) return;
     const actor = this.apps.get(appid);
     if (!stored) {
       if (actor) this.retire(appid, actor);

@@ -1,6 +1,7 @@
 import { RefreshOutcome, TaskUpdate } from '../lib/contract/messages.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
 import { mask } from '../lib/log.js';
+import { FencedWrite } from '../lib/contract/errors.js';
 import { TaskRegistration, TaskRow, TaskState, TaskStateRow, TaskStateUpdate } from '../lib/store/rows.js';
 import {
   backoffMs,
@@ -39,6 +40,7 @@ export type TaskMessage =
   | { kind: 'stored'; write: PendingWrite }
   | { kind: 'store-failed'; write: PendingWrite; error: Error }
   | { kind: 'adopt'; res: WechatSuccess; authorizerAppid: string; done: () => void }
+  | { kind: 'restored'; row: TaskRow | null | undefined }
   | { kind: 'stop' }
   | { kind: 'release' };
 
@@ -114,6 +116,8 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   /** Callers waiting until nothing is in flight (timers, hand-over, a successor). */
   private idleWaiters: Array<() => void> | null = null;
   private stopped = false;
+  /** Crashed: nothing starts until the state was read back from the store. */
+  private restoring = false;
   /** Ownership moved away: nothing new starts here, but a fetch in flight still lands. */
   private released = false;
   /** A predecessor of the same task (deleted, re-registered) still has a fetch in flight. */
@@ -259,6 +263,8 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
         return this.onStoreFailed(m.write, m.error);
       case 'adopt':
         return this.onAdopt(m.res, m.authorizerAppid, m.done);
+      case 'restored':
+        return this.onRestored(m.row);
       case 'stop':
         this.stopped = true;
         this.ctx.services.timers.cancel(this);
@@ -276,14 +282,19 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   }
 
   protected drained(): void {
-    if (!this.wantFetch || this.phase !== 'idle' || this.stopped || this.released || this.held) return;
+    if (!this.wantFetch || this.phase !== 'idle' || this.stopped || this.released || this.held || this.restoring)
+      return;
     const force = this.wantForce;
     this.wantFetch = false;
     this.wantForce = false;
     this.startFetch(force);
   }
 
-  /** A handler threw: forget what is in flight, say so, and start again from the stored state after a back-off. */
+  /**
+   * A handler threw: what this actor holds in memory may be half-changed.
+   * Forget what is in flight, say so, and after a back-off start again from
+   * the state the store holds (the last one acknowledged).
+   */
   protected crashed(err: unknown): void {
     this.failures++;
     const delay = backoffMs(this.failures, STORE_RETRY_CAP_MS);
@@ -293,9 +304,30 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     );
     this.phase = 'idle';
     this.pendingWrite = null;
+    this.wantFetch = false;
+    this.restoring = true;
     this.answerWaiters({ result: 'failed', note: 'internal error; retrying' });
     this.settleIfIdle();
-    this.schedule(Date.now() + delay);
+    this.ctx.services.timers.cancel(this);
+    setTimeout(() => {
+      const { appid, type, sub } = this.reg;
+      this.ctx.services.store.getApp(appid).then(
+        (stored) =>
+          this.tell({ kind: 'restored', row: stored?.tasks.find((t) => t.type === type && t.sub === sub) ?? null }),
+        () => this.tell({ kind: 'restored', row: undefined }),
+      );
+    }, delay).unref();
+  }
+
+  /** The stored state after a crash: null, the task is gone; undefined, the store could not be read (again later). */
+  private onRestored(row: TaskRow | null | undefined): void {
+    if (this.stopped || this.released) return;
+    if (row === undefined) return this.crashed(new Error('the store could not be read to restart the task'));
+    this.restoring = false;
+    if (row === null) return this.ctx.services.log.warn(this.key, 'task gone from the store while restarting');
+    Object.assign(this.st, stateFieldsOf(row), { refreshToken: row.refreshToken });
+    this.ctx.services.emit({ kind: 'task', update: this.snapshot() });
+    this.start();
   }
 
   private onTimer(): void {
@@ -311,7 +343,9 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
       JSON.stringify(row.params) !== JSON.stringify(this.reg.params) || row.stable !== this.reg.stable;
     this.reg = row;
     let tokenChanged = false;
-    if (refreshToken && refreshToken !== this.st.refreshToken) {
+    // Only a new registration brings a refresh token: a read of the store racing this actor's own
+    // write (a reload in cluster mode) must not put back the one that write replaced.
+    if (newRegistration && refreshToken && refreshToken !== this.st.refreshToken) {
       // The registration wrote it to the store already: an inline refresh token replaces the kept one.
       this.st.refreshToken = refreshToken;
       this.rejectedRefreshToken = null;
@@ -624,6 +658,7 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
   }
 
   private onStoreFailed(w: PendingWrite, error: Error): void {
+    if (error instanceof FencedWrite) return this.onFenced(error);
     this.writeFailures++;
     const delay = backoffMs(this.writeFailures, STORE_RETRY_CAP_MS);
     this.ctx.services.log.error(
@@ -642,6 +677,19 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     w.onStored = undefined;
     this.settleIfIdle();
     this.schedule(Date.now() + delay);
+  }
+
+  /**
+   * The store refused the write: another instance leased the app's slot
+   * since (cluster mode). This actor is done: retrying would be refused
+   * again, and this instance stops the slot's actors as soon as it notices.
+   */
+  private onFenced(error: FencedWrite): void {
+    this.ctx.services.emit({ kind: 'fenced' });
+    this.ctx.services.log.warn({ ...this.key, err: error.message }, 'write refused: another instance owns the app now');
+    this.phase = 'idle';
+    this.pendingWrite = null;
+    this.tell({ kind: 'release' });
   }
 
   /** Forced refreshes waiting on the fetch that just ended. */
@@ -695,37 +743,8 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     return this.ctx.services.calendar.book(earliest, latest);
   }
 
-  /**
-   * The state columns, named one by one: `st` is at first the whole stored row,
-   * so a rest spread would carry the registration (and its secrets) along.
-   */
   private stateFields(): TaskStateUpdate {
-    const {
-      value,
-      expiresAt,
-      expiresIn,
-      refreshedAt,
-      fetchedSecretGen,
-      authorizerAppid,
-      state,
-      lastError,
-      nextRefreshAt,
-      fetchCount,
-      failCount,
-    } = this.st;
-    return {
-      value,
-      expiresAt,
-      expiresIn,
-      refreshedAt,
-      fetchedSecretGen,
-      authorizerAppid,
-      state,
-      lastError,
-      nextRefreshAt,
-      fetchCount,
-      failCount,
-    };
+    return stateFieldsOf(this.st);
   }
 
   /** WeChat's messages never echo a secret, but never trust that. */
@@ -739,4 +758,38 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
     this.valueWaiters = null;
     for (const w of waiters) w();
   }
+}
+
+/**
+ * A row's state columns but the refresh token, named one by one: an
+ * actor's state is at first the whole stored row, so a rest spread would
+ * carry the registration (and its secrets) along.
+ */
+function stateFieldsOf(st: TaskStateRow): TaskStateUpdate {
+  const {
+    value,
+    expiresAt,
+    expiresIn,
+    refreshedAt,
+    fetchedSecretGen,
+    authorizerAppid,
+    state,
+    lastError,
+    nextRefreshAt,
+    fetchCount,
+    failCount,
+  } = st;
+  return {
+    value,
+    expiresAt,
+    expiresIn,
+    refreshedAt,
+    fetchedSecretGen,
+    authorizerAppid,
+    state,
+    lastError,
+    nextRefreshAt,
+    fetchCount,
+    failCount,
+  };
 }

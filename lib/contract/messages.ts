@@ -18,19 +18,30 @@ export interface ShardSettings extends ShardOptions {
   frontLoad: SharedArrayBuffer;
   /** The generation's SQLite write lock word (WriteLock), shared with the front thread. */
   writeLock: SharedArrayBuffer;
+  /** Cluster mode: the instance's lease table (fence and lease validity per slot), written by the front thread. */
+  leases?: SharedArrayBuffer;
 }
+
+/** Slots a shard thread owns: every slot (one instance, SQLite), or those this instance leased. */
+export type OwnedSlots = 'all' | number[];
 
 /** What became of one registration sent to the owner: the tasks it names as the owner now holds them, or why not. */
 export type RegisterResult =
   { ok: true; created: boolean; tasks: TaskUpdate[] } | { ok: false; reason: ShardErrorReason; message: string };
 
 export type ShardCommand =
-  /** Open the store, load this shard's apps; start their actors when `active`. */
-  | { kind: 'init'; settings: ShardSettings; events: MessagePort; active: boolean }
+  /** Open the store; load and start the apps of the slots named ('all': every app of this shard). */
+  | { kind: 'init'; settings: ShardSettings; events: MessagePort; owns: OwnedSlots }
   /** Become the owner: reload every app from the store and start the actors. */
   | { kind: 'activate' }
   /** Give up ownership: stop timers, wait for in-flight fetches, flush. */
   | { kind: 'release' }
+  /** Cluster mode: this instance leased these slots; load their apps from the store and start them. */
+  | { kind: 'own'; slots: number[] }
+  /** Cluster mode: these slots are no longer this instance's; stop their actors and let fetches in flight land. */
+  | { kind: 'disown'; slots: number[] }
+  /** The app changed in the store (written by another instance): bring its actors in line. */
+  | { kind: 'reload'; appid: string }
   /**
    * Registrations for the owner to write and apply, answered once durable.
    * Those arriving together go as one message per shard (a message per
@@ -112,4 +123,6 @@ export type ShardEvent =
   /** A notify given up undelivered: a newer value of its task superseded it, or its origin's backlog was full. */
   | { kind: 'notify-dropped'; reason: 'superseded' | 'backlog' }
   /** A stable_token force_refresh wanted by a passive refresh: made, skipped (budget), or refused by WeChat. */
-  | { kind: 'stable-force'; result: 'forced' | 'skipped' | 'refused' };
+  | { kind: 'stable-force'; result: 'forced' | 'skipped' | 'refused' }
+  /** Cluster mode: the store refused a write of this instance because another one leased the slot since. */
+  | { kind: 'fenced' };

@@ -1,3 +1,5 @@
+import { OwnedSlots } from '../contract/messages.js';
+
 /**
  * Who may run an app's actors now: the one concept behind "is this
  * generation the owner". Exactly one instance, one generation in it and one
@@ -11,8 +13,8 @@
 export interface Ownership {
   /** Whether this generation is the owner of `appid` now: its shards run the actors and write the app. */
   owns(appid: string): boolean;
-  /** Whether shard threads (re)started now should load their apps (true from the start of a take-over). */
-  readonly loading: boolean;
+  /** What shard threads (re)started now load: every app from the start of a take-over, or the leased slots. */
+  slotsToLoad(): OwnedSlots;
 }
 
 type Phase = 'none' | 'taking' | 'owned' | 'giving';
@@ -28,8 +30,8 @@ export class SingleInstanceOwnership implements Ownership {
     return this.phase === 'owned';
   }
 
-  get loading(): boolean {
-    return this.phase === 'taking' || this.phase === 'owned';
+  slotsToLoad(): OwnedSlots {
+    return this.phase === 'taking' || this.phase === 'owned' ? 'all' : [];
   }
 
   /** Take every app: `load` rebuilds the actors (and what the front keeps); owned once it resolved. */

@@ -249,7 +249,7 @@ export class ShardPool {
     const settings: ShardSettings = { ...this.base, shardIndex: slot.index, shardCount: this.slots.length };
     const reply = await this.run(
       slot,
-      { kind: 'init', settings, events: port2, active: this.ownership.loading },
+      { kind: 'init', settings, events: port2, owns: this.ownership.slotsToLoad() },
       COMMAND_TIMEOUT_MS,
       [port2],
     );
