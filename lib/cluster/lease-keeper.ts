@@ -397,7 +397,7 @@ export class LeaseKeeper {
     });
     if (gained.length === 0) return;
     this.counters.acquired += gained.length;
-    this.log.info({ slots: gained.length }, 'took slot leases');
+    this.log.info({ slots: gained.map((l) => l.slot) }, 'took slot leases');
     const slots = gained.map((l) => l.slot);
     // Through a promise even if gain() throws at once: the slots must still be handed back.
     const done = Promise.resolve()

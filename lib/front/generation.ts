@@ -2,12 +2,13 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Config, shardOptions } from '../config.js';
 import { ShardCommand, ShardEvent, ShardReply, ShardSettings } from '../contract/messages.js';
-import { createLogger, Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { SupervisorChannel } from '../process/ipc.js';
 import { secretCodec } from '../store/secret-codec.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { WriteLock } from '../store/write-lock.js';
 import { FrontLoad } from '../util/front-load.js';
+import { slotOf } from '../util/shard-of.js';
 import { createRequestListener } from './app.js';
 import { Authenticator } from './auth.js';
 import { answerClientErrors } from './client-error.js';
@@ -16,7 +17,10 @@ import { Drainer } from './drain.js';
 import { Metrics } from './metrics.js';
 import { answerOddRequests, SERVER_OPTIONS } from './odd-requests.js';
 import { GenerationOwnerLink } from './owner-link.js';
-import { SingleInstanceOwnership } from './ownership.js';
+import { Ownership, SingleInstanceOwnership } from './ownership.js';
+import { ClusterMember, MemberHooks } from './cluster-member.js';
+import { Store } from '../store/store.js';
+import { Logger } from '../log.js';
 import { FrontServices } from './services.js';
 import { ShardPool } from './shard-pool.js';
 import { StorePresence } from './store-presence.js';
@@ -52,8 +56,10 @@ export function shardSettings(
 export class Generation {
   readonly log: Logger;
   readonly owner: GenerationOwnerLink;
-  readonly ownership: SingleInstanceOwnership;
-  private readonly store: SqliteStore;
+  readonly ownership: Ownership;
+  /** Alone (SQLite): this generation owns every app or none, handed over on SIGHUP. */
+  private readonly alone: SingleInstanceOwnership | null;
+  private readonly store: Store;
   private readonly cache: TaskCache;
   private readonly pool: ShardPool;
   private readonly server: Server;
@@ -62,23 +68,38 @@ export class Generation {
   private readonly frontLoad = new FrontLoad();
   private readonly storage: StorePresence;
 
-  private constructor(private readonly opts: GenerationOptions) {
+  private constructor(
+    private readonly opts: GenerationOptions,
+    log: Logger,
+    /** Cluster mode (--store redis://…): this instance's leases, change feed and owner channel. */
+    private readonly cluster: ClusterMember | undefined,
+  ) {
     const { config } = opts;
-    this.log = createLogger(config.logLevel, { generation: opts.generation });
+    this.log = log;
     const writeLock = new WriteLock();
-    // The HTTP thread never waits on a write lock: its writes retry from the event loop.
-    this.store = new SqliteStore(config.dataDir, secretCodec(config.secretKey), writeLock, false);
-    // Before any shard reads a secret: encryption turned on/off or a rotated key completes here.
-    const rewrapped = this.store.rewrapSecrets();
-    if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
-    const store = this.store;
-    this.ownership = new SingleInstanceOwnership(opts.active);
-    // While another generation owns the apps, queries read through to the store.
-    this.cache = new TaskCache(store, (appid) => store.taskRowsNow(appid), this.ownership);
+    if (cluster) {
+      this.store = cluster.store;
+      this.alone = null;
+      this.ownership = cluster.ownership;
+      // Every other instance's writes reach this cache through the change feed.
+      this.cache = new TaskCache(this.store);
+    } else {
+      // The HTTP thread never waits on a write lock: its writes retry from the event loop.
+      const sqlite = new SqliteStore(config.dataDir, secretCodec(config.secretKey), writeLock, false);
+      // Before any shard reads a secret: encryption turned on/off or a rotated key completes here.
+      const rewrapped = sqlite.rewrapSecrets();
+      if (rewrapped > 0) this.log.info({ apps: rewrapped }, 'appsecrets re-encoded with the current key');
+      this.store = sqlite;
+      this.alone = new SingleInstanceOwnership(opts.active);
+      this.ownership = this.alone;
+      // While another generation owns the apps, queries read through to the store.
+      this.cache = new TaskCache(sqlite, (appid) => sqlite.taskRowsNow(appid), this.ownership);
+    }
     const metrics = new Metrics(this.cache);
+    if (cluster) metrics.watchCluster(cluster);
     this.frontLoad.start();
     this.pool = new ShardPool(
-      shardSettings(config, writeLock, this.frontLoad),
+      { ...shardSettings(config, writeLock, this.frontLoad), leases: cluster?.table.buffer },
       config.workers,
       this.ownership,
       (ev) => this.onShardEvent(ev, metrics),
@@ -87,7 +108,7 @@ export class Generation {
       config.shardHeapMb,
     );
     metrics.watchShardHeaps(() => this.pool.heaps());
-    this.owner = new GenerationOwnerLink(this.pool, this.ownership, opts.supervisor, this.store);
+    this.owner = new GenerationOwnerLink(this.pool, this.ownership, opts.supervisor, this.store, cluster);
     this.storage = new StorePresence(config.dataDir, this.log);
     const services: FrontServices = {
       config,
@@ -98,6 +119,7 @@ export class Generation {
       log: this.log,
       build: buildStamp(),
       storage: this.storage,
+      cluster,
     };
     this.server = createServer(SERVER_OPTIONS);
     answerClientErrors(this.server);
@@ -110,14 +132,89 @@ export class Generation {
   readonly build: string;
 
   static async start(opts: GenerationOptions): Promise<Generation> {
-    const g = new Generation(opts);
+    const { config } = opts;
+    const log = createLogger(config.logLevel, { generation: opts.generation });
+    const cluster =
+      config.store.kind === 'redis'
+        ? await ClusterMember.open(
+            {
+              url: config.store.url,
+              display: config.store.display,
+              prefix: config.redisPrefix,
+              secrets: secretCodec(config.secretKey),
+            },
+            config.instanceId,
+            config.leaseMs,
+            log,
+          )
+        : undefined;
+    const g = new Generation(opts, log, cluster);
+    // Changes after this version reach the cache through the change feed (taken before the cache is filled).
+    const fromVersion = cluster ? await cluster.store.version() : 0;
     // The shard threads load their apps while this thread fills the cache, instead of one after
     // the other (restart of 100k tasks: bench/results/2026-11-24.md). Shard events wait in the port meanwhile.
     const started = g.pool.start();
     await Promise.all([started, g.cache.warm()]);
+    if (cluster) {
+      await cluster.start(g.memberHooks(), fromVersion);
+      if (opts.active) cluster.activate();
+    }
     await g.listen();
     g.storage.start();
     return g;
+  }
+
+  /** What the cluster member drives here: the shards (slots gained and lost) and the cache (the change feed). */
+  private memberHooks(): MemberHooks {
+    const { pool, cache } = this;
+    /** Per app this instance owns, the registrations its shard last re-read (task and regGen of each). */
+    const registrations = new Map<string, string>();
+    const everyShard = async (cmd: ShardCommand) => {
+      const failed = (await pool.broadcast(cmd)).find((r) => r.kind === 'error');
+      if (failed?.kind === 'error') throw new Error(`${cmd.kind} failed: ${failed.message}`);
+    };
+    return {
+      own: (slots) => everyShard({ kind: 'own', slots }),
+      disown: (slots) => {
+        const gone = new Set(slots);
+        for (const appid of registrations.keys()) if (gone.has(slotOf(appid))) registrations.delete(appid);
+        return everyShard({ kind: 'disown', slots });
+      },
+      changed: (appid, rows) => {
+        if (!this.ownership.owns(appid)) {
+          registrations.delete(appid);
+          return cache.replaceApp(appid, rows);
+        }
+        // Its values come from this instance's shard; the store says which tasks it has. The
+        // shard re-reads the app only when its registrations changed (another instance may have
+        // written them), not for each value it stored itself.
+        cache.syncTasks(appid, rows);
+        const now = rows.map((r) => `${r.type}/${r.sub}/${r.regGen}`).join(' ');
+        if (registrations.get(appid) === now) return;
+        registrations.set(appid, now);
+        void pool.send(appid, { kind: 'reload', appid });
+      },
+      command: (appid, cmd) => this.runAsOwner(appid, cmd),
+      slotCounts: (slot) => cache.slotCounts(slot),
+    };
+  }
+
+  /**
+   * A command another generation or instance sent to this one as the app's
+   * owner; this front's cache learns what it changed, as the sender's does.
+   */
+  async runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
+    if (!this.ownership.owns(appid))
+      return {
+        kind: 'error',
+        reason: 'unavailable',
+        message: 'Ownership of this app is moving (between generations or instances); try again.',
+      };
+    const reply = await this.owner.send(appid, cmd);
+    this.cache.applyOwnerReply(cmd, reply);
+    // Component commands register and remove tasks in the owner: this front's copy is re-read too.
+    if (cmd.kind === 'component-event' || cmd.kind === 'component-import') this.cache.reloadApp(appid);
+    return reply;
   }
 
   get port(): number {
@@ -126,30 +223,19 @@ export class Generation {
 
   /** Take ownership: every app is rebuilt from the store in this generation's shards. */
   async activate(): Promise<void> {
-    await this.ownership.take(async () => {
-      await this.cache.warm();
-      await this.pool.activate();
-    });
+    if (this.cluster) this.cluster.activate();
+    else
+      await this.alone?.take(async () => {
+        await this.cache.warm();
+        await this.pool.activate();
+      });
     this.log.info('owning the apps');
-  }
-
-  /**
-   * Another generation had this one's owner register or delete an app (during
-   * a hand-over): this cache learns of it too, or it would drop the shard's
-   * updates for a task it does not know and answer 404.
-   */
-  ownerReplied(cmd: ShardCommand, reply: ShardReply): void {
-    this.cache.applyOwnerReply(cmd, reply);
-  }
-
-  /** The owner changed this app's tasks by itself (a component event or import): re-read them. */
-  changedElsewhere(appid: string): void {
-    this.cache.reloadApp(appid);
   }
 
   /** Give ownership up; HTTP keeps being served, from the store, until stop(). */
   async release(): Promise<void> {
-    await this.ownership.give(() => this.pool.release());
+    if (this.cluster) await this.cluster.release();
+    else await this.alone?.give(() => this.pool.release());
     this.log.info('released the apps');
   }
 
@@ -165,8 +251,11 @@ export class Generation {
       await this.drainer.drain(DRAIN_DEADLINE_MS);
       this.frontLoad.stop(); // the shards' last fetches need not wait for a busy front
       // What is left of the budget goes to fetches in flight; past it the threads are ended.
+      // A cluster member gives its slots up first, so that the other instances take them at once.
+      await this.cluster?.release();
       await this.pool.close(Math.max(500, STOP_BUDGET_MS - (Date.now() - t0)));
-      this.store.close();
+      if (this.cluster) await this.cluster.close();
+      else await this.store.close();
       this.log.info('stopped');
     })();
     return this.stopping;

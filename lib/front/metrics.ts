@@ -4,6 +4,13 @@ import { HeapBytes, ShardEvent, TaskUpdate } from '../contract/messages.js';
 import { TASK_NAMES, TaskType } from '../contract/task-type.js';
 import { isUsable } from '../timing.js';
 
+/** What the cluster metrics read at scrape time. */
+export interface ClusterStats {
+  leasesHeld(): number;
+  leaseLosses(): number;
+  feedLagMs(): number;
+}
+
 /** What the metrics read about tasks at scrape time (the front's task cache). */
 export interface TaskSource {
   forEachTask(fn: (t: TaskUpdate) => void): void;
@@ -69,6 +76,11 @@ function takeCensus(source: TaskSource, now: number): Census {
  */
 export class Metrics {
   readonly registry = new Registry();
+  private readonly fencedWrites = new Counter({
+    name: 'wechat_scheduler_cluster_fenced_writes_total',
+    help: 'Writes of this instance the store refused because another instance had leased the app since (cluster mode).',
+    registers: [this.registry],
+  });
   private readonly fetches = new Counter({
     name: 'wechat_scheduler_fetches_total',
     help: 'Fetches of a task value (WeChat calls, with their params lookups) by task type and result (ok or error).',
@@ -206,8 +218,39 @@ export class Metrics {
     this.shardHeaps = read;
   }
 
+  /** Cluster mode: this instance's leases, and how fresh its copy of the other instances' writes is. */
+  watchCluster(c: ClusterStats): void {
+    new Gauge({
+      name: 'wechat_scheduler_cluster_leases_held',
+      help: 'Slot leases this instance holds (cluster mode; apps hash into 1024 slots).',
+      registers: [this.registry],
+      collect() {
+        this.set(c.leasesHeld());
+      },
+    });
+    new Counter({
+      name: 'wechat_scheduler_cluster_lease_losses_total',
+      help: 'Slot leases this instance lost without giving them up (renewal failed or came too late).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(c.leaseLosses());
+      },
+    });
+    new Gauge({
+      name: 'wechat_scheduler_cluster_pubsub_lag_seconds',
+      help: 'Seconds since this instance last read the cluster change feed (values written by other instances reach it then).',
+      registers: [this.registry],
+      collect() {
+        this.set(c.feedLagMs() / 1000);
+      },
+    });
+  }
+
   onShardEvent(ev: ShardEvent): void {
-    if (ev.kind === 'fetch') {
+    if (ev.kind === 'fenced') {
+      this.fencedWrites.inc();
+    } else if (ev.kind === 'fetch') {
       const type = String(ev.type);
       const name = TASK_NAMES[ev.type as TaskType];
       this.fetches.inc({ type, name, result: ev.ok ? 'ok' : 'error' });

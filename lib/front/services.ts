@@ -1,4 +1,5 @@
 import { Config } from '../config.js';
+import { ClusterView } from './cluster-view.js';
 import { Logger } from '../log.js';
 import { Store } from '../store/store.js';
 import { Metrics } from './metrics.js';
@@ -17,4 +18,6 @@ export interface FrontServices {
   build: string;
   /** Whether the store's file is still where it was opened (store-presence.ts). */
   storage: StorePresence;
+  /** Cluster mode only (--store redis://…): the other instances, who owns what. */
+  cluster?: ClusterView;
 }

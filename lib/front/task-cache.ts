@@ -6,6 +6,7 @@ import { Store } from '../store/store.js';
 import { Ownership } from './ownership.js';
 import { BACKOFF_CAP_MS, isUsable } from '../timing.js';
 import { okBody } from './envelope.js';
+import { SLOT_COUNT, slotOf } from '../util/shard-of.js';
 
 /** The front's copy of one task, as last announced by its owner. */
 export interface CachedTask extends TaskUpdate {
@@ -80,8 +81,15 @@ export interface CacheWatcher {
   reset(): void;
 }
 
+function bump(counts: Int32Array, slot: number, by: number): void {
+  counts[slot] = (counts[slot] ?? 0) + by;
+}
+
 export class TaskCache {
   private readonly apps = new Map<string, AppEntry>();
+  /** Apps and tasks per slot (slotOf): what cluster mode balances and reports, without a walk of the cache. */
+  private readonly slotApps = new Int32Array(SLOT_COUNT);
+  private readonly slotTasks = new Int32Array(SLOT_COUNT);
   private watcher: CacheWatcher | undefined;
   /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
   membership = 0;
@@ -106,6 +114,8 @@ export class TaskCache {
   async warm(): Promise<void> {
     const rows = await this.store.allTasks();
     this.apps.clear();
+    this.slotApps.fill(0);
+    this.slotTasks.fill(0);
     this.membership++;
     this.watcher?.reset();
     for (const row of rows) this.put(cachedTask(row));
@@ -146,9 +156,15 @@ export class TaskCache {
     }
     const subs = e.get(key.type);
     const gone = subs?.get(key.sub);
-    if (gone && subs?.delete(key.sub)) this.watcher?.changed(gone, undefined);
+    if (gone && subs?.delete(key.sub)) {
+      bump(this.slotTasks, slotOf(key.appid), -1);
+      this.watcher?.changed(gone, undefined);
+    }
     if (subs && subs.size === 0) e.delete(key.type);
-    if (e.size === 0 && this.apps.delete(key.appid)) this.membership++;
+    if (e.size === 0 && this.apps.delete(key.appid)) {
+      bump(this.slotApps, slotOf(key.appid), -1);
+      this.membership++;
+    }
   }
 
   removeApp(appid: string): void {
@@ -161,7 +177,12 @@ export class TaskCache {
     if (!e) return;
     this.apps.delete(appid);
     this.membership++;
-    if (this.watcher) for (const t of tasksIn(e)) this.watcher.changed(t, undefined);
+    const slot = slotOf(appid);
+    bump(this.slotApps, slot, -1);
+    for (const t of tasksIn(e)) {
+      bump(this.slotTasks, slot, -1);
+      this.watcher?.changed(t, undefined);
+    }
   }
 
   hasApp(appid: string): boolean {
@@ -252,20 +273,35 @@ export class TaskCache {
 
   /** Re-read one app's tasks from the store: its owner changed them by itself (a component event or import). */
   reloadApp(appid: string): void {
-    if (!this.rowsNow) return;
-    const rows = this.rowsNow(appid);
+    if (this.rowsNow) this.replaceApp(appid, this.rowsNow(appid));
+  }
+
+  /** The app's tasks as the store holds them now (none: the app is gone). */
+  replaceApp(appid: string, rows: readonly TaskRow[]): void {
     this.dropApp(appid);
     for (const row of rows) this.put(cachedTask(row));
+  }
+
+  /**
+   * Which tasks the app has, as the store holds them now, keeping the
+   * entries of tasks this front knows: their owner (here) keeps those current.
+   */
+  syncTasks(appid: string, rows: readonly TaskRow[]): void {
+    const keep = new Set(rows.map((r) => `${r.type}/${r.sub}`));
+    for (const t of this.tasksOf(appid)) if (!keep.has(`${t.type}/${t.sub}`)) this.remove(t);
+    for (const row of rows) if (!this.get(row)) this.put(cachedTask(row));
+  }
+
+  /** Apps and tasks in one slot. */
+  slotCounts(slot: number): { apps: number; tasks: number } {
+    return { apps: this.slotApps[slot] ?? 0, tasks: this.slotTasks[slot] ?? 0 };
   }
 
   private refreshFromStore(appid: string): void {
     const cached = this.apps.get(appid);
     const now = Date.now();
     if (cached && [...tasksIn(cached)].every((t) => isUsable(t.value, t.expiresAt, now))) return;
-    if (!this.rowsNow) return;
-    const rows = this.rowsNow(appid);
-    this.dropApp(appid);
-    for (const row of rows) this.put(cachedTask(row));
+    this.reloadApp(appid);
   }
 
   private get(k: TaskKey): CachedTask | undefined {
@@ -280,6 +316,9 @@ export class TaskCache {
     if (!e) {
       this.apps.set(t.appid, t);
       this.membership++;
+      const slot = slotOf(t.appid);
+      bump(this.slotApps, slot, 1);
+      bump(this.slotTasks, slot, 1);
       this.watcher?.changed(undefined, t);
       return;
     }
@@ -297,6 +336,7 @@ export class TaskCache {
     if (!subs) e.set(t.type, (subs = new Map()));
     const prev = subs.get(t.sub);
     subs.set(t.sub, t);
+    if (!prev) bump(this.slotTasks, slotOf(t.appid), 1);
     this.watcher?.changed(prev, t);
   }
 }

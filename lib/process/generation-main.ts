@@ -4,7 +4,6 @@
  * on its own: signals are the supervisor's to act on.
  */
 import { Config, RawOptions, resolveConfig, StartFacts } from '../config.js';
-import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { Generation } from '../front/generation.js';
 import { FromGeneration, SupervisorChannel, ToGeneration } from './ipc.js';
 
@@ -51,22 +50,6 @@ function configNow(
   }
 }
 
-/** A command forwarded by the supervisor to this generation as the apps' owner. */
-async function runAsOwner(appid: string, cmd: ShardCommand): Promise<ShardReply> {
-  if (!gen?.ownership.owns(appid))
-    return {
-      kind: 'error',
-      reason: 'unavailable',
-      message: 'Ownership of this app is moving between generations; try again.',
-    };
-  const reply = await gen.owner.send(appid, cmd);
-  // Another generation registered or deleted it: this one's cache learns of it too.
-  gen.ownerReplied(cmd, reply);
-  // Component commands register and remove tasks in the owner: this front's copy is re-read too.
-  if (cmd.kind === 'component-event' || cmd.kind === 'component-import') gen.changedElsewhere(appid);
-  return reply;
-}
-
 async function handle(msg: ToGeneration): Promise<void> {
   switch (msg.t) {
     case 'start':
@@ -109,7 +92,13 @@ async function handle(msg: ToGeneration): Promise<void> {
       process.exit(0);
       return;
     case 'owner-command':
-      channel.send({ t: 'owner-reply', id: msg.id, reply: await runAsOwner(msg.appid, msg.cmd) });
+      channel.send({
+        t: 'owner-reply',
+        id: msg.id,
+        reply: gen
+          ? await gen.runAsOwner(msg.appid, msg.cmd)
+          : { kind: 'error', reason: 'unavailable', message: 'This generation is starting; try again.' },
+      });
       return;
     case 'owner-reply':
       gen?.owner.settle(msg.id, msg.reply);

@@ -15,7 +15,9 @@ export function opsRoutes(router: Router<FrontState>, s: FrontServices): void {
     ctx.set('X-Scheduler-Build', s.build);
     s.storage.check();
     s.storage.checkStorable();
-    ctx.body = envelope(200, '', 'ok');
+    // Still serving what it has: a load balancer must keep sending queries here.
+    const degraded = s.cluster?.degraded();
+    ctx.body = envelope(200, '', degraded ? `degraded: ${degraded}` : 'ok');
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = s.metrics.registry.contentType;

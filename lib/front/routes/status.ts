@@ -16,7 +16,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * A task's status as /apps shows it. Built field by field from the cache,
  * which holds no secrets; the value itself is deliberately left out.
  */
-function taskView(t: CachedTask) {
+function taskView(t: CachedTask, owner: string | null | undefined) {
   return {
     type: t.type,
     name: TASK_NAMES[t.type],
@@ -29,15 +29,18 @@ function taskView(t: CachedTask) {
     last_error: t.lastError,
     fetch_count: t.fetchCount,
     fail_count: t.failCount,
+    ...(owner === undefined ? {} : { owner }),
   };
 }
 
 /** An app's tasks in a stable order: by type, then authorizer_appid / openid. */
 function tasksView(s: FrontServices, appid: string) {
+  // An app's tasks live in one slot, so they share their owner.
+  const owner = s.cluster?.ownerOf(appid);
   return s.cache
     .tasksOf(appid)
     .sort((a, b) => a.type - b.type || (a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0))
-    .map(taskView);
+    .map((t) => taskView(t, owner));
 }
 
 function intQuery(v: unknown, name: string, def: number, max: number): number {
@@ -119,6 +122,16 @@ export function statusRoutes(router: Router<FrontState>, s: FrontServices, index
       next: page.next,
       apps: page.appids.map((appid) => ({ appid, tasks: tasksView(s, appid) })),
     });
+  });
+
+  router.get('/cluster', (ctx) => {
+    const c = s.cluster;
+    if (!c)
+      throw notFound(
+        'not_cluster',
+        'No route for GET /cluster: this server runs alone (--store sqlite); it answers in cluster mode (--store redis://…).',
+      );
+    ctx.body = envelope(200, '', { instances: c.instances(), self: c.self });
   });
 
   router.get('/apps/:appid', (ctx) => {
