@@ -29,8 +29,8 @@ export interface RunningRedis {
   /** Start again on the same port and directory (after kill): the AOF brings the data back. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-  /** A plain client for looking inside; close it with `await c.close()`. */
-  client(): Promise<PlainRedis>;
+  /** A plain client for looking inside (with the server's password, if it has one); close it with `await c.close()`. */
+  client(password?: string): Promise<PlainRedis>;
 }
 
 const running = new Set<ChildProcess>();
@@ -111,8 +111,8 @@ export async function startRedis(extra: string[] = []): Promise<RunningRedis> {
       running.delete(current);
       rmSync(dir, { recursive: true, force: true });
     },
-    async client(): Promise<PlainRedis> {
-      const c: PlainRedis = createClient({ url });
+    async client(password?: string): Promise<PlainRedis> {
+      const c: PlainRedis = createClient({ url, password });
       c.on('error', () => undefined);
       await c.connect();
       return c;
