@@ -22,9 +22,12 @@ const APPS = Array.from({ length: 12 }, (_, i) => `wxc${String(i).padStart(2, '0
 let redis: RunningRedis;
 let sim: Sim;
 const nodes: Array<{ id: string; srv: RunningServer; proxy: CountingProxy }> = [];
+/** Every proxy started, also those of instances the tests killed (each must be closed for the process to end). */
+const proxies: CountingProxy[] = [];
 
 async function startNode(id: string): Promise<{ id: string; srv: RunningServer; proxy: CountingProxy }> {
   const proxy = await startCountingProxy(sim.url);
+  proxies.push(proxy);
   const srv = await startServer({
     wechatApi: proxy.url,
     workers: 1,
@@ -53,7 +56,7 @@ test.before(async () => {
 test.after(async () => {
   if (missing) return;
   await stopAll();
-  await Promise.all(nodes.map((n) => n.proxy.close()));
+  await Promise.all(proxies.map((p) => p.close()));
   await sim.close();
   await redis.stop();
 });
@@ -142,6 +145,7 @@ test('a passive refresh with the same stale value on every instance at once: one
       return vs.every((v) => v.body.result === [...fresh][0]);
     });
   } finally {
+    receiver.closeAllConnections();
     receiver.close();
   }
 });

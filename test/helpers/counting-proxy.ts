@@ -3,7 +3,7 @@
 // give each instance its own proxy as --wechat-api.
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 
 export interface ProxiedCall {
   at: number;
@@ -38,6 +38,8 @@ function appidOf(url: URL, text: string): string {
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const calls: ProxiedCall[] = [];
+  // Its own connections to the simulator, closed with the proxy (so that nothing keeps the test process alive).
+  const agent = new Agent();
   const server: Server = createServer((req, res) => {
     void (async () => {
       const data = await body(req);
@@ -47,6 +49,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
         method: req.method as 'GET' | 'POST',
         body: data.length > 0 ? data : undefined,
         headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+        dispatcher: agent,
       });
       const answer = Buffer.from(await r.body.arrayBuffer());
       res.writeHead(r.statusCode, { 'content-type': String(r.headers['content-type'] ?? 'application/json') });
@@ -59,10 +62,12 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await agent.close();
+    },
   };
 }
