@@ -2,7 +2,7 @@
 // query cache all ask. Single-instance mode hands every app over at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SingleInstanceOwnership } from '../lib/front/ownership.js';
+import { SingleInstanceOwnership } from '../lib/generation/ownership.js';
 
 test('taking over: shards load from the start, the apps are owned only once loading is done', async () => {
   const o = new SingleInstanceOwnership(false);

@@ -3,7 +3,7 @@ import { ClusterView } from './cluster-view.js';
 import { Logger } from '../log.js';
 import { Store } from '../store/store.js';
 import { Metrics } from './metrics.js';
-import { OwnerLink } from './owner-link.js';
+import { OwnerLink } from '../generation/owner-link.js';
 import { StorePresence } from './store-presence.js';
 import { TaskCache } from './task-cache.js';
 

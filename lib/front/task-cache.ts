@@ -3,7 +3,7 @@ import { ApiError, badRequest, notFound } from '../contract/errors.js';
 import { TaskKey, TaskType } from '../contract/task-type.js';
 import { TaskRow } from '../store/rows.js';
 import { Store } from '../store/store.js';
-import { Ownership } from './ownership.js';
+import { Ownership } from '../generation/ownership.js';
 import { BACKOFF_CAP_MS, isUsable } from '../timing.js';
 import { okBody } from './envelope.js';
 import { SLOT_COUNT, slotOf } from '../util/shard-of.js';

@@ -4,7 +4,7 @@
  * on its own: signals are the supervisor's to act on.
  */
 import { Config, RawOptions, resolveConfig, StartFacts } from '../config.js';
-import { Generation } from '../front/generation.js';
+import { Generation } from '../generation/generation.js';
 import { FromGeneration, SupervisorChannel, ToGeneration } from './ipc.js';
 
 process.umask(0o077);

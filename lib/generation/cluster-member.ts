@@ -7,8 +7,8 @@ import { OwnerChannel, RemoteCommand } from '../cluster/owner-channel.js';
 import { RedisClient, RedisStore, RedisStoreOptions } from '../store/redis-store.js';
 import { TaskRow } from '../store/rows.js';
 import { slotOf } from '../util/shard-of.js';
-import { ClusterView, InstanceView } from './cluster-view.js';
-import { ClusterStats } from './metrics.js';
+import { ClusterView, InstanceView } from '../front/cluster-view.js';
+import { ClusterStats } from '../front/metrics.js';
 import { ClusterRoute } from './owner-link.js';
 import { Ownership } from './ownership.js';
 
