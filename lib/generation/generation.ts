@@ -26,6 +26,9 @@ import { ShardPool } from './shard-pool.js';
 import { StorePresence } from '../front/store-presence.js';
 import { TaskCache } from '../front/task-cache.js';
 
+/** Apps read back from the store per round trip after slots were lost. */
+const REREAD_BATCH = 1000;
+
 /** In-flight requests get this long after a stop before their sockets are cut. */
 export const DRAIN_DEADLINE_MS = 6_000;
 /** docs/api.md §8: a stop ends within 10 s; the supervisor kills what is left at 9.5 s. */
@@ -175,10 +178,15 @@ export class Generation {
     };
     return {
       own: (slots) => everyShard({ kind: 'own', slots }),
-      disown: (slots) => {
+      disown: async (slots) => {
         const gone = new Set(slots);
         for (const appid of registrations.keys()) if (gone.has(slotOf(appid))) registrations.delete(appid);
-        return everyShard({ kind: 'disown', slots });
+        await everyShard({ kind: 'disown', slots });
+        // While this instance believed it owned these slots it took the change feed's values of
+        // their apps from its own shard only; another owner may have stored newer ones meanwhile
+        // (a lease lost during a stall): read them now, or they would be served stale until the
+        // next change of each app.
+        await this.rereadApps(cache.appids().filter((appid) => gone.has(slotOf(appid))));
       },
       changed: (appid, rows) => {
         if (!this.ownership.owns(appid)) {
@@ -197,6 +205,17 @@ export class Generation {
       command: (appid, cmd) => this.runAsOwner(appid, cmd),
       slotCounts: (slot) => cache.slotCounts(slot),
     };
+  }
+
+  /** Cluster mode: the cache's entries of these apps (owned elsewhere now) as the store holds them. */
+  private async rereadApps(appids: string[]): Promise<void> {
+    const store = this.cluster?.store;
+    if (!store) return;
+    for (let i = 0; i < appids.length; i += REREAD_BATCH) {
+      const batch = appids.slice(i, i + REREAD_BATCH);
+      const rows = await store.tasksOf(batch);
+      for (const appid of batch) if (!this.ownership.owns(appid)) this.cache.replaceApp(appid, rows.get(appid) ?? []);
+    }
   }
 
   /**
