@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { fmt, flags, percentile, table } from './lib/args.js';
 import { cpuSeconds, rssMb, tree } from './lib/proc-stats.js';
-import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
+import { Proc, sleep, startServer, startSimulator, tempDir, waitUntil } from './lib/procs.js';
 import { verifyApps, wrkRegister } from './lib/wrk-register.js';
 
 const opt = flags({
@@ -128,15 +128,6 @@ function schedule(dataDir: string): Sched[] {
   } finally {
     db.close();
   }
-}
-
-async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutS: number, everyMs = 250): Promise<number> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutS * 1000) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-  return (Date.now() - t0) / 1000;
 }
 
 async function runSize(n: number): Promise<Row> {

@@ -185,3 +185,18 @@ export function startBaseline(file: string, env: Record<string, string>): Promis
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every `everyMs` until it holds; answers the seconds it took, or throws after `timeoutS`. */
+export async function waitUntil(
+  what: string,
+  cond: () => Promise<boolean>,
+  timeoutS: number,
+  everyMs = 250,
+): Promise<number> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutS * 1000) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+  return (Date.now() - t0) / 1000;
+}
