@@ -13,6 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { checkout } from './lib/checkout.js';
 import { fmt, flags, median, table } from './lib/args.js';
+import { at, must } from '../test/helpers/must.js';
 import { Proc, sleep, startBaseline, startServer, startSimulator, tempDir } from './lib/procs.js';
 import { cpuSeconds, tree } from './lib/proc-stats.js';
 import { wrk, WrkResult } from './lib/wrk.js';
@@ -100,11 +101,15 @@ async function main(): Promise<void> {
   for (const [, p] of targets) await run(p, opt.warmup);
 
   const results: Record<string, Run[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
+  const runsOf = (n: string) => must(results[n], `runs of ${n}`);
   for (let r = 0; r < opt.rounds; r++) {
-    for (const [name, p] of targets) results[name].push(await run(p, opt.seconds));
-    process.stderr.write(
-      `round ${r + 1}: ${targets.map(([n]) => `${n} ${fmt(results[n][r].rps)} req/s (CPU ${fmt(results[n][r].cpuRps)}) p99 ${fmt(results[n][r].p99Ms, 2)} ms`).join(' | ')}\n`,
-    );
+    const round: string[] = [];
+    for (const [name, p] of targets) {
+      const x = await run(p, opt.seconds);
+      runsOf(name).push(x);
+      round.push(`${name} ${fmt(x.rps)} req/s (CPU ${fmt(x.cpuRps)}) p99 ${fmt(x.p99Ms, 2)} ms`);
+    }
+    process.stderr.write(`round ${r + 1}: ${round.join(' | ')}\n`);
   }
 
   console.log(
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}, node ${process.version}\n`,
   );
-  const med = (n: string, f: (x: Run) => number) => median(results[n].map(f));
+  const med = (n: string, f: (x: Run) => number) => median(runsOf(n).map(f));
   console.log(
     table(
       ['server', 'req/s (median)', 'CPU req/s', 'p50 ms', 'p99 ms', 'errors'],
@@ -132,12 +137,12 @@ async function main(): Promise<void> {
           med(n, (x) => x.p99Ms),
           2,
         ),
-        results[n].reduce((a, x) => a + x.errors, 0),
+        runsOf(n).reduce((a, x) => a + x.errors, 0),
       ]),
     ),
   );
   // Ratios are taken per round (the servers of one round ran back to back) and then the median.
-  const ratio = (a: string, b: string, f: (x: Run) => number) => results[a].map((x, i) => f(x) / f(results[b][i]));
+  const ratio = (a: string, b: string, f: (x: Run) => number) => runsOf(a).map((x, i) => f(x) / f(at(runsOf(b), i)));
   const line = (label: string, xs: number[], target?: [string, (m: number) => boolean]) => {
     const m = median(xs);
     console.log(

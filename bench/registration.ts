@@ -24,6 +24,7 @@ import { flags, fmt, median, table } from './lib/args.js';
 import { cpuSeconds, threadCpu, tree } from './lib/proc-stats.js';
 import { Proc, sleep, startServer, startSimulator, tempDir } from './lib/procs.js';
 import { verifyApps, wrkRegister } from './lib/wrk-register.js';
+import { at, must } from '../test/helpers/must.js';
 
 const opt = flags({
   apps: 12000,
@@ -185,7 +186,7 @@ for (let round = 0; round < opt.rounds; round++) {
         perS: opt.apps / load.seconds,
         perCpuS: opt.apps / cpu,
         loaderMsPerReg: (load.loaderCpuS * 1000) / opt.apps,
-        load1: loadavg()[0],
+        load1: at(loadavg(), 0),
         fetched,
       };
       results.set(key(s.name, loader), [...(results.get(key(s.name, loader)) ?? []), sample]);
@@ -220,7 +221,7 @@ console.log(
     ],
     servers.flatMap((s) =>
       loaders.map((l) => {
-        const rs = results.get(key(s.name, l))!;
+        const rs = must(results.get(key(s.name, l)), `results of ${s.name}`);
         const fetchCols = sim
           ? [
               fmt(median(rs.map((r) => r.fetched!.msPerReg)), 3),
@@ -243,10 +244,11 @@ console.log(
   ),
 );
 // Per-round ratios against the first server (same loader, same round, so a burst of load elsewhere hits both alike).
+const first = at(servers, 0).name;
 for (const s of servers.slice(1)) {
   for (const l of loaders) {
-    const cur = results.get(key(servers[0].name, l))!;
-    const other = results.get(key(s.name, l))!;
+    const cur = must(results.get(key(first, l)), `results of ${first}`);
+    const other = must(results.get(key(s.name, l)), `results of ${s.name}`);
     const picks: Array<[string, (r: Sample) => number]> = [
       ['registrations/s', (r) => r.perS],
       ['per server CPU-s', (r) => r.perCpuS],
@@ -259,9 +261,9 @@ for (const s of servers.slice(1)) {
       );
     }
     for (const [what, pick] of picks) {
-      const ratios = cur.map((r, i) => pick(r) / pick(other[i]));
+      const ratios = cur.map((r, i) => pick(r) / pick(at(other, i)));
       console.log(
-        `${servers[0].name}/${s.name} ${what} (${l})`.padEnd(60) +
+        `${first}/${s.name} ${what} (${l})`.padEnd(60) +
           `${ratios.map((x) => fmt(x, 2)).join(' ')}  median ${fmt(median(ratios), 2)}`,
       );
     }

@@ -17,6 +17,7 @@ import { fmt, flags, percentile, table } from './lib/args.js';
 import { cpuSeconds, rssMb, tree } from './lib/proc-stats.js';
 import { Proc, sleep, startServer, startSimulator, tempDir, waitUntil } from './lib/procs.js';
 import { verifyApps, wrkRegister } from './lib/wrk-register.js';
+import { at } from '../test/helpers/must.js';
 
 const opt = flags({
   sizes: '1000,10000,100000',
@@ -91,7 +92,8 @@ async function heaps(pool: Pool): Promise<string> {
   const text = (await get(pool, '/metrics')).text;
   const mb = new Map<string, Record<string, number>>();
   for (const m of text.matchAll(/^wechat_scheduler_heap_bytes\{thread="([^"]+)",kind="(used|total)"\} (\d+)/gm)) {
-    mb.set(m[1], { ...mb.get(m[1]), [m[2]]: Number(m[3]) / 1e6 });
+    const thread = at(m, 1);
+    mb.set(thread, { ...mb.get(thread), [at(m, 2)]: Number(m[3]) / 1e6 });
   }
   return [...mb].map(([t, h]) => `${t} ${fmt(h.used ?? NaN)}/${fmt(h.total ?? NaN)}`).join(', ');
 }

@@ -21,6 +21,7 @@ import { checkout } from './lib/checkout.js';
 import { cpuSplit, rssMb, threadCpu } from './lib/proc-stats.js';
 import { BIN, sleep, startSimulator, type Proc } from './lib/procs.js';
 import { wrkSimToken, type WrkSimTokenOptions } from './lib/wrk-sim-token.js';
+import { at, must } from '../test/helpers/must.js';
 
 const opt = flags({
   tokens: 100000,
@@ -105,7 +106,7 @@ async function drive(sim: Sim, count: number, start: number, runId: string): Pro
     mainMsPerCall: (main * 1000) / count,
     loaderMsPerCall: (r.loaderCpuS * 1000) / count,
     p99Ms: r.p99Ms,
-    load1: loadavg()[0],
+    load1: at(loadavg(), 0),
   };
 }
 
@@ -181,16 +182,17 @@ console.log(
 );
 // Per-round ratios against the first simulator (same round, so a burst of load elsewhere hits both alike).
 for (const sim of sims.slice(1)) {
-  const cur = results.get(sims[0].name)!;
-  const other = results.get(sim.name)!;
+  const first = at(sims, 0).name;
+  const cur = must(results.get(first), `results of ${first}`);
+  const other = must(results.get(sim.name), `results of ${sim.name}`);
   for (const [what, pick] of [
     ['sim CPU per call', (r: Sample) => r.cpuMsPerCall],
     ['sim user CPU per call', (r: Sample) => r.userMsPerCall],
     ['calls/s', (r: Sample) => r.perS],
   ] as const) {
-    const ratios = cur.map((r, i) => pick(r) / pick(other[i]));
+    const ratios = cur.map((r, i) => pick(r) / pick(at(other, i)));
     console.log(
-      `${sims[0].name}/${sim.name} ${what}`.padEnd(50) +
+      `${first}/${sim.name} ${what}`.padEnd(50) +
         `${ratios.map((x) => fmt(x, 2)).join(' ')}  median ${fmt(median(ratios), 2)}`,
     );
   }

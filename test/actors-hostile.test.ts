@@ -98,7 +98,7 @@ test('a full disk: an error log line, retries with back-off, recovery by itself,
   const filler = join(disk, 'filler');
   fill(filler);
   try {
-    const callsAtFull = (await sim.stats()).byApp.wxfull!.token;
+    const callsAtFull = (await sim.calls('wxfull')).token;
     // A passive refresh while nothing can be stored: never a value the store does not hold.
     for (let i = 0; i < 3; i++) {
       const r = await srv.api.post('/task/wxfull/0/refresh');
@@ -122,7 +122,7 @@ test('a full disk: an error log line, retries with back-off, recovery by itself,
       `retryInMs given: ${delays.join(',')}`,
     );
     assert.ok(delays[1]! >= delays[0]!, `back-off grows: ${delays.join(',')}`);
-    assert.ok((await sim.stats()).byApp.wxfull!.token > callsAtFull, 'the actor kept trying');
+    assert.ok((await sim.calls('wxfull')).token > callsAtFull, 'the actor kept trying');
   } finally {
     rmSync(filler, { force: true });
     rmSync(`${filler}.tail`, { force: true });
@@ -148,18 +148,14 @@ test('an appsecret changed while a fetch with the old one is in flight is used r
   await sim.fault({ endpoint: 'token', appid: 'wxresecret', delayMs: 1500, times: 1 });
   const srv = await startServer({ wechatApi: sim.url });
   await srv.api.register({ appid: 'wxresecret', appsecret: 'sold', tasks: [{ type: 0 }] });
-  await waitFor('the first fetch to reach WeChat', async () => (await sim.stats()).byApp.wxresecret?.token === 1);
+  await waitFor('the first fetch to reach WeChat', async () => (await sim.calls('wxresecret')).token === 1);
   // WeChat now knows only the new secret: the fetch in flight will fail with 40125.
   await sim.addApp({ appid: 'wxresecret', secret: 'snew' });
   const r = await srv.api.register({ appid: 'wxresecret', appsecret: 'snew', tasks: [{ type: 0 }] });
   assert.is(r.status, 200, r.text);
   const value = await srv.api.awaitValue('wxresecret', 0);
   assert.ok(await sim.valid(value));
-  assert.is(
-    (await sim.stats()).byApp.wxresecret!.token,
-    2,
-    'one fetch with the old secret, one right after with the new',
-  );
+  assert.is((await sim.calls('wxresecret')).token, 2, 'one fetch with the old secret, one right after with the new');
   await srv.stop();
 });
 
@@ -171,12 +167,7 @@ test('delete then re-register during a fetch: the late answer neither becomes no
     await sim.fault({ endpoint: 'token', appid: 'wxreborn', delayMs: 2000, times: 1 });
     const srv = await startServer({ wechatApi: sim.url });
     await srv.api.register({ appid: 'wxreborn', appsecret: 'sreborn', tasks: [{ type: 0 }] });
-    await waitFor(
-      'the first fetch to reach WeChat',
-      async () => (await sim.stats()).byApp.wxreborn?.token === 1,
-      20_000,
-      20,
-    );
+    await waitFor('the first fetch to reach WeChat', async () => (await sim.calls('wxreborn')).token === 1, 20_000, 20);
     const firstCallAt = Date.now();
     assert.is((await srv.api.del('/app/wxreborn')).status, 200);
     assert.is((await srv.api.register({ appid: 'wxreborn', appsecret: 'sreborn', tasks: [{ type: 0 }] })).status, 200);

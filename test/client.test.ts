@@ -33,7 +33,6 @@ async function taskRequests(): Promise<number> {
     sum(m, 'wechat_scheduler_http_requests_total', { route: '/task/:appid/:type/refresh' })
   );
 }
-const simCalls = async (appid: string) => (await sim.stats()).byApp[appid] ?? { token: 0, ticket: 0 };
 
 /** A WeChat API call made with the token, as a business system would: getticket answers errcode 0 or 40001. */
 async function getticket(token: string): Promise<{ errcode: number; ticket?: string }> {
@@ -70,7 +69,7 @@ test('a cached value is used until shortly before expires_at (injected clock), t
 test("withToken(): a WeChat 40001 costs exactly one WeChat token call and returns the second run's result", async () => {
   await srv.api.register({ appid: 'wxcliwt', appsecret: 's', tasks: [{ type: 0 }] });
   const first = await client.token('wxcliwt');
-  const before = await simCalls('wxcliwt');
+  const before = await sim.calls('wxcliwt');
   await sim.fault({ endpoint: 'ticket', appid: 'wxcliwt', errcode: 40001 });
   const seen: string[] = [];
   const results: Array<{ errcode: number; ticket?: string }> = [];
@@ -80,7 +79,7 @@ test("withToken(): a WeChat 40001 costs exactly one WeChat token call and return
     results.push(r);
     return r;
   });
-  const after = await simCalls('wxcliwt');
+  const after = await sim.calls('wxcliwt');
   assert.is(seen.length, 2, 'fn ran twice');
   assert.is(seen[0], first);
   assert.is.not(seen[1], first, 'the second run had a new token');
@@ -94,7 +93,7 @@ test("withToken(): a WeChat 40001 costs exactly one WeChat token call and return
 });
 
 test('withToken(): an error thrown with errcode 42001 refreshes; so does any thrown error, once', async () => {
-  const before = await simCalls('wxcliwt');
+  const before = await sim.calls('wxcliwt');
   let runs = 0;
   const out = await client.withToken('wxcliwt', { type: 0 }, (token) => {
     runs++;
@@ -103,10 +102,10 @@ test('withToken(): an error thrown with errcode 42001 refreshes; so does any thr
   });
   assert.is(runs, 2);
   assert.is(out, await srv.api.value('wxcliwt', 0));
-  assert.is((await simCalls('wxcliwt')).token - before.token, 1);
+  assert.is((await sim.calls('wxcliwt')).token - before.token, 1);
 
   // A plain error (an SDK that only says "40001" in its text): one refresh, one more run.
-  const mid = await simCalls('wxcliwt');
+  const mid = await sim.calls('wxcliwt');
   let plainRuns = 0;
   const second = await client.withToken('wxcliwt', {}, (token) => {
     plainRuns++;
@@ -115,10 +114,10 @@ test('withToken(): an error thrown with errcode 42001 refreshes; so does any thr
   });
   assert.is(plainRuns, 2);
   assert.is(second, await srv.api.value('wxcliwt', 0));
-  assert.is((await simCalls('wxcliwt')).token - mid.token, 1);
+  assert.is((await sim.calls('wxcliwt')).token - mid.token, 1);
 
   // The second run's error is final: no third run, no second refresh.
-  const late = await simCalls('wxcliwt');
+  const late = await sim.calls('wxcliwt');
   const boom = new Error('still failing');
   let failingRuns = 0;
   try {
@@ -131,7 +130,7 @@ test('withToken(): an error thrown with errcode 42001 refreshes; so does any thr
     assert.is(err, boom);
   }
   assert.is(failingRuns, 2);
-  assert.is((await simCalls('wxcliwt')).token - late.token, 1);
+  assert.is((await sim.calls('wxcliwt')).token - late.token, 1);
 });
 
 test('jsapiSignature() matches an independent SHA-1 of the JS-SDK string', async () => {
@@ -211,11 +210,11 @@ test('detail(): expires_at and refreshed_at as Dates; refresh() with the current
   const d = await client.detail('wxcli40');
   assert.is(d.value, await srv.api.value('wxcli40', 0));
   assert.ok(d.refreshedAt instanceof Date && d.expiresAt.getTime() > d.refreshedAt.getTime());
-  const before = await simCalls('wxcli40');
+  const before = await sim.calls('wxcli40');
   const [a, b] = await Promise.all([client.refresh('wxcli40', {}, d.value), client.refresh('wxcli40', {}, d.value)]);
   assert.is(a.value, b.value);
   assert.is.not(a.value, d.value);
-  assert.is((await simCalls('wxcli40')).token - before.token, 1);
+  assert.is((await sim.calls('wxcli40')).token - before.token, 1);
 });
 
 test.run();

@@ -4,6 +4,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at } from './helpers/must.js';
 import { Business, startBusiness } from './helpers/business.js';
 import { Json } from './helpers/http.js';
 import { waitFor } from './helpers/poll.js';
@@ -48,12 +49,7 @@ test('40 apps notifying a dead host and a hanging params URL do not hold up anot
   await srv.api.register({ appid: 'wxlive', appsecret: 's', tasks: [{ type: 0, notify: `${biz.url}/live` }] });
 
   // The live app keeps refreshing on its 3 s schedule and its notifies arrive.
-  await waitFor(
-    'three refreshes of the live app',
-    async () => (await sim.stats()).byApp.wxlive?.token >= 3,
-    25_000,
-    200,
-  );
+  await waitFor('three refreshes of the live app', async () => (await sim.calls('wxlive')).token >= 3, 25_000, 200);
   const liveNotifies = () => biz.received.filter((r) => r.path === '/live').length;
   await waitFor('three notifies of the live app', () => liveNotifies() >= 3, 10_000);
   // The front answers throughout. Asked right after a notify, the value has its whole 3 s ahead,
@@ -69,7 +65,8 @@ test('40 apps notifying a dead host and a hanging params URL do not hold up anot
     'the params timeout',
     async () => {
       const tasks = ((await srv.api.get('/apps/wxparamshang')).body.result as { tasks: Json[] }).tasks;
-      return tasks[0].state === 'failing' ? tasks[0] : undefined;
+      const task = at(tasks, 0, 'task of wxparamshang');
+      return task.state === 'failing' ? task : undefined;
     },
     20_000,
   );

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plainBodyLength } from '../lib/front/middleware/fast-registration.js';
+import { at, must } from './helpers/must.js';
 import { sleep, waitFor } from './helpers/poll.js';
 import { parseProm } from './helpers/prom.js';
 import { RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
@@ -65,8 +66,10 @@ function send(way: Way, body: Buffer, token: string, reqId: string, path = '/reg
         res.on('end', () => {
           const raw = res.rawHeaders;
           const kept: string[] = [];
-          for (let i = 0; i < raw.length; i += 2)
-            if (raw[i].toLowerCase() !== 'date') kept.push(`${raw[i]}: ${raw[i + 1]}`);
+          for (let i = 0; i < raw.length; i += 2) {
+            const name = at(raw, i, 'header name');
+            if (name.toLowerCase() !== 'date') kept.push(`${name}: ${at(raw, i + 1, `value of ${name}`)}`);
+          }
           resolve({
             statusLine: `${res.statusCode} ${res.statusMessage}`,
             headers: kept,
@@ -107,7 +110,7 @@ async function logLine(reqId: string): Promise<Record<string, unknown>> {
   await sleep(50); // a second line would be a bug; give it the chance to show
   const lines = of();
   assert.is(lines.length, 1, `one log line for ${reqId}`);
-  const { ms: _ms, time: _time, reqId: _id, ...rest } = lines[0];
+  const { ms: _ms, time: _time, reqId: _id, ...rest } = at(lines, 0, 'log line');
   return rest;
 }
 
@@ -155,7 +158,8 @@ for (const [name, body, token, status] of cases) {
       const { answer, labels } = await countedAs(() => send(way, body, token, reqId));
       got.push({ way, answer, labels, log: await logLine(reqId) });
     }
-    const [plain, ...koa] = got;
+    const [first, ...koa] = got;
+    const plain = must(first, 'the plain answer');
     assert.is(plain.answer.statusLine.split(' ')[0], String(status), `${name}: ${plain.answer.body}`);
     assert.is(JSON.parse(plain.answer.body).code, status);
     for (const k of koa) {

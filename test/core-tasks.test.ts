@@ -2,11 +2,12 @@
 // and the simulator, with notify and params callbacks, and the dependency rules.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at } from './helpers/must.js';
 import { Business, startBusiness } from './helpers/business.js';
 import { Json } from './helpers/http.js';
 import { waitFor } from './helpers/poll.js';
 import { RunningServer, startServer, stopAll } from './helpers/server.js';
-import { Sim, startSim } from './helpers/sim.js';
+import { callsOf, Sim, startSim } from './helpers/sim.js';
 
 let sim: Sim;
 let biz: Business;
@@ -25,7 +26,12 @@ test.after(async () => {
 
 const value = (appid: string, type: number, q = '') => srv.api.awaitValue(appid, type, q);
 const notifies = (path: string) => biz.received.filter((r) => r.method === 'POST' && r.path === path);
-const paramCalls = (name: string) => biz.received.filter((r) => r.method === 'GET' && r.path === `/params/${name}`);
+const firstParamCall = (name: string) =>
+  at(
+    biz.received.filter((r) => r.method === 'GET' && r.path === `/params/${name}`),
+    0,
+    `GET /params/${name}`,
+  );
 
 test('type 0: fetched, served, and notified with appid and type added to the notify query', async () => {
   const r = await srv.api.register({
@@ -63,7 +69,7 @@ test('type 1 alone: params URL supplies the access_token; params and notify get 
   const ticket = await value('wxcore1p', 1);
   assert.match(ticket, /^TICKET_/);
   assert.ok(await sim.valid(ticket));
-  const p = paramCalls('t1')[0];
+  const p = firstParamCall('t1');
   assert.ok(p, 'params was called');
   assert.is(p.query.get('appid'), 'wxcore1p');
   assert.is(p.query.get('type'), '1');
@@ -92,9 +98,9 @@ test("type 1 with type 0: waits for and uses the same app's access_token", async
   assert.ok(await sim.valid(ticket));
   assert.ok(await sim.valid(token));
   const stats = await sim.stats();
-  assert.is(stats.byApp.wxcore01.token, 1, 'one access_token fetch');
+  assert.is(callsOf(stats, 'wxcore01').token, 1, 'one access_token fetch');
   assert.is(
-    stats.byApp.wxcore01.ticket,
+    callsOf(stats, 'wxcore01').ticket,
     1,
     'getticket was not called before the token existed (or it would have failed)',
   );
@@ -109,13 +115,13 @@ test('a 40001 from getticket refreshes the access_token first, then the ticket i
   try {
     await fetch(`${sim.url}/cgi-bin/token?grant_type=client_credential&appid=wxdep&secret=sdep`);
     assert.not.ok(await sim.valid(oldToken), "the scheduler's token is now invalid at WeChat");
-    const before = (await sim.stats()).byApp.wxdep;
+    const before = await sim.calls('wxdep');
     const r = await srv.api.post('/task/wxdep/1/refresh', { stale: oldTicket });
     assert.is(r.status, 200, r.text);
     const newTicket = r.body.result as string;
     assert.is.not(newTicket, oldTicket);
     assert.ok(await sim.valid(newTicket));
-    const after = (await sim.stats()).byApp.wxdep;
+    const after = await sim.calls('wxdep');
     assert.is(after.token - before.token, 1, 'the access_token was refreshed once');
     assert.is(after.ticket - before.ticket, 2, 'getticket: the rejected call and the retry');
     const newToken = await value('wxdep', 0);
@@ -160,7 +166,7 @@ test('type 2 via params URL', async () => {
   biz.params.set('t2', { refresh_token: 'rt-p' });
   await srv.api.register({ appid: 'wxoauthp', appsecret: 'so', tasks: [{ type: 2, params: `${biz.url}/params/t2` }] });
   assert.ok(await sim.valid(await value('wxoauthp', 2)));
-  const p = paramCalls('t2')[0];
+  const p = firstParamCall('t2');
   assert.is(p.query.get('appid'), 'wxoauthp');
   assert.is(p.query.get('type'), '2');
 });
@@ -190,8 +196,8 @@ test('types 3 and 4: the component token is used for two authorizers, each serve
   );
   assert.equal(owners, ['wxauthA', 'wxauthB']);
   const stats = await sim.stats();
-  assert.is(stats.byApp.wxcomp.component, 1, 'one component token for both authorizers');
-  const p3 = paramCalls('t3')[0];
+  assert.is(callsOf(stats, 'wxcomp').component, 1, 'one component token for both authorizers');
+  const p3 = firstParamCall('t3');
   assert.is(p3.query.get('type'), '3');
   const n4 = await waitFor('both type-4 notifies', () => {
     const got = notifies('/n4');
@@ -237,8 +243,8 @@ test("type 5 with type 0: the wx_card api_ticket uses the same app's access_toke
   assert.match(jsapi, /^TICKET_/);
   assert.ok(await sim.valid(card));
   const stats = await sim.stats();
-  assert.is(stats.byApp.wxcard05.token, 1, 'one access_token for both tickets');
-  assert.is(stats.byApp.wxcard05.ticket, 2, 'one getticket per ticket kind, none before the token existed');
+  assert.is(callsOf(stats, 'wxcard05').token, 1, 'one access_token for both tickets');
+  assert.is(callsOf(stats, 'wxcard05').ticket, 2, 'one getticket per ticket kind, none before the token existed');
   const n = await waitFor('the type 5 notify', () => notifies('/n5')[0]);
   assert.is(n.query.get('type'), '5');
   assert.is((JSON.parse(n.body) as Json).ticket, card);

@@ -2,6 +2,7 @@
 // value, back-off after transient failures and hangs, configuration errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at } from './helpers/must.js';
 import { Json } from './helpers/http.js';
 import { sleep, waitFor } from './helpers/poll.js';
 import { RunningServer, startServer, stopAll } from './helpers/server.js';
@@ -20,7 +21,9 @@ test.after(async () => {
   await sim.close();
 });
 
-const status = async (appid: string) => ((await srv.api.get(`/apps/${appid}`)).body.result as { tasks: Json[] }).tasks;
+/** The app's only task as GET /apps/:appid shows it. */
+const status = async (appid: string) =>
+  at(((await srv.api.get(`/apps/${appid}`)).body.result as { tasks: Json[] }).tasks, 0, `task of ${appid}`);
 
 test('expires_in 4 s: refreshed on schedule, and a 250 ms poll never gets an expired or replaced value', async () => {
   await sim.addApp({ appid: 'wxshort', secret: 'ss', expiresIn: 4 });
@@ -47,9 +50,9 @@ test('expires_in 4 s: refreshed on schedule, and a 250 ms poll never gets an exp
   }
   // 11 s of 4 s tokens refreshed 0.8 s before expiry: at least 3 values per type (the first, then every ~3.2 s).
   assert.ok(seen.size >= 6, `expected ≥ 6 distinct values, saw ${seen.size} in ${polls} polls`);
-  const stats = (await sim.stats()).byApp.wxshort;
+  const stats = await sim.calls('wxshort');
   assert.ok(stats.token >= 3 && stats.token <= 6, `token fetches on schedule, not more: ${stats.token}`);
-  const [t0] = await status('wxshort');
+  const t0 = await status('wxshort');
   assert.is(t0.state, 'ready');
   const next = Date.parse(t0.next_refresh_at as string);
   const expires = Date.parse(t0.expires_at as string);
@@ -62,7 +65,7 @@ test('errcode -1 is retried with back-off from within 2 s, then the value arrive
   const started = Date.now();
   await srv.api.register({ appid: 'wxbusy', appsecret: 'sb', tasks: [{ type: 0 }] });
   const failing = await waitFor('the failing state', async () => {
-    const [t] = await status('wxbusy');
+    const t = await status('wxbusy');
     return t.state === 'failing' ? t : undefined;
   });
   assert.match(String(failing.last_error), /-1|system error/);
@@ -79,8 +82,8 @@ test('errcode -1 is retried with back-off from within 2 s, then the value arrive
   const elapsed = Date.now() - started;
   // Back-off 1 s, 2 s, 4 s between the four calls: about 7 s, certainly more than 3 s and far less than the 300 s cap.
   assert.ok(elapsed >= 3_000, `retries backed off (${elapsed} ms)`);
-  assert.is((await sim.stats()).byApp.wxbusy.token, 4);
-  const [t] = await status('wxbusy');
+  assert.is((await sim.calls('wxbusy')).token, 4);
+  const t = await status('wxbusy');
   assert.is(t.state, 'ready');
   assert.is(t.fail_count, 3);
 });
@@ -91,12 +94,12 @@ test('a hanging WeChat call is cut by the timeout and retried; other apps are no
   await srv.api.register({ appid: 'wxcalm', appsecret: 'sc', tasks: [{ type: 0 }] });
   await waitFor('the unaffected app', async () => (await srv.api.get('/task/wxcalm/0')).status === 200, 5_000);
   const failing = await waitFor('a timeout error', async () => {
-    const [t] = await status('wxhang');
+    const t = await status('wxhang');
     return t.state === 'failing' ? t : undefined;
   });
   assert.match(String(failing.last_error), /time|abort/i);
   await waitFor('the value after the hangs', async () => (await srv.api.get('/task/wxhang/0')).status === 200, 30_000);
-  assert.is((await sim.stats()).byApp.wxhang.token, 3);
+  assert.is((await sim.calls('wxhang')).token, 3);
 });
 
 test('a wrong appsecret: 503 naming the WeChat error, Retry-After, and the secret nowhere in the answers', async () => {
@@ -111,13 +114,13 @@ test('a wrong appsecret: 503 naming the WeChat error, Retry-After, and the secre
   assert.is(r.body.result, null);
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
   const apps = await srv.api.get('/apps/wxwrong');
-  assert.is((apps.body.result as { tasks: Json[] }).tasks[0].state, 'failing');
+  assert.is(at((apps.body.result as { tasks: Json[] }).tasks, 0, 'task').state, 'failing');
   for (const text of [r.text, apps.text, (await srv.api.get('/apps')).text, srv.output()])
     assert.not.ok(text.includes(secret), 'secret leaked');
   // A configuration error is retried at the 300 s cap, not hammered.
-  const calls = (await sim.stats()).byApp.wxwrong.token;
+  const calls = (await sim.calls('wxwrong')).token;
   await sleep(2_500);
-  assert.is((await sim.stats()).byApp.wxwrong.token, calls, 'no retry within seconds');
+  assert.is((await sim.calls('wxwrong')).token, calls, 'no retry within seconds');
   // A new registration with the right secret retries at once.
   await srv.api.register({ appid: 'wxwrong', appsecret: 'the-right-one', tasks: [{ type: 0 }] });
   await waitFor(

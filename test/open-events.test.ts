@@ -66,9 +66,6 @@ async function readyComponent(appid: string): Promise<void> {
   await srv.api.awaitValue(appid, 3);
 }
 
-const stats = async (appid: string) =>
-  (await sim.stats()).byApp[appid] as unknown as Record<string, number> | undefined;
-
 test('a verify ticket push unblocks the waiting component fetch; push.notify gets the event', async () => {
   await component(COMP);
   // The first attempt finds no ticket and says what it waits for; poll, as it may not have run yet.
@@ -77,13 +74,13 @@ test('a verify ticket push unblocks the waiting component fetch; push.notify get
     return r.status === 503 && /push a component_verify_ticket/.test(String(r.body.message)) ? r : undefined;
   });
   assert.is(before.status, 503);
-  assert.is((await stats(COMP))?.component ?? 0, 0, 'no ticket, no WeChat call');
+  assert.is((await sim.calls(COMP)).component, 0, 'no ticket, no WeChat call');
   const p = await push({ component_appid: COMP, info_type: 'component_verify_ticket' });
   assert.is(p.status, 200);
   assert.is(p.body, 'success');
   const cat = await srv.api.awaitValue(COMP, 3);
   assert.ok(await sim.valid(cat));
-  assert.is((await stats(COMP))?.component, 1);
+  assert.is((await sim.calls(COMP)).component, 1);
   const n = await waitFor('the event on push.notify', () =>
     pushes(`/push-${COMP}`).find((e) => e.InfoType === 'component_verify_ticket'),
   );
@@ -113,7 +110,7 @@ test('a ticket older than the kept one is ignored; a newer one is used', async (
 });
 
 test("authorized: the type-4 task is registered with api_query_auth's token, served with no api_authorizer_token call", async () => {
-  const before = (await stats(COMP)) ?? {};
+  const before = await sim.calls(COMP);
   const p = await push({ component_appid: COMP, info_type: 'authorized', authorizer_appid: 'wxauthOpenA' });
   assert.equal([p.status, p.body], [200, 'success']);
   // Answered once registered: no polling needed.
@@ -121,9 +118,9 @@ test("authorized: the type-4 task is registered with api_query_auth's token, ser
   assert.is(v.status, 200, v.text);
   const latest = (await simApi().get('/__sim/latest?kind=authorizer_access_token&owner=wxauthOpenA')).body;
   assert.is(v.body.result, latest.token, 'the token api_query_auth returned');
-  const after = (await stats(COMP)) ?? {};
-  assert.is(after.query_auth - (before.query_auth ?? 0), 1);
-  assert.is(after.authorizer - (before.authorizer ?? 0), 0, 'no extra WeChat fetch');
+  const after = await sim.calls(COMP);
+  assert.is(after.query_auth - before.query_auth, 1);
+  assert.is(after.authorizer - before.authorizer, 0, 'no extra WeChat fetch');
   const status = await srv.api.get(`/apps/${COMP}`);
   const tasks = (status.body.result as { tasks: Array<Json> }).tasks;
   assert.ok(tasks.some((t) => t.type === 4 && t.authorizer_appid === 'wxauthOpenA' && t.state === 'ready'));
@@ -140,12 +137,12 @@ test("authorized: the type-4 task is registered with api_query_auth's token, ser
     v2.body.result,
     (await simApi().get('/__sim/latest?kind=authorizer_access_token&owner=wxauthOpenA')).body.token,
   );
-  assert.is(((await stats(COMP)) ?? {}).authorizer - (before.authorizer ?? 0), 0);
+  assert.is((await sim.calls(COMP)).authorizer - before.authorizer, 0);
 
   // The kept refresh token is the one the re-authorization gave: a refresh with it works.
   const r = await srv.api.post(`/task/${COMP}/4/refresh?authorizer_appid=wxauthOpenA`, { stale: v2.body.result });
   assert.is(r.status, 200, r.text);
-  assert.is(((await stats(COMP)) ?? {}).authorizer - (before.authorizer ?? 0), 1);
+  assert.is((await sim.calls(COMP)).authorizer - before.authorizer, 1);
 });
 
 test('unauthorized: the type-4 task is unregistered and no longer refreshed', async () => {
@@ -316,7 +313,7 @@ test('import pages through api_get_authorizer_list (500 a page) and is idempoten
   const first = await srv.api.post(`/component/${comp}/authorizers/import`);
   assert.is(first.status, 200, first.text);
   assert.equal(first.body.result, { imported: 1001, existing: 0 });
-  assert.is((await stats(comp))?.authorizer_list, 3, 'three pages: 500, 500, 1');
+  assert.is((await sim.calls(comp)).authorizer_list, 3, 'three pages: 500, 500, 1');
   for (const a of ['wxai0000', 'wxai0500', 'wxai1000'])
     assert.ok(await sim.valid(await srv.api.awaitValue(comp, 4, `?authorizer_appid=${a}`)));
   const second = await srv.api.post(`/component/${comp}/authorizers/import`);
@@ -338,13 +335,13 @@ test('61023: the current refresh token is looked up with api_get_authorizer_list
     component_appid: comp,
     authorizers: [{ authorizer_appid: 'wxauth61023' }],
   });
-  const before = (await stats(comp)) ?? {};
+  const before = await sim.calls(comp);
   const r = await srv.api.post(`/task/${comp}/4/refresh?authorizer_appid=wxauth61023`, { stale: first });
   assert.is(r.status, 200, r.text);
   assert.ok(await sim.valid(r.body.result as string));
-  const after = (await stats(comp)) ?? {};
-  assert.is(after.authorizer_list - (before.authorizer_list ?? 0), 1, 'one lookup');
-  assert.is(after.authorizer - (before.authorizer ?? 0), 2, 'the rejected call and one retry');
+  const after = await sim.calls(comp);
+  assert.is(after.authorizer_list - before.authorizer_list, 1, 'one lookup');
+  assert.is(after.authorizer - before.authorizer, 2, 'the rejected call and one retry');
   // Revoked again within the minute: no second lookup, the refresh fails with WeChat's 61023.
   await simApi().post('/__sim/authorizers', {
     component_appid: comp,
@@ -353,11 +350,7 @@ test('61023: the current refresh token is looked up with api_get_authorizer_list
   const again = await srv.api.post(`/task/${comp}/4/refresh?authorizer_appid=wxauth61023`, { stale: r.body.result });
   assert.is(again.status, 503);
   assert.match(String(again.body.message), /61023/);
-  assert.is(
-    ((await stats(comp)) ?? {}).authorizer_list - (before.authorizer_list ?? 0),
-    1,
-    'at most one lookup a minute',
-  );
+  assert.is((await sim.calls(comp)).authorizer_list - before.authorizer_list, 1, 'at most one lookup a minute');
 });
 
 test("clear-quota: WeChat's answer, the component variant, and 48006 as 409", async () => {
@@ -372,7 +365,7 @@ test("clear-quota: WeChat's answer, the component variant, and 48006 as 409", as
     assert.match(String(used.body.message), /resets are used up .*48006/);
     const comp = await srv.api.post(`/app/${COMP}/clear-quota`);
     assert.is(comp.status, 200, comp.text);
-    assert.is((await stats(COMP))?.clear_quota, 1, 'the component endpoint, counted under the component');
+    assert.is((await sim.calls(COMP)).clear_quota, 1, 'the component endpoint, counted under the component');
     assert.is((await srv.api.post('/app/wxnosuchapp/clear-quota')).status, 404);
   } finally {
     await sim.config({ clearQuotaMonthlyLimit: 10 });

@@ -97,7 +97,7 @@ test('refused: another appid, truncated, non-base64, bad padding, wrong key', ()
   );
   // A ciphertext of the right length whose last block is random: its padding byte is (almost surely) wrong.
   const cipher = Buffer.from(good, 'base64');
-  cipher[cipher.length - 20] ^= 0xff;
+  cipher.writeUInt8(cipher.readUInt8(cipher.length - 20) ^ 0xff, cipher.length - 20);
   const r = reason(() => crypto.decrypt(cipher.toString('base64')));
   assert.ok(r === 'bad_padding' || r === 'bad_plaintext' || r === 'wrong_appid', r);
   // Well-formed blocks whose last byte says 0 or 33 bytes of padding: not PKCS#7 to 32.

@@ -3,6 +3,7 @@
 // expiry figures, HTTP requests by route and status, process metrics.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at, must } from './helpers/must.js';
 import { Business, startBusiness } from './helpers/business.js';
 import { waitFor } from './helpers/poll.js';
 import { Family, parseProm, sum } from './helpers/prom.js';
@@ -62,7 +63,7 @@ test('/metrics is Prometheus text with the documented families and types', async
 test('heap bytes are reported for the front thread and every shard thread', async () => {
   const m = await metrics();
   const samples = m.get('wechat_scheduler_heap_bytes')!.samples;
-  const threads = [...new Set(samples.map((s) => s.labels.thread))].sort();
+  const threads = [...new Set(samples.map((s) => must(s.labels.thread, 'a thread label')))].sort();
   assert.equal(threads, ['front', 'shard-0', 'shard-1'], 'the test server runs two shards');
   for (const thread of threads) {
     const used = sum(m, 'wechat_scheduler_heap_bytes', { thread, kind: 'used' });
@@ -158,7 +159,7 @@ test('task gauges and the expiry distribution cover every task, with series per 
     bounds.map((s) => s.labels.le),
     ['30', '60', '120', '300', '600', '1200', '1800', '3600', '5400', '7200', '+Inf'],
   );
-  for (let i = 1; i < bounds.length; i++) assert.ok(bounds[i].value >= bounds[i - 1].value, 'cumulative');
+  bounds.slice(1).forEach((b, i) => assert.ok(b.value >= at(bounds, i).value, 'cumulative'));
   // Fresh 7200 s tokens: none expires within 5400 s, all within 7200 s.
   assert.is(sum(m, expiring, { type: '0', le: '5400' }), 0);
   assert.is(sum(m, expiring, { type: '0', le: '7200' }), withValue0);

@@ -8,11 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at } from './helpers/must.js';
 import { Reply } from './helpers/http.js';
 import { sleep, waitFor } from './helpers/poll.js';
 import { parseProm, sum } from './helpers/prom.js';
 import { RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
-import { Sim, SimCalls, startSim } from './helpers/sim.js';
+import { Sim, startSim } from './helpers/sim.js';
 
 /** Long enough that step 2 below lands inside it even on a loaded CI machine. */
 const FORCE_INTERVAL_S = 8;
@@ -36,7 +37,6 @@ const value = (s: RunningServer, appid: string, type = 0) =>
     const r = await s.api.get(`/task/${appid}/${type}`);
     return r.status === 200 ? (r.body.result as string) : undefined;
   });
-const calls = async (appid: string): Promise<SimCalls> => (await sim.stats()).byApp[appid];
 const refresh = (appid: string, stale: string, type = 0) => srv.api.post(`/task/${appid}/${type}/refresh`, { stale });
 const note = (r: Reply) => r.headers.get('x-scheduler-refresh-note') ?? '';
 const forceMetric = async (result: string) =>
@@ -76,7 +76,7 @@ test('"stable": true fetches with POST /cgi-bin/stable_token and the schedule ne
     await sleep(250);
   }
   assert.ok(seen.size >= 3, `three stable tokens in turn (saw ${seen.size})`);
-  const c = await calls('wxstsched');
+  const c = await sim.calls('wxstsched');
   assert.is(c.token, 0, 'never /cgi-bin/token');
   assert.ok(c.stable >= 3);
   for (const result of ['forced', 'skipped', 'refused'])
@@ -86,13 +86,13 @@ test('"stable": true fetches with POST /cgi-bin/stable_token and the schedule ne
 test('passive refresh: force only when WeChat still returns the failed value, at most 2 a day and 8 s apart here', async () => {
   await srv.api.register({ appid: 'wxstforce', appsecret: 's-wxstforce', tasks: [{ type: 0, stable: true }] });
   const s1 = await value(srv, 'wxstforce');
-  let before = await calls('wxstforce');
+  let before = await sim.calls('wxstforce');
 
   // 1. WeChat still returns s1 to a normal call: force. The old token stops working at once.
   const r1 = await refresh('wxstforce', s1);
   assert.is(r1.status, 200, r1.text);
   const s2 = r1.body.result as string;
-  const middle = await calls('wxstforce');
+  const middle = await sim.calls('wxstforce');
   // 2. At once again with s2: within 8 s of the last force, so no force; the normal answer (s2) and a note.
   const r2 = await refresh('wxstforce', s2);
 
@@ -112,7 +112,7 @@ test('passive refresh: force only when WeChat still returns the failed value, at
       `force_refresh allowed again in \\d+ s \\(${FORCE_INTERVAL_S} s apart\\); WeChat still returns the same token`,
     ),
   );
-  assert.is((await calls('wxstforce')).stable - middle.stable, 1, 'only the normal call');
+  assert.is((await sim.calls('wxstforce')).stable - middle.stable, 1, 'only the normal call');
   assert.is(await forceMetric('skipped'), 1);
 
   // 3. After the interval: the second (and last, today) force.
@@ -126,12 +126,12 @@ test('passive refresh: force only when WeChat still returns the failed value, at
 
   // 4. The daily budget is used up: the current value, and the answer says so.
   await sleep(FORCE_INTERVAL_S * 1000 + 200);
-  before = await calls('wxstforce');
+  before = await sim.calls('wxstforce');
   const r4 = await refresh('wxstforce', s3);
   assert.is(r4.status, 200, r4.text);
   assert.is(r4.body.result, s3);
   assert.match(note(r4), /budget used up for today \(2 a day\)/);
-  assert.is((await calls('wxstforce')).stable - before.stable, 1);
+  assert.is((await sim.calls('wxstforce')).stable - before.stable, 1);
   assert.is(await forceMetric('forced'), 2, 'never a third force');
   assert.ok(await sim.valid(s3), 'the value served is still valid');
 });
@@ -142,12 +142,12 @@ test('someone else forced a new stable token: the normal call picks it up and no
   const theirs = (await forceSim('wxstother')).access_token as string;
   assert.not.ok(await sim.valid(ours), 'their force invalidated our token');
   const forcedBefore = await forceMetric('forced');
-  const before = await calls('wxstother');
+  const before = await sim.calls('wxstother');
   const r = await refresh('wxstother', ours);
   assert.is(r.status, 200, r.text);
   assert.is(r.body.result, theirs, 'the token WeChat now hands out');
   assert.is(note(r), '');
-  assert.is((await calls('wxstother')).stable - before.stable, 1, 'one normal call');
+  assert.is((await sim.calls('wxstother')).stable - before.stable, 1, 'one normal call');
   assert.is(await forceMetric('forced'), forcedBefore);
 });
 
@@ -160,7 +160,7 @@ test('WeChat refuses the force (45009, 45011): the normal answer stands, the tas
   assert.is.not(s2, s1, 'the first force is allowed by both');
   await sleep(FORCE_INTERVAL_S * 1000 + 200);
   const refusedBefore = await forceMetric('refused');
-  let before = await calls('wxstrefuse');
+  let before = await sim.calls('wxstrefuse');
   const r = await refresh('wxstrefuse', s2);
   assert.is(r.status, 200, r.text);
   assert.is(r.body.result, s2);
@@ -168,21 +168,21 @@ test('WeChat refuses the force (45009, 45011): the normal answer stands, the tas
     note(r),
     /WeChat refused stable_token force_refresh \(WeChat errcode 45009: reach max api daily quota limit rid: [0-9a-f-]+\)/,
   );
-  assert.is((await calls('wxstrefuse')).stable - before.stable, 2, 'normal, then the refused force');
+  assert.is((await sim.calls('wxstrefuse')).stable - before.stable, 2, 'normal, then the refused force');
   assert.is(await forceMetric('refused'), refusedBefore + 1);
   const status = await srv.api.get('/apps/wxstrefuse');
   assert.is(
-    (status.body.result as { tasks: Array<{ state: string }> }).tasks[0].state,
+    at((status.body.result as { tasks: Array<{ state: string }> }).tasks, 0, 'task').state,
     'ready',
     'a refused force is not a failing task',
   );
   // Remembered for the rest of the (Beijing) day: no forced call is even tried.
   await sleep(FORCE_INTERVAL_S * 1000 + 200);
-  before = await calls('wxstrefuse');
+  before = await sim.calls('wxstrefuse');
   const again = await refresh('wxstrefuse', s2);
   assert.is(again.body.result, s2);
   assert.match(note(again), /budget used up for today/);
-  assert.is((await calls('wxstrefuse')).stable - before.stable, 1);
+  assert.is((await sim.calls('wxstrefuse')).stable - before.stable, 1);
 
   // 45011: WeChat wants the forces further apart than we do.
   await sim.config({ stableForceDailyLimit: 20, stableForceIntervalSeconds: 60 });
@@ -218,7 +218,7 @@ test('the global flag --stable-token makes every type 0 task use stable_token', 
   await other.api.register({ appid: 'wxstglobal', appsecret: 's-wxstglobal', tasks: [{ type: 0 }] });
   const v = await value(other, 'wxstglobal');
   assert.match(v, /^SAT_/);
-  const c = await calls('wxstglobal');
+  const c = await sim.calls('wxstglobal');
   assert.is(c.stable, 1);
   assert.is(c.token, 0);
   await other.stop();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at } from './helpers/must.js';
 import { waitFor } from './helpers/poll.js';
 import { startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
@@ -53,7 +54,7 @@ test('a changed built file is running after SIGHUP: new build stamp, new generat
     return s !== first ? s : null;
   });
   assert.match(second ?? '', /^[0-9a-f]{16}$/);
-  assert.is(reloads()[1].build, second);
+  assert.is(at(reloads(), 1, 'reload').build, second);
   const gens = srv
     .logs()
     .filter((l) => l.msg === 'generation started')
@@ -61,7 +62,7 @@ test('a changed built file is running after SIGHUP: new build stamp, new generat
   assert.is(new Set(gens).size, 3, 'three generation processes');
   process.kill(srv.pid, 0);
   assert.is(await srv.api.value('wxbuild', 0), value);
-  assert.is((await sim.stats()).byApp.wxbuild.token, 1);
+  assert.is((await sim.calls('wxbuild')).token, 1);
   assert.is(await srv.stop(), 0);
 });
 

@@ -7,9 +7,10 @@ import { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from 'undici';
+import { at } from './helpers/must.js';
 import { sleep, waitFor } from './helpers/poll.js';
 import { startServer, stopAll } from './helpers/server.js';
-import { Sim, startSim } from './helpers/sim.js';
+import { callsOf, Sim, startSim } from './helpers/sim.js';
 
 let sim: Sim;
 test.before(async () => {
@@ -30,13 +31,13 @@ test('a fetch in flight during the hand-over lands in the store once; the next g
     (await srv.api.register({ appid: 'wxinflight', appsecret: 's-inflight', tasks: [{ type: 0 }] })).status,
     200,
   );
-  await waitFor('the fetch to reach WeChat', async () => (await sim.stats()).byApp.wxinflight?.token === 1);
+  await waitFor('the fetch to reach WeChat', async () => (await sim.calls('wxinflight')).token === 1);
   srv.signal('SIGHUP');
   await waitFor('the hand-over', () => reloads(srv.logs()) === 1, 60_000);
   const value = await waitFor('the value', () => srv.api.value('wxinflight', 0).catch(() => null));
   // Long enough for a second owner's fetch (it would start at once) to show.
   await sleep(1_500);
-  assert.is((await sim.stats()).byApp.wxinflight.token, 1, 'WeChat calls for wxinflight');
+  assert.is((await sim.calls('wxinflight')).token, 1, 'WeChat calls for wxinflight');
   assert.ok(await sim.valid(value), 'the served value is the one WeChat considers current');
   assert.is(await srv.stop(), 0);
 });
@@ -47,7 +48,7 @@ test('registrations answered by the old generation during the hand-over are kept
   // A fetch in flight makes the old generation's release last ~10 s: a window to register in.
   await sim.fault({ endpoint: 'token', appid: 'wxslow', delayMs: 10_000 });
   assert.is((await srv.api.register({ appid: 'wxslow', appsecret: 's-slow', tasks: [{ type: 0 }] })).status, 200);
-  await waitFor('the slow fetch to reach WeChat', async () => (await sim.stats()).byApp.wxslow?.token === 1);
+  await waitFor('the slow fetch to reach WeChat', async () => (await sim.calls('wxslow')).token === 1);
   // A keep-alive connection opened before the SIGHUP belongs to the old generation.
   const old = new Client(srv.url, { pipelining: 1, keepAliveTimeout: 30_000 });
   let connects = 0;
@@ -125,7 +126,7 @@ test('registrations answered by the old generation during the hand-over are kept
   await sleep(1_000);
   const stats = await sim.stats();
   for (const appid of ['wxslow', 'wxbefore', ...during])
-    assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);
+    assert.is(callsOf(stats, appid).token, 1, `WeChat calls for ${appid}`);
   assert.is(await srv.stop(), 0);
 });
 
@@ -174,7 +175,7 @@ test('short lifetimes across three reloads: every refresh done once, by one gene
   assert.equal(misses, [], 'every query answered with a value');
   for (const appid of apps) {
     const times = notified.filter((n) => n.appid === appid).map((n) => n.at);
-    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    const gaps = times.slice(1).map((t, i) => t - at(times, i));
     // One refresh every ~6.4 s; two owners would show as two fetches within moments of each other.
     assert.ok(times.length >= 3, `${appid} refreshed ${times.length} times`);
     assert.ok(Math.min(...gaps) > 1_000, `${appid} refresh gaps ${gaps.join(', ')} ms`);

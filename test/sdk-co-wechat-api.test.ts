@@ -70,7 +70,7 @@ test.after(async () => {
   await sim.close();
 });
 
-const calls = async () => (await sim.stats()).byApp[APPID]!;
+const calls = async () => await sim.calls(APPID);
 async function refreshRequests(): Promise<number> {
   return sum(parseProm((await srv.api.get('/metrics')).text), 'wechat_scheduler_http_requests_total', {
     route: '/task/:appid/:type/refresh',

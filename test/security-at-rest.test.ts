@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { at } from './helpers/must.js';
 import { waitFor } from './helpers/poll.js';
 import { BIN, RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
@@ -58,7 +59,7 @@ async function value(appid: string): Promise<string> {
 }
 
 async function fetchesOf(appid: string): Promise<number> {
-  return (await sim.stats()).byApp[appid]?.token ?? 0;
+  return (await sim.calls(appid)).token;
 }
 
 /** Starting must fail: exit non-zero with one line that explains, and no key material in it. */
@@ -123,7 +124,8 @@ test('with a key, appsecrets are AES-256-GCM on disk and served as usual', async
     rows.every((r) => /^wsenc1:[0-9a-f]{12}:[\w-]{16}:[\w-]+$/.test(r.secret)),
     JSON.stringify(rows.map((r) => r.secret.slice(0, 20))),
   );
-  assert.is.not(rows[0].secret.split(':')[2], rows[1].secret.split(':')[2], 'a fresh IV for each secret');
+  const iv = (i: number) => at(at(rows, i, 'stored app').secret.split(':'), 2, 'IV');
+  assert.is.not(iv(0), iv(1), 'a fresh IV for each secret');
 });
 
 test('re-registering the same secret changes nothing (the comparison is on the decrypted value); a new secret refetches', async () => {
@@ -165,7 +167,7 @@ test('rotation: "new,old" re-encrypts every secret at start, with no refetch; th
   assert.is(await srv.api.value('wxrest2', 0), values.wxrest2);
   const rows = storedApps();
   assert.is(new Set(rows.map((r) => r.secret.split(':')[1])).size, 1);
-  assert.not.ok(oldIds.has(rows[0].secret.split(':')[1]), 'now under the new key id');
+  assert.not.ok(oldIds.has(at(at(rows, 0, 'stored app').secret.split(':'), 1, 'key id')), 'now under the new key id');
   assert.not.ok(onDisk().includes(SECRET1_NEW) || onDisk().includes(SECRET2));
   assert.is(await srv.stop(), 0);
 

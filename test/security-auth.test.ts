@@ -165,7 +165,7 @@ test('auth matrix: every route × none / wrong / scoped to another app / read-on
     }
     rows.push(`${r.name.padEnd(34)} ${cells.map((c) => c.padStart(10)).join('')}`);
   }
-  console.log(`\n${''.padEnd(34)} ${WHO.map((w) => w.split(' ')[0].padStart(10)).join('')}\n${rows.join('\n')}`);
+  console.log(`\n${''.padEnd(34)} ${WHO.map((w) => (w.split(' ')[0] ?? w).padStart(10)).join('')}\n${rows.join('\n')}`);
   assert.equal(failures, [], failures.join('\n'));
   // The refused writes changed nothing: A still has both tasks, with values the simulator accepts.
   for (const t of [0, 1])

@@ -89,7 +89,8 @@ const reqs = JSON.parse(process.argv[1]);
 })();
 `;
 
-function fromNamespace(reqs: NsRequest[]): Promise<NsReply[]> {
+/** One reply per request, in order. */
+function fromNamespace<const R extends readonly NsRequest[]>(reqs: R): Promise<{ [K in keyof R]: NsReply }> {
   return new Promise((resolve, reject) => {
     execFile(
       'ip',
@@ -97,7 +98,11 @@ function fromNamespace(reqs: NsRequest[]): Promise<NsReply[]> {
       { timeout: 60_000 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${err.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout) as NsReply[]);
+        else {
+          const replies = JSON.parse(stdout) as NsReply[];
+          if (replies.length !== reqs.length) reject(new Error(`${replies.length} replies to ${reqs.length} requests`));
+          else resolve(replies as { [K in keyof R]: NsReply });
+        }
       },
     );
   });

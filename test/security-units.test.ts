@@ -11,6 +11,7 @@ import { hostAllowed, isHostPattern } from '../lib/contract/callback-hosts.js';
 import { Authenticator } from '../lib/front/auth.js';
 import { isLoopback, ProxyTrust } from '../lib/front/client-address.js';
 import { parseSecretKeys, secretCodec } from '../lib/store/secret-codec.js';
+import { at } from './helpers/must.js';
 
 test('secret codec: AES-256-GCM round trip, fresh IV, tampering and wrong keys detected', () => {
   const k1 = randomBytes(32).toString('hex');
@@ -24,8 +25,8 @@ test('secret codec: AES-256-GCM round trip, fresh IV, tampering and wrong keys d
   assert.is(c1.rewrap!(a), null, 'already current');
   // Flip one byte of the ciphertext: GCM's tag refuses it.
   const parts = a.split(':');
-  const body = Buffer.from(parts[3], 'base64url');
-  body[0] ^= 1;
+  const body = Buffer.from(at(parts, 3, 'ciphertext part'), 'base64url');
+  body.writeUInt8(body.readUInt8(0) ^ 1, 0);
   const tampered = [...parts.slice(0, 3), body.toString('base64url')].join(':');
   assert.throws(() => c1.decode(tampered), /does not decrypt with that key/);
   // Another ring that lacks the key names the key id it needs.

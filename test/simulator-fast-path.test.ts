@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSimulator, type RunningSimulator } from '../lib/simulator/index.js';
+import { at } from './helpers/must.js';
 
 /** Sends `request` as written on a fresh connection and returns the whole response. */
 function raw(sim: RunningSimulator, request: string): Promise<string> {
@@ -29,7 +30,7 @@ const post = (path: string, body: string, type = 'application/json') =>
 function field(response: string, key: string): string {
   const m = new RegExp(`"${key}":"([^"]*)"`).exec(response);
   if (!m) throw new Error(`no ${key} in ${response}`);
-  return m[1];
+  return at(m, 1, key);
 }
 
 /** Runs one history of calls and returns every raw response, then the stats. */
@@ -168,12 +169,13 @@ test('fast path and Koa routes send the same bytes for the same calls', async ()
   const a = await history(fast);
   const b = await history(koa);
   assert.is(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.fixture(mask(a[i]), mask(b[i]));
+  a.forEach((x, i) => assert.fixture(mask(x), mask(at(b, i, 'Koa response'))));
+  const first = at(a, 0, 'fast-path response');
   assert.match(
-    a[0],
+    first,
     /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json; charset=utf-8\r\nContent-Length: \d+\r\nDate: /,
   );
-  assert.match(a[0], /\{"access_token":"AT_[0-9a-f]{48}","expires_in":7200\}$/);
+  assert.match(first, /\{"access_token":"AT_[0-9a-f]{48}","expires_in":7200\}$/);
 });
 
 test('a fault rule added while a POST body is on its way is played (the call moves to the Koa routes)', async () => {

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSimulator, type RunningSimulator } from '../lib/simulator/index.js';
+import { must } from './helpers/must.js';
 import { waitFor } from './helpers/poll.js';
 
 type Json = Record<string, unknown>;
@@ -316,10 +317,11 @@ test('stats count every WeChat request, failed ones included, per endpoint and a
   const none = { query_auth: 0, authorizer_list: 0, start_push_ticket: 0, clear_quota: 0 };
   assert.equal(s.calls, { token: 2, ticket: 2, oauth: 1, component: 1, authorizer: 1, stable: 1, ...none });
   const byApp = s.byApp as Record<string, Json>;
-  assert.equal(byApp.wxA, { token: 2, ticket: 1, oauth: 1, component: 0, authorizer: 0, stable: 1, ...none });
-  assert.is(byApp.wxC.component, 1);
-  assert.is(byApp.wxC.authorizer, 1);
-  assert.is(byApp.wxAuth.authorizer, 1);
+  const app = (appid: string) => must(byApp[appid], `the calls of ${appid}`);
+  assert.equal(app('wxA'), { token: 2, ticket: 1, oauth: 1, component: 0, authorizer: 0, stable: 1, ...none });
+  assert.is(app('wxC').component, 1);
+  assert.is(app('wxC').authorizer, 1);
+  assert.is(app('wxAuth').authorizer, 1);
   await post('/__sim/reset', {});
   assert.is((await get('/__sim/stats')).body.total, 0);
 });

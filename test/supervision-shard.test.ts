@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { shardOf } from '../lib/util/shard-of.js';
 import { sleep, waitFor } from './helpers/poll.js';
 import { startServer, stopAll } from './helpers/server.js';
-import { Sim, startSim } from './helpers/sim.js';
+import { must } from './helpers/must.js';
+import { callsOf, Sim, startSim } from './helpers/sim.js';
 
 let sim: Sim;
 test.before(async () => {
@@ -18,11 +19,9 @@ test.after(async () => {
   await sim.close();
 });
 
-/** The first `n` appids with this prefix that land on `shard` of 2. */
-function appidsOn(shard: number, prefix: string, n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < n; i++) if (shardOf(`${prefix}${i}`, 2) === shard) out.push(`${prefix}${i}`);
-  return out;
+/** The first appid with this prefix that lands on `shard` of 2. */
+function appidOn(shard: number, prefix: string): string {
+  for (let i = 0; ; i++) if (shardOf(`${prefix}${i}`, 2) === shard) return `${prefix}${i}`;
 }
 
 type AppView = {
@@ -31,9 +30,10 @@ type AppView = {
 };
 
 test('a crashed shard is restored from the store; the other shard notices nothing', async () => {
-  const [crashed, crashedToo] = appidsOn(0, 'wxcrash', 2);
-  const [short] = appidsOn(0, 'wxshortlived', 1);
-  const [other] = appidsOn(1, 'wxother', 1);
+  const crashed = appidOn(0, 'wxcrash');
+  const crashedToo = appidOn(0, 'wxcrashtoo');
+  const short = appidOn(0, 'wxshortlived');
+  const other = appidOn(1, 'wxother');
   await sim.addApp({ appid: short, secret: 's-short', expiresIn: 5 });
   const srv = await startServer({ wechatApi: sim.url, workers: 2, env: { WECHAT_SCHEDULER_TEST_FAULTS: '1' } });
   for (const appid of [crashed, crashedToo, other]) {
@@ -69,10 +69,9 @@ test('a crashed shard is restored from the store; the other shard notices nothin
   assert.is(died!.shard, 0);
 
   // The crashed shard's apps: same values, same schedule, nothing fetched again.
-  for (const [key, value] of values) {
-    const [appid, type] = key.split('/');
-    assert.is(await srv.api.value(appid, Number(type)), value, key);
-  }
+  for (const appid of [crashed, crashedToo, other])
+    for (const type of [0, 1])
+      assert.is(await srv.api.value(appid, type), values.get(`${appid}/${type}`), `${appid}/${type}`);
   assert.equal(
     (await view(crashed)).tasks.map((t) => t.next_refresh_at),
     crashedBefore.tasks.map((t) => t.next_refresh_at),
@@ -82,32 +81,32 @@ test('a crashed shard is restored from the store; the other shard notices nothin
   await sleep(1_000);
   const after = await sim.stats();
   for (const appid of [crashed, crashedToo, other])
-    assert.equal(after.byApp[appid], before.byApp[appid], `WeChat calls for ${appid}`);
+    assert.equal(callsOf(after, appid), callsOf(before, appid), `WeChat calls for ${appid}`);
 
   // The restored shard owns its apps again: its timers fire (a 5 s token keeps being refreshed) ...
-  const shortFetches = after.byApp[short].token;
+  const shortFetches = callsOf(after, short).token;
   await waitFor(
     'the short-lived token to be refreshed twice by the restored shard',
-    async () => (await sim.stats()).byApp[short].token >= shortFetches + 2,
+    async () => (await sim.calls(short)).token >= shortFetches + 2,
     30_000,
     250,
   );
   await srv.api.value(short, 0);
   // ... it answers commands (a passive refresh fetches exactly once) ...
-  const stale = values.get(`${crashed}/0`)!;
+  const stale = must(values.get(`${crashed}/0`), `the value of ${crashed}/0`);
   const refreshed = await srv.api.post(`/task/${crashed}/0/refresh`, { stale });
   assert.is(refreshed.status, 200, refreshed.text);
   assert.is.not(refreshed.body.result, stale);
-  assert.is((await sim.stats()).byApp[crashed].token, before.byApp[crashed].token + 1);
+  assert.is((await sim.calls(crashed)).token, callsOf(before, crashed).token + 1);
   // ... and takes new registrations.
-  const [fresh] = appidsOn(0, 'wxafter', 1);
+  const fresh = appidOn(0, 'wxafter');
   assert.is((await srv.api.register({ appid: fresh, appsecret: 's-fresh', tasks: [{ type: 0 }] })).status, 200);
   await waitFor('a registration on the restored shard', () => srv.api.value(fresh, 0).catch(() => null));
   assert.is(await srv.stop(), 0);
 });
 
 test('a shard that keeps crashing is restarted with a growing back-off', async () => {
-  const [appid] = appidsOn(1, 'wxbackoff', 1);
+  const appid = appidOn(1, 'wxbackoff');
   const srv = await startServer({ wechatApi: sim.url, workers: 2, env: { WECHAT_SCHEDULER_TEST_FAULTS: '1' } });
   assert.is((await srv.api.register({ appid, appsecret: 's-backoff', tasks: [{ type: 0 }] })).status, 200);
   const value = await waitFor('value', () => srv.api.value(appid, 0).catch(() => null));
@@ -127,13 +126,13 @@ test('a shard that keeps crashing is restarted with a growing back-off', async (
     .map((l) => l.inMs as number);
   assert.equal(delays, [200, 400, 800]);
   assert.is(await srv.api.value(appid, 0), value);
-  assert.is((await sim.stats()).byApp[appid].token, 1);
+  assert.is((await sim.calls(appid)).token, 1);
   assert.is(await srv.stop(), 0);
 });
 
 test('a shard thread out of memory under its heap limit (shardHeapMb) dies alone and is restored', async () => {
-  const [hog] = appidsOn(0, 'wxhog', 1);
-  const [other] = appidsOn(1, 'wxnothog', 1);
+  const hog = appidOn(0, 'wxhog');
+  const other = appidOn(1, 'wxnothog');
   const srv = await startServer({
     wechatApi: sim.url,
     workers: 2,
@@ -168,7 +167,7 @@ test('a shard thread out of memory under its heap limit (shardHeapMb) dies alone
   );
   for (const appid of [hog, other]) assert.is(await srv.api.value(appid, 0), values.get(appid));
   const stats = await sim.stats();
-  for (const appid of [hog, other]) assert.is(stats.byApp[appid].token, 1, `WeChat calls for ${appid}`);
+  for (const appid of [hog, other]) assert.is(callsOf(stats, appid).token, 1, `WeChat calls for ${appid}`);
   assert.is(await srv.stop(), 0);
 });
 

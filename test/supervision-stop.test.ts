@@ -34,7 +34,7 @@ test('SIGTERM while a slow refresh is in flight: it completes, new connections a
   const old = await waitFor('value', () => srv.api.value('wxstop', 0).catch(() => null));
   await sim.fault({ endpoint: 'token', appid: 'wxstop', delayMs: 3_000 });
   const slow = srv.api.post('/task/wxstop/0/refresh', { stale: old });
-  await waitFor('the refresh to reach WeChat', async () => (await sim.stats()).byApp.wxstop.token === 2);
+  await waitFor('the refresh to reach WeChat', async () => (await sim.calls('wxstop')).token === 2);
   const t0 = Date.now();
   srv.signal('SIGTERM');
   await waitFor('new connections to be refused', () => refused(srv.port), 5_000, 50);
@@ -51,11 +51,11 @@ test('SIGTERM while a slow refresh is in flight: it completes, new connections a
   assert.ok(srv.logs().some((l) => l.msg === 'stopped' && l.role === 'supervisor'));
 
   // Flushed: a restart serves the refreshed value without asking WeChat.
-  const fetches = (await sim.stats()).byApp.wxstop.token;
+  const fetches = (await sim.calls('wxstop')).token;
   const again = await startServer({ wechatApi: sim.url, workers: 2, dataDir });
   assert.is(await again.api.value('wxstop', 0), answer.body.result);
   await sleep(500);
-  assert.is((await sim.stats()).byApp.wxstop.token, fetches);
+  assert.is((await sim.calls('wxstop')).token, fetches);
   assert.is(await again.stop('SIGINT'), 0);
   assert.ok(again.logs().some((l) => l.msg === 'stopping' && l.signal === 'SIGINT'));
 });
@@ -66,7 +66,7 @@ test('SIGTERM while WeChat hangs past the deadline: exit 0 within 10 s anyway', 
   const old = await waitFor('value', () => srv.api.value('wxhang', 0).catch(() => null));
   await sim.fault({ endpoint: 'token', appid: 'wxhang', hang: true });
   const stuck = srv.api.post('/task/wxhang/0/refresh', { stale: old }).catch((e: Error) => e);
-  await waitFor('the refresh to reach WeChat', async () => (await sim.stats()).byApp.wxhang.token === 2);
+  await waitFor('the refresh to reach WeChat', async () => (await sim.calls('wxhang')).token === 2);
   const t0 = Date.now();
   srv.signal('SIGTERM');
   const code = await srv.exited;

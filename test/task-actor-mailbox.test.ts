@@ -40,7 +40,7 @@ test('a registration change, a forced refresh and the timer arriving together: o
       Date.now(),
     );
     const first = await waitFor('the first value stored', async () => (await front.getApp(key.appid))?.tasks[0]?.value);
-    const calls = (await sim.stats()).byApp[key.appid]!.token;
+    const calls = (await sim.calls(key.appid)).token;
 
     await sim.addApp({ appid: key.appid, secret: 'snew' });
     // Written already (as the owner does before it applies a registration), and read back.
@@ -62,7 +62,7 @@ test('a registration change, a forced refresh and the timer arriving together: o
 
     const stored = (await front.getApp(key.appid))!;
     const task = stored.tasks[0]!;
-    assert.is((await sim.stats()).byApp[key.appid]!.token - calls, 1, 'exactly one WeChat call');
+    assert.is((await sim.calls(key.appid)).token - calls, 1, 'exactly one WeChat call');
     assert.is.not(task.value, first);
     assert.is(task.state, 'ready');
     assert.is(task.fetchedSecretGen, stored.app.secretGen, 'fetched with the new secret');

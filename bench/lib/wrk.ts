@@ -1,5 +1,6 @@
 // Runs wrk (Debian package `wrk`) and reads its --latency report.
 import { execFile } from 'node:child_process';
+import { at } from '../../test/helpers/must.js';
 
 export interface WrkResult {
   rps: number;
@@ -19,7 +20,7 @@ export function parseWrk(out: string): WrkResult {
   const lat = (p: string) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
     if (!m) throw new Error(`wrk output has no ${p}% latency:\n${out}`);
-    return ms(m[1], m[2]);
+    return ms(at(m, 1), at(m, 2));
   };
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   const reqs = /(\d+) requests in/.exec(out);

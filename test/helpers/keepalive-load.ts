@@ -3,6 +3,7 @@
 // answer is read (what wrk does). Every answer is checked; a connection
 // reset, a timeout ("hung") or a wrong answer is recorded as a failure.
 import { Client } from 'undici';
+import { at } from './must.js';
 
 export interface LoadRequest {
   method?: 'GET' | 'POST';
@@ -44,7 +45,7 @@ export function startLoad(url: string, requests: LoadRequest[], clients = 16, to
     client.on('connect', () => report.connects++);
     let i = c;
     while (!stopping) {
-      const r = requests[i++ % requests.length];
+      const r = at(requests, i++ % requests.length, 'request');
       const t0 = Date.now();
       try {
         const res = await client.request({ method: r.method ?? 'GET', path: r.path, headers });

@@ -2,6 +2,7 @@
 // it throws on any line a Prometheus server would reject, so a test that
 // reads /metrics through it also proves the format.
 
+import { at } from './must.js';
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -35,9 +36,10 @@ function parseLabels(s: string, line: string): Record<string, string> {
   while (rest.length > 0) {
     const m = LABEL.exec(rest);
     if (!m) throw new Error(`bad labels in: ${line}`);
-    if (m[1] in labels) throw new Error(`duplicate label ${m[1]} in: ${line}`);
-    labels[m[1]] = m[2].replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
-    rest = rest.slice(m[0].length);
+    const [whole, key, raw] = [at(m, 0), at(m, 1), at(m, 2)];
+    if (key in labels) throw new Error(`duplicate label ${key} in: ${line}`);
+    labels[key] = raw.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    rest = rest.slice(whole.length);
   }
   return labels;
 }
@@ -65,20 +67,22 @@ export function parseProm(text: string): Map<string, Family> {
         if (/^# (HELP|TYPE) /.test(line)) throw new Error(`bad comment line: ${line}`);
         continue; // other comments are allowed
       }
-      const f = families.get(m[2]) ?? { name: m[2], type: 'untyped', help: '', samples: [] };
-      if (m[1] === 'TYPE') {
-        if (!TYPES.has(m[3])) throw new Error(`unknown type in: ${line}`);
+      const [kind, name, rest] = [at(m, 1), at(m, 2), at(m, 3)];
+      const f = families.get(name) ?? { name, type: 'untyped', help: '', samples: [] };
+      if (kind === 'TYPE') {
+        if (!TYPES.has(rest)) throw new Error(`unknown type in: ${line}`);
         if (f.samples.length > 0) throw new Error(`TYPE after samples in: ${line}`);
-        f.type = m[3];
-      } else f.help = m[3];
-      families.set(m[2], f);
+        f.type = rest;
+      } else f.help = rest;
+      families.set(name, f);
       continue;
     }
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`bad sample line: ${line}`);
-    const f = familyOf(m[1], families);
+    const name = at(m, 1);
+    const f = familyOf(name, families);
     if (!f) throw new Error(`sample without a TYPE line: ${line}`);
-    f.samples.push({ name: m[1], labels: m[2] ? parseLabels(m[2], line) : {}, value: parseValue(m[3], line) });
+    f.samples.push({ name, labels: m[2] ? parseLabels(m[2], line) : {}, value: parseValue(at(m, 3), line) });
   }
   return families;
 }

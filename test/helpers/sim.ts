@@ -1,24 +1,28 @@
 // The project's WeChat simulator, started in the test process, with typed
 // access to its admin API (/__sim).
+import { ENDPOINT_NAMES } from '../../lib/simulator/endpoint.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../lib/simulator/index.js';
+import type { Counts } from '../../lib/simulator/stats.js';
 import { client, Json } from './http.js';
 
-export interface SimCalls {
-  token: number;
-  ticket: number;
-  oauth: number;
-  component: number;
-  authorizer: number;
-  stable: number;
-}
+/** WeChat calls by endpoint (`token`, `ticket`, `authorizer`, ...). */
+export type SimCalls = Counts;
 export interface SimStats {
   total: number;
   calls: SimCalls;
+  /** Only apps WeChat was called for; read it with callsOf(). */
   byApp: Record<string, SimCalls>;
+}
+
+/** The calls made for `appid`: all zero when WeChat was never called for it. */
+export function callsOf(stats: SimStats, appid: string): SimCalls {
+  return stats.byApp[appid] ?? (Object.fromEntries(ENDPOINT_NAMES.map((n) => [n, 0])) as SimCalls);
 }
 
 export interface Sim extends RunningSimulator {
   stats(): Promise<SimStats>;
+  /** callsOf() the current stats. */
+  calls(appid: string): Promise<SimCalls>;
   config(settings: Json): Promise<void>;
   addApp(app: { appid: string; secret?: string; expiresIn?: number; invalid?: boolean }): Promise<void>;
   fault(f: Json): Promise<void>;
@@ -45,6 +49,9 @@ export async function startSim(opts: SimulatorOptions = {}): Promise<Sim> {
     ...running,
     async stats() {
       return (await c.get('/__sim/stats')).body as unknown as SimStats;
+    },
+    async calls(appid) {
+      return callsOf((await c.get('/__sim/stats')).body as unknown as SimStats, appid);
     },
     config: (settings) => ok(c.post('/__sim/config', settings)),
     addApp: (app) => ok(c.post('/__sim/apps', app)),
