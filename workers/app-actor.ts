@@ -33,10 +33,6 @@ export class AppActor implements AppContext {
     return findTask(this.tasks, type, sub);
   }
 
-  allTasks(): TaskActor[] {
-    return tasksOf(this.tasks);
-  }
-
   /** `at`: when WeChat made it (a pushed ticket's CreateTime), else now. */
   async keepVerifyTicket(ticket: string, at = Date.now()): Promise<void> {
     await this.services.store.saveVerifyTicket(this.row.appid, ticket, at);

@@ -281,10 +281,6 @@ export class Shard implements ShardServices {
     return this.apps.get(key.appid)?.task(key.type, key.sub);
   }
 
-  snapshots(): TaskUpdate[] {
-    return [...this.apps.values()].flatMap((a) => a.allTasks().map((t) => t.snapshot()));
-  }
-
   async close(): Promise<void> {
     await this.release();
     await this.store.close();

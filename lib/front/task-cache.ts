@@ -197,12 +197,6 @@ export class TaskCache {
     return this.apps.size;
   }
 
-  countByState(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    this.forEachTask((t) => (counts[t.state] = (counts[t.state] ?? 0) + 1));
-    return counts;
-  }
-
   /** Every task, without building arrays (a /metrics scrape walks 100k of them). */
   forEachTask(fn: (t: CachedTask) => void): void {
     for (const e of this.apps.values()) {
