@@ -344,6 +344,10 @@ browserTest(
     await row(w.page, 'wxcBeta').waitFor();
     assert.is(await w.page.locator('th', { hasText: 'Owner' }).count(), 1);
     assert.is(await row(w.page, 'wxcBeta').locator('td.owner').textContent(), 'instance-1');
+    // The page keeps polling after this test, and a later test stops the server: a handler still
+    // running then would fail in route.fetch() and take the test process down. Let the in-flight
+    // one finish now, and later polls go to the server untouched.
+    await w.page.unrouteAll({ behavior: 'wait' });
   },
 );
 
