@@ -4,11 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planSlots } from '../lib/cluster/balance.js';
 import { SLOT_COUNT, slotOf } from '../lib/util/shard-of.js';
+import { at } from './helpers/must.js';
 
 function appsOf(appids: string[]): (slot: number) => number {
   const n = new Array<number>(SLOT_COUNT).fill(0);
-  for (const a of appids) n[slotOf(a)]++;
-  return (s) => n[s];
+  for (const a of appids) n[slotOf(a)] = at(n, slotOf(a)) + 1;
+  return (s) => at(n, s, 'slot');
 }
 
 function ids(n: number, from = 0): string[] {

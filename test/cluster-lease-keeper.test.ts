@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { monoNow } from '../lib/cluster/lease-table.js';
 import { SLOT_COUNT } from '../lib/util/shard-of.js';
+import { at } from './helpers/must.js';
 import { LeaseCluster, Member } from './helpers/lease-cluster.js';
 import { waitFor } from './helpers/poll.js';
 import { redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
@@ -39,11 +40,12 @@ function cluster(apps: string[] = APPS): LeaseCluster {
   return c;
 }
 
-async function started(c: LeaseCluster, ids: string[]): Promise<Member[]> {
+/** One started member per id, in order (a tuple as long as `ids`). */
+async function started<const I extends string[]>(c: LeaseCluster, ids: I): Promise<{ [K in keyof I]: Member }> {
   const ms: Member[] = [];
   for (const id of ids) ms.push(await c.add(id));
   for (const m of ms) m.keeper.start();
-  return ms;
+  return ms as { [K in keyof I]: Member };
 }
 
 async function balanced(c: LeaseCluster, ms: Member[], what: string, timeoutMs = 30_000): Promise<number> {
@@ -79,7 +81,7 @@ test('three keepers split the 1024 slots and 12 apps within bounds, as Redis rec
     assert.ok(m.keeper.metrics().acquired >= m.keeper.heldCount());
   }
   const [a, b] = ms;
-  const slotOfA = a.table.heldSlots()[0];
+  const slotOfA = at(a.table.heldSlots(), 0, 'slot held by a');
   await b.keeper.tick();
   assert.is(b.keeper.ownerOf(slotOfA), 'a', 'the cluster view names the holder');
   assert.is(a.keeper.ownerOf(slotOfA), 'a');

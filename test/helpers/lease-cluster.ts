@@ -9,6 +9,7 @@ import { createLogger } from '../../lib/log.js';
 import { SLOT_COUNT, slotOf } from '../../lib/util/shard-of.js';
 import { sleep } from './poll.js';
 import { PlainRedis } from './redis.js';
+import { at } from './must.js';
 
 export interface Member {
   id: string;
@@ -44,7 +45,7 @@ export class LeaseCluster {
 
   setApps(appids: string[]): void {
     this.counts.fill(0);
-    for (const a of appids) this.counts[slotOf(a)]++;
+    for (const a of appids) this.counts[slotOf(a)] = at(this.counts, slotOf(a)) + 1;
   }
 
   get totalApps(): number {
@@ -124,7 +125,7 @@ export class LeaseCluster {
    */
   unbalanced(members: Member[]): string | null {
     const holders = new Array<number>(SLOT_COUNT).fill(0);
-    for (const m of members) for (const s of m.table.heldSlots()) holders[s]++;
+    for (const m of members) for (const s of m.table.heldSlots()) holders[s] = at(holders, s) + 1;
     const missing = holders.filter((n) => n !== 1).length;
     if (missing > 0) return `${missing} slots not held exactly once`;
     const fairApps = this.totalApps / members.length;
