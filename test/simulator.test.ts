@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSimulator, type RunningSimulator } from '../lib/simulator/index.js';
+import { secondsLeft } from '../lib/simulator/state.js';
 import { must } from './helpers/must.js';
 import { waitFor } from './helpers/poll.js';
 
@@ -224,16 +225,24 @@ test('authorizer token: success, the same refresh token by default, rotation whe
   assert.is((await authorizer(cat, 'wxC', 'wxAuth3', 'keep')).body.authorizer_refresh_token, 'keep');
 });
 
+test('expires_in never reports more than a token has left', () => {
+  const token = { value: 'SAT_x', kind: 'stable_access_token' as const, owner: 'wx', issuedAt: 0, expiresAt: 5_000 };
+  assert.is(secondsLeft(token, 0), 5, 'a fresh token: its whole lifetime');
+  assert.is(secondsLeft(token, 3_950), 1, '1.05 s left is 1 s, not 2: a client trusting 2 s would serve a dead token');
+  assert.is(secondsLeft(token, 4_999), 0);
+  assert.is(secondsLeft(token, 6_000), 0, 'never negative');
+});
+
 test('stable_token keeps its token, force_refresh is spaced (45011) and capped daily (45009)', async () => {
   const asked = Date.now();
   const a = await stable('wxS');
   assert.is(a.body.expires_in, 7200, 'a fresh token reports its whole lifetime');
   const b = await stable('wxS', false);
   assert.is(b.body.access_token, a.body.access_token);
-  // The same token again reports whole seconds left, rounded up: 7200 within its first second.
+  // The same token again reports whole seconds left, rounded down: never more than it has.
   const elapsed = Date.now() - asked;
   const left = Number(b.body.expires_in);
-  assert.ok(left <= 7200 && left >= Math.ceil(7200 - elapsed / 1000), `expires_in ${left} after ${elapsed} ms`);
+  assert.ok(left <= 7200 && left >= Math.floor(7200 - elapsed / 1000), `expires_in ${left} after ${elapsed} ms`);
   const forced = await stable('wxS', true);
   assert.is.not(forced.body.access_token, a.body.access_token);
   assert.not.ok(

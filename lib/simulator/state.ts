@@ -89,10 +89,11 @@ export class SimulatorState {
 }
 
 /**
- * Seconds left, as WeChat's expires_in (never negative), rounded up: a token
- * asked for again within its first second still reports the lifetime it was
- * issued with, not one second less because a millisecond passed.
+ * Seconds left, as WeChat's expires_in (never negative), rounded down: a
+ * client that trusts it must never believe a token lives longer than it does,
+ * or it serves a dead one. A fresh token is asked at its issue time and
+ * reports its whole lifetime.
  */
 export function secondsLeft(record: TokenRecord, now: number): number {
-  return Math.max(0, Math.ceil((record.expiresAt - now) / 1000));
+  return Math.max(0, Math.floor((record.expiresAt - now) / 1000));
 }
