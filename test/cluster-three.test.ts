@@ -92,16 +92,16 @@ test('three instances: registrations spread over them are fetched once each and 
     assert.is(calls.length, 1, `${appid}: ${calls.length} WeChat token calls`);
     assert.ok(await sim.valid(values.get(appid)!), `${appid}: the served value is valid at WeChat`);
   }
-  // Every instance names the same owner of each app, one that is live, and the shares are fair.
-  const views = await Promise.all(nodes.map((n) => owners(n.srv)));
-  for (const appid of APPS) {
-    const named = new Set(views.map((v) => v.get(appid)));
-    assert.is(named.size, 1, `${appid}: owners named ${[...named].join(', ')}`);
-    assert.ok(
-      nodes.some((n) => n.id === [...named][0]),
-      `${appid}: owner ${[...named][0]} is an instance`,
-    );
-  }
+  // Every instance names the same owner of each app, one that is live (a slot being handed over
+  // has no owner for a moment: the balance may still be moving some), and the shares are fair.
+  await waitFor('every instance to name the same live owner of every app', async () => {
+    const views = await Promise.all(nodes.map((n) => owners(n.srv)));
+    return APPS.every((appid) => {
+      const named = new Set(views.map((v) => v.get(appid)));
+      const owner = [...named][0];
+      return named.size === 1 && nodes.some((n) => n.id === owner);
+    });
+  });
   await waitFor('each instance to own between 0.5 and 1.5 times its fair share of apps', async () => {
     const c = await cluster(nodes[0]!.srv);
     const counts = (c.instances as Array<{ apps: number }>).map((i) => i.apps);
