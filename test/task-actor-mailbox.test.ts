@@ -3,17 +3,14 @@
 // changes the appsecret and the refresh timer, told in one turn, make one
 // WeChat call with the new secret. A shard in this process, over the real
 // store and the simulator.
-import { MessageChannel } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateRegistration } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
-import { SqliteStore } from '../lib/store/sqlite-store.js';
-import { Shard } from '../workers/shard.js';
 import { waitFor } from './helpers/poll.js';
-import { stopAll, tempDir } from './helpers/server.js';
+import { stopAll } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
-import { shardSettings } from './helpers/shard-settings.js';
+import { shardWithApp } from './helpers/shard-settings.js';
 
 let sim: Sim;
 test.before(async () => {
@@ -25,20 +22,10 @@ test.after(async () => {
 });
 
 test('a registration change, a forced refresh and the timer arriving together: one WeChat call, with the new secret', async () => {
-  const dataDir = tempDir();
   const key = { appid: 'wxtogether', type: TaskType.AccessToken, sub: '' };
   await sim.addApp({ appid: key.appid, secret: 'sold' });
-  // The front's side of the store: registrations are written there.
-  const front = new SqliteStore(dataDir);
-  const { port1, port2 } = new MessageChannel();
-  port1.unref();
-  const shard = await Shard.open(shardSettings(dataDir, sim.url), port2);
+  const { front, shard, close } = await shardWithApp(sim.url, key.appid, 'sold');
   try {
-    await shard.activate();
-    await shard.register(
-      [validateRegistration({ appid: key.appid, appsecret: 'sold', tasks: [{ type: 0 }] })],
-      Date.now(),
-    );
     const first = await waitFor('the first value stored', async () => (await front.getApp(key.appid))?.tasks[0]?.value);
     const calls = (await sim.calls(key.appid)).token;
 
@@ -70,8 +57,7 @@ test('a registration change, a forced refresh and the timer arriving together: o
     assert.is(reply.update.value, task.value, 'the answer is what the store holds');
     assert.is(actor.snapshot().value, task.value);
   } finally {
-    await shard.close();
-    front.close();
+    await close();
   }
 });
 

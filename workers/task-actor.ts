@@ -766,30 +766,17 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
  * carry the registration (and its secrets) along.
  */
 function stateFieldsOf(st: TaskStateRow): TaskStateUpdate {
-  const {
-    value,
-    expiresAt,
-    expiresIn,
-    refreshedAt,
-    fetchedSecretGen,
-    authorizerAppid,
-    state,
-    lastError,
-    nextRefreshAt,
-    fetchCount,
-    failCount,
-  } = st;
   return {
-    value,
-    expiresAt,
-    expiresIn,
-    refreshedAt,
-    fetchedSecretGen,
-    authorizerAppid,
-    state,
-    lastError,
-    nextRefreshAt,
-    fetchCount,
-    failCount,
+    value: st.value,
+    expiresAt: st.expiresAt,
+    expiresIn: st.expiresIn,
+    refreshedAt: st.refreshedAt,
+    fetchedSecretGen: st.fetchedSecretGen,
+    authorizerAppid: st.authorizerAppid,
+    state: st.state,
+    lastError: st.lastError,
+    nextRefreshAt: st.nextRefreshAt,
+    fetchCount: st.fetchCount,
+    failCount: st.failCount,
   };
 }
