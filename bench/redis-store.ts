@@ -12,6 +12,7 @@ import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { Store } from '../lib/store/store.js';
 import { SLOT_COUNT } from '../lib/util/shard-of.js';
 import { startRedis } from '../test/helpers/redis.js';
+import { state } from '../test/helpers/store-conformance.js';
 import { fmt, flags, table } from './lib/args.js';
 import { tempDir } from './lib/procs.js';
 
@@ -26,24 +27,9 @@ async function fill(store: Store, n: number): Promise<number> {
   for (let i = 0; i < n; i++) {
     const a = appid(i);
     writes.push(
-      store.register(validateRegistration({ appid: a, appsecret: `secret-${i}`, tasks: [{ type: 0 }] }), now).then(() =>
-        store.saveState(
-          { appid: a, type: 0, sub: '' },
-          {
-            value: `AT_${String(i).padStart(130, '0')}`,
-            expiresAt: now + 7_200_000,
-            expiresIn: 7200,
-            refreshedAt: now,
-            fetchedSecretGen: 1,
-            authorizerAppid: null,
-            state: 'ready',
-            lastError: null,
-            nextRefreshAt: now + 6_900_000,
-            fetchCount: 1,
-            failCount: 0,
-          },
-        ),
-      ),
+      store
+        .register(validateRegistration({ appid: a, appsecret: `secret-${i}`, tasks: [{ type: 0 }] }), now)
+        .then(() => store.saveState({ appid: a, type: 0, sub: '' }, state(`AT_${String(i).padStart(130, '0')}`))),
     );
     if (writes.length >= 1000) {
       await Promise.all(writes);
