@@ -226,7 +226,14 @@ test('authorizer token: success, the same refresh token by default, rotation whe
 });
 
 test('expires_in never reports more than a token has left', () => {
-  const token = { value: 'SAT_x', kind: 'stable_access_token' as const, owner: 'wx', issuedAt: 0, expiresAt: 5_000 };
+  const token = {
+    value: 'SAT_x',
+    kind: 'stable_access_token' as const,
+    owner: 'wx',
+    issuedAt: 0,
+    expiresAt: 5_000,
+    heapIndex: -1,
+  };
   assert.is(secondsLeft(token, 0), 5, 'a fresh token: its whole lifetime');
   assert.is(secondsLeft(token, 3_950), 1, '1.05 s left is 1 s, not 2: a client trusting 2 s would serve a dead token');
   assert.is(secondsLeft(token, 4_999), 0);

@@ -1,9 +1,8 @@
 import { Clock, ClockTimer, systemClock } from '../lib/timing.js';
+import { HeapItem, MinHeap } from '../lib/util/min-heap.js';
 
 /** Something the shard's timer wakes at its due time; it keeps its own place in the heap. */
-export interface TimerEntry {
-  /** Position in the heap, -1 when not scheduled. Written by RefreshTimers only. */
-  heapIndex: number;
+export interface TimerEntry extends HeapItem {
   /** Called once, in a timer turn, at or after the due time; settles when the work it started is done. */
   fire(): Promise<void>;
 }
@@ -12,11 +11,9 @@ export interface TimerEntry {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * All refresh timers of one shard: an indexed binary min-heap of entries by
- * due time (epoch ms) and ONE Node timer armed for the earliest. A Timeout,
- * its list and closure per task cost ~260 B; at 100k tasks that was 26 MB
- * per shard. Due times live in a Float64Array beside the heap, so no entry
- * carries a boxed number for it. Entries due together all fire in one turn
+ * All refresh timers of one shard: a min-heap of entries by due time (epoch
+ * ms) and ONE Node timer armed for the earliest, instead of a Timeout, its
+ * list and closure per task. Entries due together all fire in one turn
  * (unlike Node's timers, without draining microtasks between them).
  *
  * At most `maxRunning` fired entries run at once; the others stay in the
@@ -28,8 +25,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * slow tenant holds the others back for that long at most.
  */
 export class RefreshTimers {
-  private entries: TimerEntry[] = [];
-  private due = new Float64Array(64);
+  private readonly heap = new MinHeap<TimerEntry>();
   private timer: ClockTimer | null = null;
   /** Due time the Node timer is armed for; when clamped, it fires earlier and re-arms. */
   private armedFor = 0;
@@ -59,7 +55,7 @@ export class RefreshTimers {
 
   /** Entries waiting in the heap (fired ones that still run are not counted). */
   get size(): number {
-    return this.entries.length;
+    return this.heap.size;
   }
 
   /** Fired entries counted as running. */
@@ -69,59 +65,22 @@ export class RefreshTimers {
 
   /** Schedule `e` at `at`, moving it when it was scheduled already. */
   schedule(e: TimerEntry, at: number): void {
-    // NaN would break the heap's order; setTimeout took a NaN delay as "now".
-    if (Number.isNaN(at)) at = 0;
-    let i = e.heapIndex;
-    if (i < 0) {
-      i = this.entries.length;
-      if (i === this.due.length) this.grow();
-      this.entries.push(e);
-      e.heapIndex = i;
-      this.due[i] = at;
-      this.up(i);
-    } else {
-      const was = this.due[i]!;
-      this.due[i] = at;
-      if (at < was) this.up(i);
-      else this.down(i);
-    }
+    this.heap.set(e, at);
     this.arm();
   }
 
   /** Take `e` out of the heap; nothing when it is not in it. */
   cancel(e: TimerEntry): void {
-    const i = e.heapIndex;
-    if (i < 0) return;
-    this.removeAt(i);
-    this.arm();
+    if (this.heap.delete(e)) this.arm();
   }
 
   /** Drop every entry and the Node timers. */
   clear(): void {
-    for (const e of this.entries) e.heapIndex = -1;
-    this.entries = [];
+    this.heap.clear();
     this.running.clear();
     this.disarm();
     if (this.sweeper) this.clock.clearTimeout(this.sweeper);
     this.sweeper = null;
-  }
-
-  private removeAt(i: number): void {
-    const last = this.entries.length - 1;
-    const e = this.entries[i]!;
-    e.heapIndex = -1;
-    if (i !== last) {
-      const moved = this.entries[last]!;
-      this.entries[i] = moved;
-      this.due[i] = this.due[last]!;
-      moved.heapIndex = i;
-    }
-    this.entries.pop();
-    if (i < this.entries.length) {
-      const moved = this.entries[i]!;
-      this.up(i);
-      this.down(moved.heapIndex);
-    }
   }
 
   /**
@@ -131,7 +90,7 @@ export class RefreshTimers {
    * on every removal.
    */
   private arm(): void {
-    if (this.entries.length === 0) {
+    if (this.heap.size === 0) {
       this.disarm();
       return;
     }
@@ -142,7 +101,8 @@ export class RefreshTimers {
       return;
     }
     const pace = this.paceMs();
-    const head = pace > 0 ? Math.max(this.due[0]!, this.lastStart + pace) : this.due[0]!;
+    const due = this.heap.peekKey();
+    const head = pace > 0 ? Math.max(due, this.lastStart + pace) : due;
     if (this.timer && head >= this.armedFor) return;
     this.disarm();
     const delay = Math.max(0, head - this.clock.now());
@@ -172,10 +132,7 @@ export class RefreshTimers {
     const pace = this.paceMs();
     let budget = this.maxRunning() - this.running.size;
     if (pace > 0) budget = now - this.lastStart >= pace ? Math.min(budget, 1) : 0;
-    while (this.entries.length > 0 && this.due[0]! <= upTo && fired.length < budget) {
-      fired.push(this.entries[0]!);
-      this.removeAt(0);
-    }
+    while (this.heap.peekKey() <= upTo && fired.length < budget) fired.push(this.heap.pop()!);
     if (fired.length > 0) this.lastStart = now;
     for (const e of fired) this.running.set(e, now);
     // Re-arm before firing: a fire() may schedule again.
@@ -188,7 +145,7 @@ export class RefreshTimers {
 
   private finished(e: TimerEntry): void {
     if (!this.running.delete(e)) return; // detached already
-    if (this.entries.length > 0) this.fireDue(this.clock.now());
+    if (this.heap.size > 0) this.fireDue(this.clock.now());
   }
 
   /** While saturated, look every `detachMs` for runs that took longer than that. */
@@ -202,45 +159,5 @@ export class RefreshTimers {
     }, this.detachMs);
     // Runs in flight keep the thread alive by themselves; this only watches them.
     this.sweeper.unref?.();
-  }
-
-  private grow(): void {
-    const next = new Float64Array(this.due.length * 2);
-    next.set(this.due);
-    this.due = next;
-  }
-
-  private up(i: number): void {
-    const e = this.entries[i]!;
-    const at = this.due[i]!;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.due[p]! <= at) break;
-      this.place(this.entries[p]!, this.due[p]!, i);
-      i = p;
-    }
-    this.place(e, at, i);
-  }
-
-  private down(i: number): void {
-    const n = this.entries.length;
-    const e = this.entries[i]!;
-    const at = this.due[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.due[r]! < this.due[l]! ? r : l;
-      if (this.due[c]! >= at) break;
-      this.place(this.entries[c]!, this.due[c]!, i);
-      i = c;
-    }
-    this.place(e, at, i);
-  }
-
-  private place(e: TimerEntry, at: number, i: number): void {
-    this.entries[i] = e;
-    this.due[i] = at;
-    e.heapIndex = i;
   }
 }

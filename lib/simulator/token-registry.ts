@@ -2,7 +2,7 @@
 // a token lives until its expires_in runs out, but once a newer token is
 // issued for the same owner it survives only a grace period (WeChat keeps the
 // old and the new access_token usable together for 5 minutes).
-import { DeadlineHeap } from './deadline-heap.js';
+import { HeapItem, MinHeap } from '../util/min-heap.js';
 import { randomHex } from './random-hex.js';
 
 export const TOKEN_KINDS = [
@@ -26,7 +26,7 @@ const PREFIX: Record<TokenKind, string> = {
   authorizer_access_token: 'AAT',
 };
 
-export interface TokenRecord {
+export interface TokenRecord extends HeapItem {
   value: string;
   kind: TokenKind;
   owner: string;
@@ -54,7 +54,7 @@ export class TokenRegistry {
    * known once it is replaced, so a sweep pops what is due instead of
    * walking every token.
    */
-  private readonly replaced = new DeadlineHeap<TokenRecord>();
+  private readonly replaced = new MinHeap<TokenRecord>();
   private issuedSinceSweep = 0;
 
   issue(kind: TokenKind, owner: string, lifetimeSeconds: number, graceSeconds: number, now: number): TokenRecord {
@@ -62,7 +62,7 @@ export class TokenRegistry {
     const previous = this.newest.get(k);
     if (previous) {
       previous.supersededUntil = now + graceSeconds * 1000;
-      this.replaced.push(deadline(previous), previous);
+      this.replaced.set(previous, deadline(previous));
     }
     const record: TokenRecord = {
       value: this.uniqueValue(kind),
@@ -70,6 +70,7 @@ export class TokenRegistry {
       owner,
       issuedAt: now,
       expiresAt: now + lifetimeSeconds * 1000,
+      heapIndex: -1,
     };
     this.byValue.set(record.value, record);
     this.newest.set(k, record);
@@ -99,8 +100,7 @@ export class TokenRegistry {
   cutOff(record: TokenRecord, at: number): void {
     if ((record.supersededUntil ?? Infinity) <= at) return;
     record.supersededUntil = at;
-    // Its earlier entry stays in the heap; whichever pops first forgets it.
-    this.replaced.push(deadline(record), record);
+    this.replaced.set(record, deadline(record));
   }
 
   clear(): void {
