@@ -9,6 +9,7 @@
 //
 //   node --import tsx bench/query.ts [--seconds 8] [--rounds 3] [--connections 32] [--threads 1] [--workers 2]
 //                                    [--before REV|DIR]   (a revision, or a built checkout; measured as a 4th server)
+//                                    [--prof DIR]         (the product writes CPU profiles there when it stops)
 import os from 'node:os';
 import { join } from 'node:path';
 import { checkout } from './lib/checkout.js';
@@ -18,7 +19,7 @@ import { Proc, sleep, startBaseline, startServer, startSimulator, tempDir } from
 import { cpuSeconds, tree } from './lib/proc-stats.js';
 import { wrk, WrkResult } from './lib/wrk.js';
 
-const opt = flags({ seconds: 8, rounds: 3, connections: 32, threads: 1, workers: 2, warmup: 2, before: '' });
+const opt = flags({ seconds: 8, rounds: 3, connections: 32, threads: 1, workers: 2, warmup: 2, before: '', prof: '' });
 const TOKEN = 'bench-token-0123456789abcdef';
 const APPID = 'wxbench0000000001';
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     dataDir: join(tempDir(), 'data'),
     token: TOKEN,
     workers: opt.workers,
+    nodeArgs: opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`] : [],
   });
   const reg = await fetch(`${product.url}/registe`, {
     method: 'POST',

@@ -1,5 +1,6 @@
 // Issue 3: the small pieces the integration tests rely on, tested directly
 // with edge cases that are awkward to reach over HTTP.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { resolveConfig } from '../lib/config.js';
 import { hostAllowed, isHostPattern } from '../lib/contract/callback-hosts.js';
 import { Authenticator } from '../lib/front/auth.js';
 import { isLoopback, ProxyTrust } from '../lib/front/client-address.js';
+import { fenceSecrets } from '../lib/log.js';
 import { parseSecretKeys, secretCodec } from '../lib/store/secret-codec.js';
 import { at } from './helpers/must.js';
 
@@ -152,6 +154,38 @@ test('config: security settings are validated at the edge with one clear line', 
   const key = randomBytes(32).toString('hex');
   assert.is(resolveConfig({}, { WECHAT_SCHEDULER_SECRET_KEY: key }).secretKey, key);
   rmSync(tmp);
+});
+
+test("log lines: secret fields are censored at the top and one level down, and the caller's object is left alone", () => {
+  const fields = { appid: 'wx1', appsecret: 'S1', app: { secret: 'S2', name: 'n' }, list: [{ secret: 'kept' }] };
+  const out = fenceSecrets(fields);
+  assert.equal(out, {
+    appid: 'wx1',
+    appsecret: '[secret]',
+    app: { secret: '[secret]', name: 'n' },
+    list: [{ secret: 'kept' }],
+  });
+  assert.is(fields.appsecret, 'S1', 'the logged object is copied, not changed');
+  assert.is(fields.app.secret, 'S2');
+  const plain = { appid: 'wx1', status: 200, note: { tasks: ['0'] } };
+  assert.is(fenceSecrets(plain), plain, 'no copy without a secret field');
+});
+
+test('log lines: the logger itself applies the fence, to fields and to bindings', () => {
+  const script = [
+    "import { createLogger } from './lib/log.ts';",
+    "const log = createLogger('info', { authorization: 'Bearer B1' });",
+    "log.info({ appsecret: 'S1', app: { secret: 'S2' }, authorization: 'Bearer B2', ok: 1 }, 'line');",
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+  });
+  for (const secret of ['S1', 'S2', 'B1', 'B2']) assert.not.ok(out.includes(secret), `${secret} in ${out}`);
+  const line = JSON.parse(out.trim()) as Record<string, unknown>;
+  assert.is(line.appsecret, '[secret]');
+  assert.is(line.ok, 1);
+  assert.is(line.msg, 'line');
 });
 
 test.run();
