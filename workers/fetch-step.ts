@@ -1,6 +1,6 @@
 import { ParamValues } from '../lib/contract/params.js';
 import { TaskKey, TaskType, TASK_NAMES } from '../lib/contract/task-type.js';
-import { WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
+import { LEASE_UNCONFIRMED, WechatFailure, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { ErrorClass } from '../lib/wechat/errcodes.js';
 import { TaskRegistration } from '../lib/store/rows.js';
 import { callbackQuery } from './callbacks.js';
@@ -79,14 +79,6 @@ class ParamsReader {
   }
 }
 
-/** No WeChat call without a confirmed lease: another instance may be taking the app over. */
-export const LEASE_UNCONFIRMED: WechatFailure = {
-  ok: false,
-  errorClass: 'transient',
-  errcode: null,
-  message: 'this instance cannot confirm its lease of the app now, so it starts no WeChat call',
-};
-
 /** One attempt to fetch a task's value from WeChat, gathering its inputs first. */
 export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Attempt> {
   const { key } = input;
@@ -112,9 +104,13 @@ export async function fetchStep(ctx: AppContext, input: FetchInput): Promise<Att
       return res.ok ? { kind: 'ok', res, refreshTokenUsed: null, authorizerAppid: null } : { kind: 'fail', res };
     }
     case TaskType.JsapiTicket:
-      return withCredential(ctx, TaskType.AccessToken, params, 'access_token', (token) => wechat.jsapiTicket(token));
+      return withCredential(ctx, TaskType.AccessToken, params, 'access_token', (token) =>
+        wechat.jsapiTicket(key.appid, token),
+      );
     case TaskType.CardTicket:
-      return withCredential(ctx, TaskType.AccessToken, params, 'access_token', (token) => wechat.cardTicket(token));
+      return withCredential(ctx, TaskType.AccessToken, params, 'access_token', (token) =>
+        wechat.cardTicket(key.appid, token),
+      );
     case TaskType.OAuthToken: {
       const rt = await refreshToken(input, params, 'refresh_token');
       if ('fail' in rt) return rt.fail;

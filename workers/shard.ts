@@ -76,6 +76,8 @@ export class Shard implements ShardServices {
       baseUrl: settings.wechatApi,
       timeoutMs: settings.wechatTimeoutMs,
       concurrency: settings.wechatConcurrency,
+      // Cluster mode: checked again after the wait for a connection, which may outlast the lease.
+      callBudgetMs: leases ? (owner) => leases.callBudgetMs(owner) : undefined,
     });
     this.callbacks = new Callbacks(
       settings.callbackTimeoutMs,

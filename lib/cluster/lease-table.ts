@@ -83,6 +83,16 @@ export class LeaseTable {
   }
 
   /**
+   * How long a WeChat call for `appid` starting now may take: until the
+   * lease ends; 0 when none may start (as mayCall). A renewal between the
+   * two reads only makes the answer later; a loss makes it 0 or less.
+   */
+  callBudgetMs(appid: string, now: number = monoNow()): number {
+    const slot = slotOf(appid);
+    return this.slotCallFence(slot, now) === null ? 0 : this.validUntil(slot) - now;
+  }
+
+  /**
    * The fence to carry on the writes of a call for `appid` started now, or
    * null when no call may start: one read of the slot for both answers, so
    * that the call cannot be allowed under one lease and written under the next.

@@ -48,7 +48,23 @@ export interface WechatClientOptions {
   baseUrl: string;
   timeoutMs: number;
   concurrency: number;
+  /**
+   * How long a call for the app `owner` (the app whose credentials or lease
+   * it concerns) may take if it starts now; 0: it must not start. Asked
+   * right before each request is sent, after its wait for a free
+   * connection, so a call queued under a lease that has since run out is
+   * never sent. Without it every call may start and takes up to timeoutMs.
+   */
+  callBudgetMs?: (owner: string) => number;
 }
+
+/** No WeChat call without a confirmed lease: another instance may be taking the app over. */
+export const LEASE_UNCONFIRMED: WechatFailure = {
+  ok: false,
+  errorClass: 'transient',
+  errcode: null,
+  message: 'this instance cannot confirm its lease of the app now, so it starts no WeChat call',
+};
 
 /** The WeChat HTTP API, one method per call of docs/api.md §3, bounded in time and concurrency. */
 export class WechatClient {
@@ -62,33 +78,36 @@ export class WechatClient {
 
   accessToken(appid: string, secret: string): Promise<WechatResult> {
     const q = new URLSearchParams({ grant_type: 'client_credential', appid, secret });
-    return this.call(TaskType.AccessToken, 'GET', `/cgi-bin/token?${q}`, undefined, [secret]);
+    return this.call(appid, TaskType.AccessToken, 'GET', `/cgi-bin/token?${q}`, undefined, [secret]);
   }
 
   stableToken(appid: string, secret: string, forceRefresh: boolean): Promise<WechatResult> {
     const body = { grant_type: 'client_credential', appid, secret, force_refresh: forceRefresh };
-    return this.call(TaskType.AccessToken, 'POST', '/cgi-bin/stable_token', body, [secret]);
+    return this.call(appid, TaskType.AccessToken, 'POST', '/cgi-bin/stable_token', body, [secret]);
   }
 
-  jsapiTicket(accessToken: string): Promise<WechatResult> {
+  jsapiTicket(appid: string, accessToken: string): Promise<WechatResult> {
     const q = new URLSearchParams({ access_token: accessToken, type: 'jsapi' });
-    return this.call(TaskType.JsapiTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
+    return this.call(appid, TaskType.JsapiTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
   }
 
   /** The wx_card api_ticket (卡券 api_ticket). */
-  cardTicket(accessToken: string): Promise<WechatResult> {
+  cardTicket(appid: string, accessToken: string): Promise<WechatResult> {
     const q = new URLSearchParams({ access_token: accessToken, type: 'wx_card' });
-    return this.call(TaskType.CardTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
+    return this.call(appid, TaskType.CardTicket, 'GET', `/cgi-bin/ticket/getticket?${q}`);
   }
 
   oauthRefresh(appid: string, refreshToken: string): Promise<WechatResult> {
     const q = new URLSearchParams({ appid, grant_type: 'refresh_token', refresh_token: refreshToken });
-    return this.call(TaskType.OAuthToken, 'GET', `/sns/oauth2/refresh_token?${q}`, undefined, [refreshToken]);
+    return this.call(appid, TaskType.OAuthToken, 'GET', `/sns/oauth2/refresh_token?${q}`, undefined, [refreshToken]);
   }
 
   componentToken(componentAppid: string, secret: string, ticket: string): Promise<WechatResult> {
     const body = { component_appid: componentAppid, component_appsecret: secret, component_verify_ticket: ticket };
-    return this.call(TaskType.ComponentToken, 'POST', '/cgi-bin/component/api_component_token', body, [secret, ticket]);
+    return this.call(componentAppid, TaskType.ComponentToken, 'POST', '/cgi-bin/component/api_component_token', body, [
+      secret,
+      ticket,
+    ]);
   }
 
   authorizerToken(
@@ -103,16 +122,20 @@ export class WechatClient {
       authorizer_appid: authorizerAppid,
       authorizer_refresh_token: refreshToken,
     };
-    return this.call(TaskType.AuthorizerToken, 'POST', `/cgi-bin/component/api_authorizer_token?${q}`, body, [
-      refreshToken,
-      componentToken,
-    ]);
+    return this.call(
+      componentAppid,
+      TaskType.AuthorizerToken,
+      'POST',
+      `/cgi-bin/component/api_authorizer_token?${q}`,
+      body,
+      [refreshToken, componentToken],
+    );
   }
 
   /** An authorization code (from an authorized event) → the authorizer's first token and its refresh token. */
   queryAuth(componentToken: string, componentAppid: string, authorizationCode: string): Promise<WechatJson> {
     const q = new URLSearchParams({ component_access_token: componentToken });
-    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_query_auth?${q}`, {
+    return this.json(componentAppid, TaskType.AuthorizerToken, `/cgi-bin/component/api_query_auth?${q}`, {
       component_appid: componentAppid,
       authorization_code: authorizationCode,
     });
@@ -121,7 +144,7 @@ export class WechatClient {
   /** One page of the authorizers of a component, with their refresh tokens. */
   authorizerList(componentToken: string, componentAppid: string, offset: number, count: number): Promise<WechatJson> {
     const q = new URLSearchParams({ component_access_token: componentToken });
-    return this.json(TaskType.AuthorizerToken, `/cgi-bin/component/api_get_authorizer_list?${q}`, {
+    return this.json(componentAppid, TaskType.AuthorizerToken, `/cgi-bin/component/api_get_authorizer_list?${q}`, {
       component_appid: componentAppid,
       offset,
       count,
@@ -131,6 +154,7 @@ export class WechatClient {
   /** Asks WeChat to push a component_verify_ticket now. */
   startPushTicket(componentAppid: string, secret: string): Promise<WechatJson> {
     return this.json(
+      componentAppid,
       TaskType.ComponentToken,
       '/cgi-bin/component/api_start_push_ticket',
       { component_appid: componentAppid, component_secret: secret },
@@ -142,12 +166,13 @@ export class WechatClient {
   clearQuota(appid: string, secret: string, component: boolean): Promise<WechatJson> {
     return component
       ? this.json(
+          appid,
           TaskType.ComponentToken,
           '/cgi-bin/component/clear_quota/v2',
           { component_appid: appid, appid, appsecret: secret },
           [secret],
         )
-      : this.json(TaskType.AccessToken, '/cgi-bin/clear_quota/v2', { appid, appsecret: secret }, [secret]);
+      : this.json(appid, TaskType.AccessToken, '/cgi-bin/clear_quota/v2', { appid, appsecret: secret }, [secret]);
   }
 
   close(): Promise<void> {
@@ -158,31 +183,41 @@ export class WechatClient {
    * A POST whose answer is not a credential: errcode 0 (or none) is success. `type` classifies errcodes;
    * `secrets`: what this call sends that WeChat's answer must never carry into a message.
    */
-  private async json(type: TaskType, pathAndQuery: string, body: object, secrets: string[] = []): Promise<WechatJson> {
-    const r = await this.request('POST', pathAndQuery, body, MAX_LIST_ANSWER);
+  private async json(
+    owner: string,
+    type: TaskType,
+    pathAndQuery: string,
+    body: object,
+    secrets: string[] = [],
+  ): Promise<WechatJson> {
+    const r = await this.request(owner, 'POST', pathAndQuery, body, MAX_LIST_ANSWER);
     if (!r.ok) return r;
     return answerError(type, r.json, secrets) ?? r;
   }
 
   /** `secrets`: what this call sends that WeChat's answer must never carry into a message. */
   private async call(
+    owner: string,
     type: TaskType,
     method: 'GET' | 'POST',
     pathAndQuery: string,
     body?: object,
     secrets: string[] = [],
   ): Promise<WechatResult> {
-    const r = await this.request(method, pathAndQuery, body);
+    const r = await this.request(owner, method, pathAndQuery, body);
     return r.ok ? interpret(type, r.json, secrets) : r;
   }
 
   private request(
+    owner: string,
     method: 'GET' | 'POST',
     pathAndQuery: string,
     body?: object,
     maxBytes = MAX_ANSWER,
   ): Promise<WechatJson> {
     return this.limit.run(async () => {
+      const budget = this.opts.callBudgetMs ? this.opts.callBudgetMs(owner) : Infinity;
+      if (!(budget > 0)) return LEASE_UNCONFIRMED;
       let res;
       try {
         res = await send(this.agent, {
@@ -190,7 +225,8 @@ export class WechatClient {
           url: this.opts.baseUrl + pathAndQuery,
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-          timeoutMs: this.opts.timeoutMs,
+          // Not past the lease: by then another instance may call for this app.
+          timeoutMs: Math.min(this.opts.timeoutMs, budget),
           maxBytes,
         });
       } catch (e) {
