@@ -7,22 +7,28 @@ import * as assert from 'uvu/assert';
 import { LeaseTable, monoNow } from '../lib/cluster/lease-table.js';
 import { slotOf } from '../lib/util/shard-of.js';
 import { LEASE_UNCONFIRMED, WechatClient, WechatResult } from '../lib/wechat/wechat-client.js';
-import { startSim } from './helpers/sim.js';
+import { startSim, type Sim } from './helpers/sim.js';
 
 const first = 'wx00000000000000a1';
 const second = 'wx00000000000000b2';
 
-test('a call queued behind a busy connection is not sent once its lease is gone', async () => {
-  assert.is.not(slotOf(first), slotOf(second), 'the two apps need slots of their own');
-  const sim = await startSim();
-  const leases = new LeaseTable(undefined, 60_000);
-  for (const appid of [first, second]) leases.set(slotOf(appid), 1, monoNow() + 60_000);
+/** One connection to the simulator, and a lease of `leaseMs` from now on the slot of each of `appids`. */
+function leasedClient(sim: Sim, leaseMs: number, timeoutMs: number, appids: string[]) {
+  const leases = new LeaseTable(undefined, leaseMs);
+  for (const appid of appids) leases.set(slotOf(appid), 1, monoNow() + leaseMs);
   const wechat = new WechatClient({
     baseUrl: sim.url,
-    timeoutMs: 30_000,
+    timeoutMs,
     concurrency: 1,
     callBudgetMs: (owner) => leases.callBudgetMs(owner),
   });
+  return { leases, wechat };
+}
+
+test('a call queued behind a busy connection is not sent once its lease is gone', async () => {
+  assert.is.not(slotOf(first), slotOf(second), 'the two apps need slots of their own');
+  const sim = await startSim();
+  const { leases, wechat } = leasedClient(sim, 60_000, 30_000, [first, second]);
   try {
     // The first call holds the only connection; its answer cannot come before the lease below is gone.
     await sim.fault({ endpoint: 'token', appid: first, delayMs: 200 });
@@ -44,14 +50,7 @@ test('a call queued behind a busy connection is not sent once its lease is gone'
 test("a call never runs past its lease's end, whatever the WeChat timeout", async () => {
   const sim = await startSim();
   // A lease of 3 s that is still valid (margin 0.6 s): the call may start, and may take ~3 s.
-  const leases = new LeaseTable(undefined, 3_000);
-  leases.set(slotOf(first), 1, monoNow() + 3_000);
-  const wechat = new WechatClient({
-    baseUrl: sim.url,
-    timeoutMs: 120_000,
-    concurrency: 1,
-    callBudgetMs: (owner) => leases.callBudgetMs(owner),
-  });
+  const { wechat } = leasedClient(sim, 3_000, 120_000, [first]);
   try {
     await sim.fault({ endpoint: 'token', appid: first, hang: true });
     const started = monoNow();
