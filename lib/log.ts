@@ -10,10 +10,20 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A shallow copy; an Error keeps its class, message and stack (not enumerable, so a spread would drop them). */
+function copyOf(o: Record<string, unknown>): Record<string, unknown> {
+  return o instanceof Error
+    ? (Object.create(Object.getPrototypeOf(o) as object, Object.getOwnPropertyDescriptors(o)) as Record<
+        string,
+        unknown
+      >)
+    : { ...o };
+}
+
 /** A copy of `o` with its secret fields censored, or `o` itself when it has none (the common case: no copy). */
 function censored(o: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
-  for (const k of SECRET_FIELDS) if (Object.hasOwn(o, k)) (out ??= { ...o })[k] = CENSOR;
+  for (const k of SECRET_FIELDS) if (Object.hasOwn(o, k)) (out ??= copyOf(o))[k] = CENSOR;
   return out ?? o;
 }
 

@@ -167,6 +167,12 @@ test("log lines: secret fields are censored at the top and one level down, and t
   });
   assert.is(fields.appsecret, 'S1', 'the logged object is copied, not changed');
   assert.is(fields.app.secret, 'S2');
+  const err = Object.assign(new Error('refused'), { secret: 'S3' });
+  const logged = fenceSecrets({ err }).err as Error & { secret: string };
+  assert.instance(logged, Error);
+  assert.is(logged.message, 'refused', 'an error keeps its message');
+  assert.is(logged.secret, '[secret]');
+  assert.is(err.secret, 'S3');
   const plain = { appid: 'wx1', status: 200, note: { tasks: ['0'] } };
   assert.is(fenceSecrets(plain), plain, 'no copy without a secret field');
 });
