@@ -226,7 +226,7 @@ export class WechatClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { 'content-type': 'application/json' },
           // Not past the lease: by then another instance may call for this app.
-          timeoutMs: Math.min(this.opts.timeoutMs, budget),
+          timeoutMs: Math.min(this.opts.timeoutMs, Math.ceil(budget)),
           maxBytes,
         });
       } catch (e) {
