@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitFor } from '../../test/helpers/poll.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/wechat-scheduler', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -184,9 +185,9 @@ export function startBaseline(file: string, env: Record<string, string>): Promis
   return spawnNode(['--import', 'tsx', join(ROOT, 'bench', 'baselines', file)], /^listening$/, env);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
-/** Polls `cond` every `everyMs` until it holds; answers the seconds it took, or throws after `timeoutS`. */
+/** Polls `cond` every `everyMs` until it holds (the tests' waitFor); answers the seconds it took, or throws after `timeoutS`. */
 export async function waitUntil(
   what: string,
   cond: () => Promise<boolean>,
@@ -194,9 +195,6 @@ export async function waitUntil(
   everyMs = 250,
 ): Promise<number> {
   const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutS * 1000) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
+  await waitFor(what, cond, timeoutS * 1000, everyMs);
   return (Date.now() - t0) / 1000;
 }
