@@ -3,6 +3,7 @@ import { Config, RawOptions, resolveConfig, thisProcess } from '../config.js';
 import { OPTIONS } from '../options/table.js';
 import { ShardCommand, ShardReply } from '../contract/messages.js';
 import { createLogger, Logger } from '../log.js';
+import { backoffMs } from '../timing.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
 import { generationExecArgv } from './generation-heap.js';
@@ -363,7 +364,7 @@ export class Supervisor {
 
   /** Replace a dead owner from the store, backing off while replacements keep failing. */
   private scheduleRespawn(): void {
-    const delay = Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns++);
+    const delay = backoffMs(++this.respawns, RESPAWN_MAX_MS, RESPAWN_MIN_MS);
     setTimeout(
       () =>
         this.serialise(async () => {
@@ -377,7 +378,7 @@ export class Supervisor {
             this.log.info({ generation: n.id, build: n.build }, 'front generation replaced');
           } catch (err) {
             this.log.error(
-              { err: (err as Error).message, retryInMs: Math.min(RESPAWN_MAX_MS, RESPAWN_MIN_MS * 2 ** this.respawns) },
+              { err: (err as Error).message, retryInMs: backoffMs(this.respawns + 1, RESPAWN_MAX_MS, RESPAWN_MIN_MS) },
               'front generation failed to start',
             );
             if (!this.stopping) this.scheduleRespawn();
