@@ -1,5 +1,5 @@
 // POST /registe has two paths: a plain request is answered before Koa
-// (lib/front/middleware/fast-registration.ts), anything else by the Koa
+// (lib/front/listeners/post-registe.ts), anything else by the Koa
 // route. Both must answer byte for byte alike — status line, headers in
 // order, envelope — and count and log alike. Each body is sent plain, then
 // gzip-compressed and chunked (which only Koa takes), and the answers compared.
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { plainBodyLength } from '../lib/front/middleware/fast-registration.js';
+import { plainBodyLength } from '../lib/front/listeners/post-registe.js';
 import { at, must } from './helpers/must.js';
 import { sleep, waitFor } from './helpers/poll.js';
 import { parseProm } from './helpers/prom.js';

@@ -39,7 +39,7 @@ test('a registration change, a forced refresh and the timer arriving together: o
     const actor = shard.task(key)!;
     // One turn: the refresh first (the order that used to fetch with the old secret), then the rest.
     const refreshed = shard.refresh(key, undefined);
-    void shard.reload(key.appid, changed);
+    void shard.reconcile(key.appid, changed);
     void actor.fire();
     const reply = await refreshed;
     assert.is(reply.kind, 'refreshed');

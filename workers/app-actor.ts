@@ -1,6 +1,6 @@
 import { dependencyOf, TaskType } from '../lib/contract/task-type.js';
 import { AppRow, StoredApp, TaskRow } from '../lib/store/rows.js';
-import { AppContext, DependencyHandle, ShardServices } from './services.js';
+import { AppContext, DependencyHandle, ShardServices } from './shard-services.js';
 import { TaskActor } from './task-actor.js';
 import { findTask, tasksOf, TaskSet, withoutTask, withTask } from './task-set.js';
 

@@ -6,13 +6,13 @@ import { mask } from '../lib/log.js';
 import { WechatJson, WechatSuccess } from '../lib/wechat/wechat-client.js';
 import { AppActor } from './app-actor.js';
 import { pageAuthorizers, recovery } from './component-recovery.js';
-import { ShardServices } from './services.js';
+import { ShardServices } from './shard-services.js';
 
 /** What the component handlers need of their shard. */
 export interface ComponentHost extends ShardServices {
   appActor(appid: string): AppActor | undefined;
   /** Reconcile the app's actors with the store. */
-  reload(appid: string): Promise<void>;
+  reconcile(appid: string): Promise<void>;
 }
 
 const OK: ShardReply = { kind: 'ok' };
@@ -94,7 +94,7 @@ export async function componentEvent(host: ComponentHost, appid: string, event: 
     case 'unauthorized':
       if (app.task(TaskType.AuthorizerToken, event.authorizerAppid)) {
         await host.store.deleteTask({ appid, type: TaskType.AuthorizerToken, sub: event.authorizerAppid });
-        await host.reload(appid);
+        await host.reconcile(appid);
         log.info(
           { appid, authorizer: event.authorizerAppid },
           'authorizer unauthorized: its type 4 task is unregistered',
@@ -174,7 +174,7 @@ async function authorized(host: ComponentHost, app: AppActor, authorizer: string
       },
     );
     // The new actor starts from the stored value: no fetch before its refresh time.
-    await host.reload(appid);
+    await host.reconcile(appid);
   }
   host.log.info(
     { appid, authorizer, value: mask(value) },
@@ -203,7 +203,7 @@ export async function importAuthorizers(host: ComponentHost, appid: string): Pro
     }
     if (fresh.length === 0) return;
     await host.store.register({ appid, appsecret: app.app().secret, tasks: fresh }, Date.now());
-    await host.reload(appid);
+    await host.reconcile(appid);
     imported += fresh.length;
   });
   host.log.info({ appid, imported, existing }, 'authorizers imported');

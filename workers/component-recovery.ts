@@ -1,7 +1,7 @@
 import { isObject } from '../lib/contract/registration.js';
 import { TaskType } from '../lib/contract/task-type.js';
 import { WechatClient, WechatFailure } from '../lib/wechat/wechat-client.js';
-import { AppContext } from './services.js';
+import { AppContext } from './shard-services.js';
 
 /** api_get_authorizer_list: at most once a minute per component, to look a rejected refresh token up. */
 export const LIST_LOOKUP_INTERVAL_MS = 60_000;

@@ -5,7 +5,7 @@ import { ErrorClass } from '../lib/wechat/errcodes.js';
 import { TaskRegistration } from '../lib/store/rows.js';
 import { callbackQuery } from './callbacks.js';
 import { recovery, startPushWhenDue } from './component-recovery.js';
-import { AppContext, DependencyHandle } from './services.js';
+import { AppContext, DependencyHandle } from './shard-services.js';
 import { StableForceBudget } from './stable-force.js';
 import { fetchStableToken, StableOutcome } from './stable-token.js';
 

@@ -38,8 +38,8 @@ export default async function handle(cmd: ShardCommand): Promise<ShardReply> {
     case 'disown':
       await shard.disown(cmd.slots);
       return OK;
-    case 'reload':
-      await shard.reload(cmd.appid);
+    case 'reconcile':
+      await shard.reconcile(cmd.appid);
       return OK;
     case 'register':
       return { kind: 'registered', results: await shard.register(cmd.regs, cmd.at) };

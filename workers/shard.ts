@@ -15,7 +15,7 @@ import { TaskActor } from './task-actor.js';
 import { Callbacks } from './callbacks.js';
 import { RefreshCalendar } from './refresh-calendar.js';
 import { RefreshTimers } from './refresh-timers.js';
-import { ShardServices } from './services.js';
+import { ShardServices } from './shard-services.js';
 import { openShardStore } from './shard-store.js';
 
 /**
@@ -47,7 +47,7 @@ export class Shard implements ShardServices {
   /** Deleted apps whose fetches are still in flight: an app registered anew waits for them. */
   private readonly retiring = new Map<string, Promise<unknown>>();
   /** Reads of an app from the store on their way to its actors. */
-  private readonly reloading = new Map<string, Promise<void>>();
+  private readonly reconciling = new Map<string, Promise<void>>();
 
   /** Open the store and start owning nothing; activate() or own() load the apps. */
   static async open(settings: ShardSettings, events: MessagePort): Promise<Shard> {
@@ -182,14 +182,14 @@ export class Shard implements ShardServices {
         };
       }
       // A new app is exactly newApp(reg, at) in the store: no need to read it back.
-      if (w.value) void this.reload(reg.appid, newApp(reg, at));
+      if (w.value) void this.reconcile(reg.appid, newApp(reg, at));
       return { ok: true, created: w.value, tasks: [] };
     });
     // Changed apps are read back (in order per app), then each answer carries its tasks as the actors hold them.
     await Promise.all(
       regs.map((reg, i) => {
         const w = written[i]!;
-        return w.status === 'fulfilled' && !w.value ? this.reload(reg.appid) : Promise.resolve();
+        return w.status === 'fulfilled' && !w.value ? this.reconcile(reg.appid) : Promise.resolve();
       }),
     );
     return results.map((r, i) => {
@@ -208,7 +208,7 @@ export class Shard implements ShardServices {
   async unregister(appid: string, task?: TaskKey): Promise<boolean> {
     if (!this.mayWrite) throw new Error('not the owner');
     const found = task ? await this.store.deleteTask(task) : await this.store.deleteApp(appid);
-    if (found) await this.reload(appid, task ? undefined : null);
+    if (found) await this.reconcile(appid, task ? undefined : null);
     return found;
   }
 
@@ -219,8 +219,8 @@ export class Shard implements ShardServices {
    * its way, the actors change before this returns. Reads of one app are
    * applied in the order they were asked for.
    */
-  reload(appid: string, known?: StoredApp | null): Promise<void> {
-    const pending = this.reloading.get(appid);
+  reconcile(appid: string, known?: StoredApp | null): Promise<void> {
+    const pending = this.reconciling.get(appid);
     if (known !== undefined && !pending) {
       this.apply(appid, known);
       return Promise.resolve();
@@ -234,9 +234,9 @@ export class Shard implements ShardServices {
           'could not read the app from the store',
         );
       });
-    this.reloading.set(appid, next);
+    this.reconciling.set(appid, next);
     void next.then(() => {
-      if (this.reloading.get(appid) === next) this.reloading.delete(appid);
+      if (this.reconciling.get(appid) === next) this.reconciling.delete(appid);
     });
     return next;
   }

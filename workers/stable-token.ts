@@ -1,6 +1,6 @@
 import { TaskType } from '../lib/contract/task-type.js';
 import { WechatResult } from '../lib/wechat/wechat-client.js';
-import { ShardServices } from './services.js';
+import { ShardServices } from './shard-services.js';
 import { StableForceBudget } from './stable-force.js';
 
 /** What a stable_token fetch did about `force_refresh`, for the refresh answer and the log. */

@@ -18,7 +18,7 @@ import { Actor } from './actor.js';
 import { callbackQuery } from './callbacks.js';
 import { lookUpRefreshToken } from './component-recovery.js';
 import { Attempt, fetchStep } from './fetch-step.js';
-import { AppContext, DependencyHandle } from './services.js';
+import { AppContext, DependencyHandle } from './shard-services.js';
 import { TimerEntry } from './refresh-timers.js';
 import { StableForceBudget } from './stable-force.js';
 

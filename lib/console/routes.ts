@@ -4,7 +4,7 @@ import { AppIndex } from '../front/app-index.js';
 import { FrontContext, FrontState } from '../front/context.js';
 import { envelope } from '../front/envelope.js';
 import { scopedTotals } from '../front/routes/status.js';
-import { FrontServices } from '../front/services.js';
+import { FrontServices } from '../front/front-services.js';
 import { Asset, loadModules, webDir } from './assets.js';
 import { FAVICON_SVG, PAGE_HTML } from './page.js';
 import { CONSOLE_CSS } from './style.js';

@@ -32,7 +32,7 @@ export type RegisterResult =
 export type ShardCommand =
   /** Open the store; load and start the apps of the slots named ('all': every app of this shard). */
   | { kind: 'init'; settings: ShardSettings; events: MessagePort; owns: OwnedSlots }
-  /** Become the owner: reload every app from the store and start the actors. */
+  /** Become the owner: load every app from the store and start the actors. */
   | { kind: 'activate' }
   /** Give up ownership: stop timers, wait for in-flight fetches, flush. */
   | { kind: 'release' }
@@ -41,7 +41,7 @@ export type ShardCommand =
   /** Cluster mode: these slots are no longer this instance's; stop their actors and let fetches in flight land. */
   | { kind: 'disown'; slots: number[] }
   /** The app changed in the store (written by another instance): bring its actors in line. */
-  | { kind: 'reload'; appid: string }
+  | { kind: 'reconcile'; appid: string }
   /**
    * Registrations for the owner to write and apply, answered once durable.
    * Those arriving together go as one message per shard (a message per

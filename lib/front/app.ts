@@ -7,10 +7,10 @@ import { AppIndex } from './app-index.js';
 import { Authenticator } from './auth.js';
 import { FrontState } from './context.js';
 import { authenticate } from './middleware/authenticate.js';
-import { compatV0 } from './middleware/compat-v0.js';
+import { compatV0 } from './listeners/compat-v0.js';
 import { errorEnvelope } from './middleware/errors.js';
-import { fastQuery } from './middleware/fast-query.js';
-import { fastRegistration } from './middleware/fast-registration.js';
+import { fastQuery } from './listeners/get-task.js';
+import { fastRegistration } from './listeners/post-registe.js';
 import { observe } from './middleware/observe.js';
 import { componentRoutes } from './routes/component.js';
 import { opsRoutes } from './routes/ops.js';
@@ -19,7 +19,7 @@ import { registrationRoutes } from './routes/registration.js';
 import { statusRoutes } from './routes/status.js';
 import { taskRoutes } from './routes/tasks.js';
 import { hostRequired } from './odd-requests.js';
-import { FrontServices } from './services.js';
+import { FrontServices } from './front-services.js';
 import { storeWriteGuard } from './store-presence.js';
 
 /** docs/api.md §5: bodies over 1 MiB are refused with 413 (koa-bodyparser's limit and the fast registration path's). */

@@ -10,7 +10,7 @@ import { TaskType } from '../contract/task-type.js';
 import { checkScope } from './auth.js';
 import { RequestNote } from './context.js';
 import { ownerError } from './owner-error.js';
-import { FrontServices } from './services.js';
+import { FrontServices } from './front-services.js';
 
 /**
  * POST /registe of a parsed JSON body: validate, check the token's scope,

@@ -21,7 +21,7 @@ import { Ownership, SingleInstanceOwnership } from './ownership.js';
 import { ClusterMember, MemberHooks } from './cluster-member.js';
 import { Store } from '../store/store.js';
 import { Logger } from '../log.js';
-import { FrontServices } from '../front/services.js';
+import { FrontServices } from '../front/front-services.js';
 import { ShardPool } from './shard-pool.js';
 import { StorePresence } from '../front/store-presence.js';
 import { TaskCache } from '../front/task-cache.js';
@@ -200,7 +200,7 @@ export class Generation {
         const now = rows.map((r) => `${r.type}/${r.sub}/${r.regGen}`).join(' ');
         if (registrations.get(appid) === now) return;
         registrations.set(appid, now);
-        void pool.send(appid, { kind: 'reload', appid });
+        void pool.send(appid, { kind: 'reconcile', appid });
       },
       command: (appid, cmd) => this.runAsOwner(appid, cmd),
       slotCounts: (slot) => cache.slotCounts(slot),

@@ -6,7 +6,7 @@ import { createLogger, Logger } from '../log.js';
 import { backoffMs } from '../timing.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { prepareDataDir } from './data-dir.js';
-import { generationExecArgv } from './generation-heap.js';
+import { generationExecArgv } from './generation-v8-flags.js';
 import { FromGeneration, releaseBoundMs, ToGeneration } from './ipc.js';
 import { waitForFreePort } from './port-wait.js';
 

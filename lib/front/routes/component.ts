@@ -11,8 +11,8 @@ import { MsgCrypto, MsgCryptoError } from '../../wechat/msg-crypto.js';
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
-import { FrontServices } from '../services.js';
-import { pathAppid } from './params.js';
+import { FrontServices } from '../front-services.js';
+import { pathAppid } from './route-params.js';
 
 /** WeChat's event messages are a few hundred bytes; anything much larger is not one. */
 export const EVENT_BODY_LIMIT = 64 * 1024;

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
 import { openApiDocument } from '../openapi/document.js';
-import { FrontServices } from '../services.js';
+import { FrontServices } from '../front-services.js';
 
 /** GET /healthz (open, with the build stamp in a header), GET /metrics and GET /openapi.json (open). */
 export function opsRoutes(router: Router<FrontState>, s: FrontServices): void {

@@ -3,11 +3,11 @@ import { ApiError } from '../../contract/errors.js';
 import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
 import { register } from '../register.js';
-import { FrontServices } from '../services.js';
+import { FrontServices } from '../front-services.js';
 
 /**
  * POST /registe (and /register): durable first, then the owner hears of it.
- * A plain request never gets here: middleware/fast-registration.ts answers it
+ * A plain request never gets here: listeners/post-registe.ts answers it
  * before Koa with the same register().
  */
 export function registrationRoutes(router: Router<FrontState>, s: FrontServices): void {

@@ -5,10 +5,10 @@ import { AppIndex, AppPage, AppQuery, pageOf, TASK_STATES, Totals } from '../app
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
-import { FrontServices } from '../services.js';
+import { FrontServices } from '../front-services.js';
 import { CachedTask } from '../task-cache.js';
 import { TaskState } from '../../store/rows.js';
-import { pathAppid } from './params.js';
+import { pathAppid } from './route-params.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

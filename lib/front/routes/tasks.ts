@@ -7,10 +7,10 @@ import { ownerError } from '../owner-error.js';
 import { checkScope } from '../auth.js';
 import { FrontContext, FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
-import { FrontServices } from '../services.js';
+import { FrontServices } from '../front-services.js';
 import { cachedTask, CachedTask, TaskCache } from '../task-cache.js';
 import { badDetail, detailBody, detailWanted } from '../task-detail.js';
-import { pathAppid, pathType, selector } from './params.js';
+import { pathAppid, pathType, selector } from './route-params.js';
 
 /** A stale value longer than any WeChat credential is not one we handed out. */
 const MAX_STALE = 4096;
@@ -106,7 +106,7 @@ function answerRefresh(ctx: FrontContext, u: TaskUpdate, outcome: RefreshOutcome
 
 /** GET /task, POST /task/…/refresh, DELETE /task, DELETE /app. */
 export function taskRoutes(router: Router<FrontState>, s: FrontServices): void {
-  // What the fast path (middleware/fast-query.ts) does not answer itself: errors, 503s, odd URLs.
+  // What the fast path (listeners/get-task.ts) does not answer itself: errors, 503s, odd URLs.
   router.get('/task/:appid/:type', (ctx) => {
     const task = findTask(ctx, s, false);
     serve(ctx, task, detailOf(ctx));

@@ -3,8 +3,8 @@ import { ownerError } from '../owner-error.js';
 import { checkScope } from '../auth.js';
 import { FrontState } from '../context.js';
 import { envelope } from '../envelope.js';
-import { FrontServices } from '../services.js';
-import { pathAppid } from './params.js';
+import { FrontServices } from '../front-services.js';
+import { pathAppid } from './route-params.js';
 
 /** Fault hooks exist only when this is set (tests of supervision); never in production. */
 export const testFaultsEnabled = (): boolean => process.env.WECHAT_SCHEDULER_TEST_FAULTS === '1';

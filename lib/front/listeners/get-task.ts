@@ -3,7 +3,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { isValidAppid } from '../../contract/registration.js';
 import { TaskType } from '../../contract/task-type.js';
 import { Authenticator } from '../auth.js';
-import { FrontServices } from '../services.js';
+import { FrontServices } from '../front-services.js';
 import { Selector, TaskCache } from '../task-cache.js';
 import { detailBody, detailWanted } from '../task-detail.js';
 import { requestId } from '../request-id.js';

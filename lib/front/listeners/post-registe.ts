@@ -3,10 +3,10 @@ import { Authenticator } from '../auth.js';
 import { RequestNote } from '../context.js';
 import { Envelope, envelope } from '../envelope.js';
 import { register } from '../register.js';
-import { FrontServices } from '../services.js';
-import { parseJsonBody } from './json-body.js';
-import { errorAnswer } from './errors.js';
-import { requestLine } from './observe.js';
+import { FrontServices } from '../front-services.js';
+import { parseJsonBody } from '../middleware/json-body.js';
+import { errorAnswer } from '../middleware/errors.js';
+import { requestLine } from '../middleware/observe.js';
 import { requestId } from '../request-id.js';
 
 const PATHS = new Set(['/registe', '/register']);
