@@ -49,10 +49,12 @@ test('a call queued behind a busy connection is not sent once its lease is gone'
 
 test("a call never runs past its lease's end, whatever the WeChat timeout", async () => {
   const sim = await startSim();
-  // A lease of 3 s that is still valid (margin 0.6 s): the call may start, and may take ~3 s.
-  const { wechat } = leasedClient(sim, 3_000, 120_000, [first]);
+  const { leases, wechat } = leasedClient(sim, 10_000, 120_000, []);
   try {
     await sim.fault({ endpoint: 'token', appid: first, hang: true });
+    // Taken just before the call, so a slow box cannot use up the lease before it starts:
+    // valid for 10 s with a margin of 2 s, so the call may start and may take ~10 s.
+    leases.set(slotOf(first), 1, monoNow() + 10_000);
     const started = monoNow();
     const answer = await wechat.accessToken(first, 'secret-1');
     const took = monoNow() - started;
