@@ -72,3 +72,12 @@ export function backoffMs(failures: number, capMs: number = BACKOFF_CAP_MS, firs
 export function isUsable(value: string | null, expiresAt: number | null, now: number): value is string {
   return value !== null && expiresAt !== null && expiresAt > now;
 }
+
+/**
+ * Milliseconds on the process's monotonic clock: the same in every thread
+ * of the process (process.hrtime, unlike performance.now, does not start
+ * anew in each worker), and never moved by NTP or an operator.
+ */
+export function monoNow(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}

@@ -4,7 +4,8 @@
 // WechatClient, real LeaseTable, the project's simulator as WeChat.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LeaseTable, monoNow } from '../lib/cluster/lease-table.js';
+import { LeaseTable } from '../lib/cluster/lease-table.js';
+import { monoNow } from '../lib/timing.js';
 import { slotOf } from '../lib/util/shard-of.js';
 import { LEASE_UNCONFIRMED, WechatClient, WechatResult } from '../lib/wechat/wechat-client.js';
 import { startSim, type Sim } from './helpers/sim.js';

@@ -3,7 +3,7 @@
 // watch checks that no slot is ever callable on two keepers at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { monoNow } from '../lib/cluster/lease-table.js';
+import { monoNow } from '../lib/timing.js';
 import { SLOT_COUNT } from '../lib/util/shard-of.js';
 import { at } from './helpers/must.js';
 import { LeaseCluster, Member } from './helpers/lease-cluster.js';

@@ -2,7 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LeaseTable, monoNow } from '../lib/cluster/lease-table.js';
+import { LeaseTable } from '../lib/cluster/lease-table.js';
+import { monoNow } from '../lib/timing.js';
 import { slotOf } from '../lib/util/shard-of.js';
 
 const appid = 'wx0123456789abcdef';

@@ -102,4 +102,43 @@ test('authorizers: selection by authorizer_appid, ambiguity without it, single a
   assert.equal(seen.sort(), ['wxa1 ready', 'wxa2 ready']);
 });
 
+// A registration's answer and the owner's updates come on different channels
+// (the command's reply, the shard's event port), in either order: `seq` says
+// which picture of a task is the later one.
+const answered = (appid: string, seq: number) =>
+  pendingTasks({ appid, appsecret: 's', tasks: [{ type: 0 }] }).map((t) => ({ ...t, seq }));
+
+test("an owner's update that overtakes the registration's answer is kept, not lost", () => {
+  const cache = new TaskCache(store);
+  // The value came before the answer the owner had sent earlier: the task is not cached yet.
+  cache.apply({ ...update('wxearly', 0, '', 'AT_early'), seq: 11 });
+  cache.registered(answered('wxearly', 10));
+  const found = cache.find('wxearly', 0, {});
+  assert.ok(found.ok);
+  if (found.ok) assert.is(found.task.value, 'AT_early', 'the fetched value was dropped for the older answer');
+});
+
+test('an update older than the cached picture is ignored', () => {
+  const cache = new TaskCache(store);
+  cache.registered(answered('wxorder', 10));
+  cache.apply({ ...update('wxorder', 0, '', 'AT_new'), seq: 20 });
+  cache.apply({ ...update('wxorder', 0, '', 'AT_old'), seq: 15 });
+  const found = cache.find('wxorder', 0, {});
+  assert.ok(found.ok);
+  if (found.ok) assert.is(found.task.value, 'AT_new');
+});
+
+test("a removed task's late update does not become the value of its re-registration", () => {
+  const cache = new TaskCache(store);
+  cache.registered(answered('wxgone', 10));
+  cache.apply({ ...update('wxgone', 0, '', 'AT_1'), seq: 11 });
+  cache.removeApp('wxgone');
+  // Sent by the owner before it handled the delete, arrived after the delete's answer.
+  cache.apply({ ...update('wxgone', 0, '', 'AT_late'), seq: 12 });
+  cache.registered(answered('wxgone', 30));
+  const found = cache.find('wxgone', 0, {});
+  assert.ok(found.ok);
+  if (found.ok) assert.is(found.task.value, null);
+});
+
 test.run();

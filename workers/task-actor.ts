@@ -7,6 +7,7 @@ import {
   backoffMs,
   BACKOFF_CAP_MS,
   isUsable,
+  monoNow,
   refreshAt,
   refreshWindow,
   stableRefreshAt,
@@ -232,6 +233,7 @@ export class TaskActor extends Actor<TaskMessage> implements DependencyHandle, T
       authorizerAppid: s.authorizerAppid,
       fetchCount: s.fetchCount,
       failCount: s.failCount,
+      seq: monoNow(),
     };
   }
 

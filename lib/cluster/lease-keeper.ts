@@ -4,7 +4,8 @@ import { SLOT_COUNT } from '../util/shard-of.js';
 import { planSlots } from './balance.js';
 import { ClusterKeys } from './keys.js';
 import { ACQUIRE, LEAVE, RELEASE, RENEW, VIEW } from './lease-scripts.js';
-import { LeaseTable, monoNow } from './lease-table.js';
+import { LeaseTable } from './lease-table.js';
+import { monoNow } from '../timing.js';
 import { ScriptClient, runScript } from './script-client.js';
 
 /** The keeper's time: monotonic for the leases (monoNow in the server), wall for heartbeats. */

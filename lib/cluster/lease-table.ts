@@ -1,13 +1,5 @@
+import { monoNow } from '../timing.js';
 import { SLOT_COUNT, slotOf } from '../util/shard-of.js';
-
-/**
- * Milliseconds on the process's monotonic clock: the same in every thread
- * of the process (process.hrtime, unlike performance.now, does not start
- * anew in each worker), and never moved by NTP or an operator.
- */
-export function monoNow(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
 
 /** Whole microseconds kept per slot: two 64-bit words read and written with Atomics. */
 const MICROS = 1000;

@@ -172,7 +172,7 @@ export class OwnerChannel {
     }
     const out: Reply = { id: req.id, reply };
     try {
-      await this.opts.publisher.publish(this.opts.keys.replies(req.from), JSON.stringify(out));
+      await this.opts.publisher.publish(this.opts.keys.replies(req.from), JSON.stringify(out, withoutSeq));
     } catch (err) {
       this.opts.logger.warn({ err: text(err), to: req.from, kind: req.cmd.kind }, 'could not send a reply');
     }
@@ -252,6 +252,15 @@ const REASONS: readonly ShardErrorReason[] = [
   'refused',
   'failed',
 ];
+
+/**
+ * A task's `seq` is read on this machine's monotonic clock: another
+ * instance could not order it against its own, so it gets the task as if
+ * read from the store.
+ */
+function withoutSeq(key: string, value: unknown): unknown {
+  return key === 'seq' ? undefined : value;
+}
 
 const asReply: Check<Reply> = (v) => {
   if (!isId(v.id)) return 'no id';

@@ -113,6 +113,14 @@ export interface TaskUpdate extends TaskKey {
   authorizerAppid: string | null;
   fetchCount: number;
   failCount: number;
+  /**
+   * When the owner took this picture of the task (monoNow() of its
+   * thread): a later picture of a task has a larger one. A command's
+   * answer and the shard's events travel on different channels, so either
+   * may arrive first; the front keeps the later picture by this. Absent
+   * in a task read from the store: older than any picture its owner sends.
+   */
+  seq?: number;
 }
 
 export type ShardEvent =

@@ -10,6 +10,7 @@ import { SLOT_COUNT, slotOf } from '../util/shard-of.js';
 
 /** The front's copy of one task, as last announced by its owner. */
 export interface CachedTask extends TaskUpdate {
+  seq: number;
   /** The 200 answer for `value`, serialised once per value. */
   body: Buffer | null;
 }
@@ -41,6 +42,7 @@ function entry(u: TaskUpdate, body: Buffer | null): CachedTask {
     authorizerAppid: u.authorizerAppid,
     fetchCount: u.fetchCount,
     failCount: u.failCount,
+    seq: u.seq ?? 0,
     body,
   };
 }
@@ -85,12 +87,21 @@ function bump(counts: Int32Array, slot: number, by: number): void {
   counts[slot] = (counts[slot] ?? 0) + by;
 }
 
+/** Updates of uncached tasks kept at most: those of removed tasks are never claimed. */
+const EARLY_MAX = 10_000;
+
+function taskKey(k: TaskKey): string {
+  return `${k.appid}\u0000${k.type}\u0000${k.sub}`;
+}
+
 export class TaskCache {
   private readonly apps = new Map<string, AppEntry>();
   /** Apps and tasks per slot (slotOf): what cluster mode balances and reports, without a walk of the cache. */
   private readonly slotApps = new Int32Array(SLOT_COUNT);
   private readonly slotTasks = new Int32Array(SLOT_COUNT);
   private watcher: CacheWatcher | undefined;
+  /** Updates of tasks not cached (yet): see apply(). */
+  private readonly early = new Map<string, TaskUpdate>();
   /** Grows whenever an appid may have appeared or gone (lets /apps keep a sorted index). */
   membership = 0;
 
@@ -127,7 +138,15 @@ export class TaskCache {
    * have overtaken the answer, keep it current.
    */
   registered(tasks: TaskUpdate[]): void {
-    for (const t of tasks) if (!this.get(t)) this.put(cachedTask(t));
+    for (const t of tasks) {
+      // An update of the new task that overtook this answer (other channel) is the later picture.
+      const key = taskKey(t);
+      const early = this.early.get(key);
+      if (early) this.early.delete(key);
+      const latest = early && (early.seq ?? 0) > (t.seq ?? 0) ? early : t;
+      if (this.get(t)) this.apply(latest);
+      else this.put(cachedTask(latest));
+    }
   }
 
   /** What the owner answered to a registration or delete, whoever sent it. */
@@ -140,9 +159,21 @@ export class TaskCache {
     }
   }
 
+  /**
+   * An owner's update of a task. One older than the cached picture (it
+   * came late, on the other channel) is ignored. One of a task not cached
+   * is kept aside: either its registration's answer is still on its way
+   * (registered() then takes the later of the two) or the task was removed
+   * (its late update is older than any later registration's answer).
+   */
   apply(u: TaskUpdate): void {
     const prev = this.get(u);
-    if (!prev) return; // removed meanwhile
+    if (!prev) {
+      if (this.early.size >= EARLY_MAX) this.early.clear();
+      this.early.set(taskKey(u), u);
+      return;
+    }
+    if ((u.seq ?? 0) < prev.seq) return;
     const body = prev.value === u.value ? prev.body : u.value === null ? null : okBody(u.value);
     this.put(entry(u, body));
   }

@@ -4,7 +4,8 @@
 import { createClient } from 'redis';
 import { clusterKeys, ClusterKeys } from '../../lib/cluster/keys.js';
 import { KeeperClock, LeaseKeeper } from '../../lib/cluster/lease-keeper.js';
-import { LeaseTable, monoNow } from '../../lib/cluster/lease-table.js';
+import { LeaseTable } from '../../lib/cluster/lease-table.js';
+import { monoNow } from '../../lib/timing.js';
 import { createLogger } from '../../lib/log.js';
 import { SLOT_COUNT, slotOf } from '../../lib/util/shard-of.js';
 import { sleep } from './poll.js';
