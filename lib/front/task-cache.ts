@@ -143,9 +143,8 @@ export class TaskCache {
       const key = taskKey(t);
       const early = this.early.get(key);
       if (early) this.early.delete(key);
-      const latest = early && (early.seq ?? 0) > (t.seq ?? 0) ? early : t;
-      if (this.get(t)) this.apply(latest);
-      else this.put(cachedTask(latest));
+      if (this.get(t)) continue;
+      this.put(cachedTask(early && (early.seq ?? 0) > (t.seq ?? 0) ? early : t));
     }
   }
 
