@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startSim, Sim } from './helpers/sim.js';
+import { portToName } from './helpers/ports.js';
 import { BIN, startServer, stopAll, tempDir } from './helpers/server.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -44,15 +45,8 @@ test('a bad port exits non-zero with one line naming the problem', () => {
 });
 
 test('every spelling of the port flag is accepted (checked by a real listen on a free port)', async () => {
-  // Find a free port by letting the system pick one and releasing it.
-  const { createServer } = await import('node:net');
   for (const spell of ['-p N', '-p=N', '-pN', '--port N', '--port=N']) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await portToName();
     const flag = spell.replace('N', String(port)).split(' ');
     // startServer passes -p 0 first; the later flag wins in commander.
     const srv = await startServer({ wechatApi: sim.url, args: flag, dataDir: `${tempDir()}/d` });

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from './helpers/poll.js';
-import { freePort, redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
+import { freePort } from './helpers/ports.js';
+import { redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
 import { BIN, RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
 

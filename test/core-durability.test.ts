@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Json } from './helpers/http.js';
 import { waitFor } from './helpers/poll.js';
+import { portToName } from './helpers/ports.js';
 import { startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
 
@@ -96,14 +97,6 @@ test('an idle shard thread still refreshes on time (piscina atomics trap)', asyn
   assert.is(await srv.stop(), 0);
 });
 
-/** A port the system just handed out and released. */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 /** Running (not gone, not a zombie waiting to be reaped). */
 function alive(pid: number): boolean {
   try {
@@ -114,7 +107,7 @@ function alive(pid: number): boolean {
 }
 
 test('kill -9 of the supervisor alone: its generation dies with it, and a restart on the same port listens', async () => {
-  const port = await freePort();
+  const port = await portToName();
   const dataDir = join(tempDir(), 'data');
   const first = await startServer({ wechatApi: sim.url, dataDir, args: ['-p', String(port)] });
   const generation = await waitFor(
@@ -131,7 +124,7 @@ test('kill -9 of the supervisor alone: its generation dies with it, and a restar
 });
 
 test('a port still held at start is retried for a few seconds, then served', async () => {
-  const port = await freePort();
+  const port = await portToName();
   const blocker = createServer().listen(port, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));
   const starting = startServer({ wechatApi: sim.url, args: ['-p', String(port)] });

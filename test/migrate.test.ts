@@ -17,7 +17,8 @@ import { Store } from '../lib/store/store.js';
 import { SLOT_COUNT } from '../lib/util/shard-of.js';
 import { runToExit, tempDir } from './helpers/server.js';
 import { state } from './helpers/store-conformance.js';
-import { freePort, redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
+import { freePort } from './helpers/ports.js';
+import { redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
 
 const missing = redisMissing();
 let redis: RunningRedis;

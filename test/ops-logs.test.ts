@@ -1,12 +1,12 @@
 // Structured logs: pino JSON lines, a request id that follows a request into
 // the shard thread, --log-level, token values masked, secrets never.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { client } from './helpers/http.js';
 import { waitFor } from './helpers/poll.js';
+import { portToName } from './helpers/ports.js';
 import { BIN, RunningServer, startServer, stopAll, tempDir } from './helpers/server.js';
 import { Sim, startSim } from './helpers/sim.js';
 
@@ -105,17 +105,8 @@ test('token values appear only masked, secrets never, in anything the server pri
   for (const l of refreshed) assert.match(String(l.value), /^\w{4}\*\*\*\w{2}\(\d+\)$/);
 });
 
-/** A free port (for a server whose "listening" line --log-level warn hides). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 test('--log-level warn prints warnings and errors only', async () => {
-  const port = await freePort();
+  const port = await portToName();
   const proc = spawn(
     process.execPath,
     [

@@ -18,7 +18,8 @@ import { secretCodec } from '../lib/store/secret-codec.js';
 import { slotOf } from '../lib/util/shard-of.js';
 import { waitFor } from './helpers/poll.js';
 import { state } from './helpers/store-conformance.js';
-import { freePort, PlainRedis, redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
+import { freePort } from './helpers/ports.js';
+import { PlainRedis, redisMissing, RunningRedis, startRedis } from './helpers/redis.js';
 
 const missing = redisMissing();
 let redis: RunningRedis;
