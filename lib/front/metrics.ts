@@ -111,12 +111,24 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
-  readonly http = new Counter({
+  /** GET /task answers of its fast path not yet added to `http`: a plain add per request, the labelled inc() per scrape. */
+  private fastQueries = 0;
+  readonly http: Counter<'route' | 'status'> = new Counter({
     name: 'wechat_scheduler_http_requests_total',
     help: 'HTTP requests by route pattern and status.',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
+    collect: () => {
+      if (this.fastQueries === 0) return;
+      this.http.inc({ route: '/task/:appid/:type', status: '200' }, this.fastQueries);
+      this.fastQueries = 0;
+    },
   });
+
+  /** One GET /task answered by the fast path (listeners/get-task.ts). */
+  fastQueryServed(): void {
+    this.fastQueries++;
+  }
   readonly shardRestarts = new Counter({
     name: 'wechat_scheduler_shard_restarts_total',
     help: 'Shard threads restored after dying.',

@@ -45,8 +45,6 @@ function decodeAppid(raw: string): string | null {
  * bench/query.ts measures what this buys (bench/results/2026-11-24.md).
  */
 export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestListener): RequestListener {
-  // Resolved once: a labelled inc() hashes its labels on every call.
-  const served = s.metrics.http.labels({ route: '/task/:appid/:type', status: '200' });
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' || auth.protectedMode) return koa(req, res);
     const m = TASK_URL.exec(req.url ?? '');
@@ -76,6 +74,6 @@ export function fastQuery(s: FrontServices, auth: Authenticator, koa: RequestLis
     };
     res.writeHead(200, headers);
     res.end(body);
-    served.inc();
+    s.metrics.fastQueryServed();
   };
 }
