@@ -77,6 +77,7 @@ test('the generation process runs with the memory flags, and node flags the user
   assert.ok(at('--max-semi-space-size=2') > 0, argv.join(' '));
   assert.ok(at('--heap-growing-percent=30') > 0, argv.join(' '));
   assert.ok(at('--v8-pool-size=0') > 0, argv.join(' '));
+  assert.ok(at('--no-memory-reducer') > 0, argv.join(' '));
   assert.ok(
     at('--max-semi-space-size=8') > at('--max-semi-space-size=2'),
     `the user's flag wins by coming later: ${argv.join(' ')}`,
