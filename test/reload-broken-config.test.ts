@@ -32,9 +32,11 @@ test('kill -9 of the generation while the config file is broken: replaced with t
   // Broken where V8 would quote the text around the error: a token must not reach the log through it.
   const leaked = 'tok-in-a-broken-file-9f';
   writeFileSync(file, `{"tokens": [${leaked}]}`);
-  const gen = srv.logs().find((l) => l.msg === 'generation started');
-  assert.ok(gen && gen.pid !== srv.pid);
-  process.kill(gen!.pid as number, 'SIGKILL');
+  const gen = await waitFor('the generation started line', () =>
+    srv.logs().find((l) => l.msg === 'generation started'),
+  );
+  assert.ok(gen.pid !== srv.pid);
+  process.kill(gen.pid as number, 'SIGKILL');
   await waitFor('the replacement', () => srv.logs().some((l) => l.msg === 'front generation replaced'), 60_000);
   // Served as before, with the same token (the last config that worked).
   assert.is(await srv.api.value('wxbroken1', 0), value);
@@ -43,12 +45,14 @@ test('kill -9 of the generation while the config file is broken: replaced with t
     200,
   );
   await srv.api.awaitValue('wxbroken2', 0);
-  const why = srv
-    .logs()
-    .find(
-      (l) => l.msg === 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)',
-    );
-  assert.ok(why, 'the reason is logged');
+  // Written by the new generation, which is not the process whose answers were awaited above: wait for it.
+  const why = await waitFor('the reason to be logged', () =>
+    srv
+      .logs()
+      .find(
+        (l) => l.msg === 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)',
+      ),
+  );
   assert.match(String(why!.err), /not valid JSON/);
   assert.not.ok(srv.output().includes(leaked), 'no text of the broken file in the log');
 

@@ -91,10 +91,14 @@ test('two SIGHUPs under 16 keep-alive clients: no failed or hung request, no ext
 
   // Same supervisor PID; each reload handed the apps to a new generation process.
   process.kill(srv.pid, 0);
-  const owners = srv
-    .logs()
-    .filter((l) => l.msg === 'owning the apps')
-    .map((l) => l.pid);
+  const ownerPids = () =>
+    srv
+      .logs()
+      .filter((l) => l.msg === 'owning the apps')
+      .map((l) => l.pid);
+  // Each generation process writes its own line: the last one may arrive after what was awaited above.
+  await waitFor('two owning generations', () => new Set(ownerPids()).size >= 2);
+  const owners = ownerPids();
   assert.is(new Set(owners).size, 2, `generation pids ${owners.join(',')}`);
   assert.not.ok(owners.includes(srv.pid));
   assert.ok(

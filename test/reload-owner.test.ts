@@ -113,6 +113,8 @@ test('registrations answered by the old generation during the hand-over are kept
   assert.ok(readerClosed, 'a fast-path answer of the draining generation said Connection: close');
   assert.is(readerConnects, 1, 'every query went to the old generation');
   assert.is(connects, 1, 'every registration went to the old generation');
+  // The supervisor's line and the old generation's drain are two processes' output: wait for the line.
+  await waitFor('the reload line', () => reloads(srv.logs()) === 1);
   assert.is(reloads(srv.logs()), 1);
   assert.ok(during.length >= 3, `only ${during.length} registrations reached the old generation during the hand-over`);
   // Durable at once, so not held until the next owner is active: that waits for the 10 s fetch,

@@ -43,9 +43,11 @@ for (const spelling of ['separate', 'joined'] as const) {
       assert.not.ok(line.includes(token), `generation ${pid}: ${line}`);
       assert.not.ok(line.includes('--token'), `generation ${pid}: ${line}`);
     }
-    const warning = srv.logs().find((l) => l.level === 'warn' && l.flag === '--token');
-    assert.ok(warning, 'a warning names the flag');
-    assert.match(String(warning!.msg), /WECHAT_SCHEDULER_TOKEN/);
+    // The supervisor writes it right after 'listening': it may not have arrived with that line.
+    const warning = await waitFor('a warning naming the flag', () =>
+      srv.logs().find((l) => l.level === 'warn' && l.flag === '--token'),
+    );
+    assert.match(String(warning.msg), /WECHAT_SCHEDULER_TOKEN/);
     assert.not.ok(srv.output().includes(token), 'the token is in no log line');
     assert.is(await srv.stop(), 0);
   });
@@ -55,8 +57,13 @@ test('a token from the environment is not warned about', async () => {
   const token = 'argv-env-token-77aa';
   const srv = await startServer({ wechatApi: sim.url, env: { WECHAT_SCHEDULER_TOKEN: token }, token, workers: 1 });
   assert.is((await srv.api.get('/apps')).status, 200);
-  assert.not.ok(srv.logs().some((l) => l.flag === '--token'));
+  // Read once the server has stopped and its output has ended: a warning could not still be on its way.
   assert.is(await srv.stop(), 0);
+  assert.ok(
+    srv.logs().some((l) => l.msg === 'stopped'),
+    'the whole output was read',
+  );
+  assert.not.ok(srv.logs().some((l) => l.flag === '--token'));
 });
 
 test.run();

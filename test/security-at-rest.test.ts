@@ -161,8 +161,11 @@ test('rotation: "new,old" re-encrypts every secret at start, with no refetch; th
   const fetches = (await sim.stats()).calls.token;
   const oldIds = new Set(storedApps().map((r) => r.secret.split(':')[1]));
   srv = await start(`${KEY2},${KEY1}`);
-  const line = srv.logs().find((l) => l.msg === 'appsecrets re-encoded with the current key');
-  assert.is(line?.apps, 2, 'both apps re-encoded');
+  // The generation writes it; the supervisor's 'listening' that startServer awaited may come first.
+  const line = await waitFor('the re-encoding line', () =>
+    srv!.logs().find((l) => l.msg === 'appsecrets re-encoded with the current key'),
+  );
+  assert.is(line.apps, 2, 'both apps re-encoded');
   assert.is(await srv.api.value('wxrest1', 0), values.wxrest1, 'served at once, same value');
   assert.is(await srv.api.value('wxrest2', 0), values.wxrest2);
   const rows = storedApps();
@@ -173,6 +176,8 @@ test('rotation: "new,old" re-encrypts every secret at start, with no refetch; th
 
   // A second start with the same ring has nothing left to do.
   srv = await start(`${KEY2},${KEY1}`);
+  // Its thread writes 'generation started' after the re-encoding would have been logged.
+  await waitFor('the generation started line', () => srv!.logs().some((l) => l.msg === 'generation started'));
   assert.not.ok(srv.logs().some((l) => l.msg === 'appsecrets re-encoded with the current key'));
   assert.is(await srv.stop(), 0);
 

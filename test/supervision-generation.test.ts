@@ -70,7 +70,10 @@ test('kill -9 of the generation process: the supervisor starts a new one, values
 
 test('the generation process runs with the memory flags, and node flags the user gave come after them', async () => {
   const srv = await startServer({ wechatApi: sim.url, nodeArgs: ['--max-semi-space-size=8'] });
-  const gen = srv.logs().find((l) => l.msg === 'generation started');
+  // Written by the generation process: it may reach stdout after the supervisor's 'listening'.
+  const gen = await waitFor('the generation started line', () =>
+    srv.logs().find((l) => l.msg === 'generation started'),
+  );
   assert.ok(gen && gen.pid !== srv.pid, 'the generation is a child process');
   const argv = readFileSync(`/proc/${gen.pid as number}/cmdline`, 'utf8').split('\0');
   const at = (flag: string) => argv.indexOf(flag);

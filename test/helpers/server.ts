@@ -39,6 +39,12 @@ export interface RunningServer {
   output(): string;
   /** Parsed JSON log lines so far. */
   logs(): Array<Record<string, unknown>>;
+  /**
+   * Waits until every line the HTTP thread wrote before now has been read:
+   * a refused request's line, written after them by the same thread, is
+   * awaited. Lines of other threads and processes keep no order with it.
+   */
+  frontLinesIn(): Promise<void>;
   /** Send a signal and wait for the exit; resolves with the exit code (null when killed by signal). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   signal(signal: NodeJS.Signals): void;
@@ -46,6 +52,7 @@ export interface RunningServer {
 }
 
 const running = new Set<ChildProcess>();
+let barriers = 0;
 const dirs: string[] = [];
 
 process.on('exit', () => {
@@ -107,6 +114,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           return {};
         }
       });
+  const ended = outputEnded(proc, exited);
   let gone = false;
   void exited.then(() => (gone = true));
   const listening = await waitFor(
@@ -133,9 +141,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     exited,
     output: () => out,
     logs,
+    async frontLinesIn() {
+      const id = `lines-in-${++barriers}`;
+      await fetch(`${url}/lines-in`, { headers: { 'x-request-id': id } }).then((r) => r.arrayBuffer());
+      await waitFor(`the log line of request ${id}`, () => logs().some((l) => l.reqId === id));
+    },
     signal: (s) => process.kill(proc.pid!, s),
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
-      if (gone) return exited;
+      if (gone) {
+        await ended;
+        return exited;
+      }
       process.kill(proc.pid!, signal);
       const timer = setTimeout(() => {
         try {
@@ -146,9 +162,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       }, timeoutMs);
       const code = await exited;
       clearTimeout(timer);
+      await ended;
       return code;
     },
   };
+}
+
+/**
+ * Resolves once the process has exited and its output pipes are read to the
+ * end: 'exit' can come before the last lines, and a generation process left
+ * behind (the supervisor killed alone) holds the pipes open, hence the cap.
+ */
+function outputEnded(proc: ChildProcess, exited: Promise<unknown>, capMs = 5_000): Promise<void> {
+  const closed = new Promise<void>((r) => proc.once('close', () => r()));
+  return exited.then(() => Promise.race([closed, new Promise<void>((r) => setTimeout(r, capMs))]));
 }
 
 /** SIGKILL every process group started by this test file, and remove temp dirs. */
@@ -184,11 +211,12 @@ export function runToExit(
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const timer = setTimeout(() => process.kill(-proc.pid!, 'SIGKILL'), timeoutMs);
-  return new Promise((resolve) =>
+  const exited = new Promise<number | null>((resolve) =>
     proc.on('exit', (code) => {
       clearTimeout(timer);
       running.delete(proc);
-      resolve({ code, out });
+      resolve(code);
     }),
   );
+  return outputEnded(proc, exited).then(async () => ({ code: await exited, out }));
 }
