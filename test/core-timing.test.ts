@@ -115,6 +115,10 @@ test('a wrong appsecret: 503 naming the WeChat error, Retry-After, and the secre
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
   const apps = await srv.api.get('/apps/wxwrong');
   assert.is(at((apps.body.result as { tasks: Json[] }).tasks, 0, 'task').state, 'failing');
+  // The shard announces the error before it logs it: wait for the line the scan is about.
+  await waitFor('the fetch failed line', () =>
+    srv.logs().some((l) => l.msg === 'fetch failed' && l.appid === 'wxwrong'),
+  );
   for (const text of [r.text, apps.text, (await srv.api.get('/apps')).text, srv.output()])
     assert.not.ok(text.includes(secret), 'secret leaked');
   // A configuration error is retried at the 300 s cap, not hammered.

@@ -202,7 +202,8 @@ test('tokens from --token and WECHAT_SCHEDULER_TOKEN (comma-separated) are all a
   }
 });
 
-test('token values never appear in the log, even where a request was refused', () => {
+test('token values never appear in the log, even where a request was refused', async () => {
+  await srv.frontLinesIn();
   const out = srv.output();
   for (const t of [ADMIN, SCOPED_B, READ_ONLY, FLAG_TOKEN, ...ENV_TOKENS, tokenOf.wrong!]) {
     assert.not.ok(out.includes(t), `token ${t.slice(0, 6)}… appears in the server output`);

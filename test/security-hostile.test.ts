@@ -757,6 +757,7 @@ test(`${CASES.length} hostile requests: each answered with its status and messag
   // Still the same process, healthy, with nothing logged as unexpected.
   assert.is(srv.proc.exitCode, null, 'the server is still running');
   assert.is((await srv.api.get('/healthz')).status, 200);
+  await srv.frontLinesIn();
   const unexpected = srv.logs().filter((l) => l.level === 'error' || l.level === 'fatal');
   assert.equal(unexpected, [], JSON.stringify(unexpected));
 

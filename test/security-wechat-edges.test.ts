@@ -122,6 +122,10 @@ test('the appsecret is scrubbed from WeChat error text raw, percent- and +-encod
   const errmsg = `${pad}${secret} percent ${encoded} lower ${encoded.toLowerCase()} form ${form} url https://api.example/cgi-bin/token?grant_type=client_credential&secret=${form}&x=1`;
   await register('wxscrub1', { errcode: 40125, errmsg }, secret);
   const err = await lastError('wxscrub1');
+  // The shard announces the error before it logs it: wait for the line the scan is about.
+  await waitFor('the fetch failed line', () =>
+    srv.logs().some((l) => l.msg === 'fetch failed' && l.appid === 'wxscrub1'),
+  );
   const logs = srv.output();
   for (const spelling of [
     secret,
