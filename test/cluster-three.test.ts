@@ -267,16 +267,17 @@ test('SIGSTOP past the lease, then SIGCONT: the resumed instance calls WeChat fo
   // After it woke, the instance may take slots again (the balance hands some back): a call for an
   // app it lost is fair only once its log says it took that app's slot again.
   const at = (l: Record<string, unknown>) => (typeof l.time === 'string' ? Date.parse(l.time) : Number(l.time));
-  const taken = sleeper.srv
-    .logs()
-    .filter((l) => l.msg === 'took slot leases' && at(l) >= resumedAt)
-    .map((l) => ({ at: at(l), slots: l.slots as number[] }));
-  const late = sleeper.proxy.calls.filter(
-    (c) =>
-      c.at >= resumedAt &&
-      held.includes(c.appid) &&
-      !taken.some((t) => t.at <= c.at && t.slots.includes(slotOf(c.appid))),
-  );
+  const calls = sleeper.proxy.calls.filter((c) => c.at >= resumedAt && held.includes(c.appid));
+  const lateCalls = () => {
+    const taken = sleeper.srv
+      .logs()
+      .filter((l) => l.msg === 'took slot leases' && at(l) >= resumedAt)
+      .map((l) => ({ at: at(l), slots: l.slots as number[] }));
+    return calls.filter((c) => !taken.some((t) => t.at <= c.at && t.slots.includes(slotOf(c.appid))));
+  };
+  // The proxy sees a call at once; the take line written before it may still be on its way to stdout.
+  for (let i = 0; i < 50 && lateCalls().length > 0; i++) await sleep(100);
+  const late = lateCalls();
   const leaseLog = sleeper.srv
     .logs()
     .filter((l) => typeof l.msg === 'string' && /slot leases|lease/.test(l.msg))
