@@ -53,7 +53,7 @@ test('kill -9 of the generation while the config file is broken: replaced with t
         (l) => l.msg === 'config file not usable; running with the last config that worked (fix it, then send SIGHUP)',
       ),
   );
-  assert.match(String(why!.err), /not valid JSON/);
+  assert.match(String(why.err), /not valid JSON/);
   assert.not.ok(srv.output().includes(leaked), 'no text of the broken file in the log');
 
   // A SIGHUP with the file still broken is refused; fixed, it reloads.
